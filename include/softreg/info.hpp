@@ -1,0 +1,2 @@
+// (being written) entropy, cross-entropy, KL divergence, Huffman codes, the guessing game.
+#pragma once

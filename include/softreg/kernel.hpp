@@ -1,0 +1,115 @@
+// The hot loop: one fused, threaded step of softmax regression per minibatch, and the
+// evaluation of a data set with the same forward code. Checked against ops.hpp in the tests.
+//
+// Letters: B rows in the batch, D inputs, K classes. x_i is row i of the batch (bytes or floats,
+// times `scale`), W is K x D, b has K entries.
+//
+//   forward    o_i = W x_i + b,  p_i = softmax(o_i),  loss_i = logsumexp(o_i) - o_{i,y_i}
+//   backward   dO_i = (p_i - onehot(y_i)) / B
+//              dW = Σ_i dO_i x_iᵀ    (K x D)      db = Σ_i dO_i
+//
+// Reproducibility: the forward pass is split over rows, the backward pass over columns of W,
+// and every sum over rows runs in row order. So each number is computed by the same operations
+// in the same order whichever thread computes it: the same seed gives bit-identical weights for
+// every thread count.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "softreg/data.hpp"
+#include "softreg/model.hpp"
+
+namespace softreg {
+
+/// A fixed set of worker threads that run the tasks of one job at a time; the calling thread
+/// works too. Between jobs the workers spin briefly, then sleep.
+class ThreadPool {
+ public:
+  /// threads = 0: one per hardware thread.
+  explicit ThreadPool(unsigned threads = 0);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  unsigned size() const { return static_cast<unsigned>(workers_.size()) + 1; }
+  /// Calls task(t) for t in [0, tasks), spread over the threads; returns when all are done.
+  void run(std::size_t tasks, const std::function<void(std::size_t)>& task);
+
+ private:
+  void work();
+  void worker_loop();
+
+  std::vector<std::thread> workers_;
+  const std::function<void(std::size_t)>* task_ = nullptr;
+  std::size_t tasks_ = 0;
+  std::atomic<std::size_t> next_{0};
+  std::atomic<unsigned> busy_{0};
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<bool> stop_{false};
+};
+
+/// Rows of features to read: bytes or floats, times scale.
+struct Features {
+  const std::uint8_t* bytes = nullptr;  // rows x inputs, or null
+  const float* floats = nullptr;        // rows x inputs when bytes is null
+  std::size_t inputs = 0;
+  float scale = 1.0f;
+
+  static Features of(const Dataset& data);
+};
+
+/// What a pass over some rows found: the sum of the per-row losses and the number of rows
+/// whose argmax was the label.
+struct PassStats {
+  double loss_sum = 0.0;
+  std::size_t correct = 0;
+  std::size_t rows = 0;
+};
+
+/// Gradients of the mean loss over a batch, shaped like the model's parameters.
+struct Gradients {
+  std::vector<float> weight;  // K x D
+  std::vector<float> bias;    // K
+};
+
+/// Runs the fused steps of a model of a given shape; holds the scratch memory for a batch.
+class SoftmaxKernel {
+ public:
+  SoftmaxKernel(std::size_t inputs, std::size_t classes, std::size_t max_batch);
+
+  /// Forward, stable softmax, cross-entropy and accuracy from the same logits, and the gradient
+  /// of the batch's mean loss into `grad`. `rows` are the batch's row indices into x and labels.
+  PassStats step(const SoftmaxRegression& model, const Features& x,
+                 std::span<const std::int32_t> labels, std::span<const std::uint32_t> rows,
+                 Gradients& grad, ThreadPool& pool);
+
+ private:
+  std::size_t inputs_;
+  std::size_t classes_;
+  std::size_t max_batch_;
+  std::vector<float> dlogits_;        // B x K
+  std::vector<double> row_loss_;      // B
+  std::vector<std::uint8_t> row_ok_;  // B
+  std::vector<const void*> row_ptr_;  // B
+};
+
+/// Loss and accuracy of `model` on all rows of x; when `predictions` is not empty (size rows), the
+/// predicted classes are written there. Uses the forward code of the training step.
+PassStats evaluate(const SoftmaxRegression& model, const Features& x,
+                   std::span<const std::int32_t> labels, std::size_t rows, ThreadPool& pool,
+                   std::span<std::int32_t> predictions = {});
+
+/// The logits of the first `rows` rows of x (rows x K), by the forward code of the training step.
+Matrix<float> logits(const SoftmaxRegression& model, const Features& x, std::size_t rows,
+                     ThreadPool& pool);
+
+/// The vector width (floats) the kernel was compiled for: 16 with AVX-512, 8 with AVX, else 4.
+std::size_t kernel_lanes();
+
+}  // namespace softreg

@@ -1,0 +1,38 @@
+// Optimizers. They see parameters and gradients, nothing else: they know nothing of softmax.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+namespace softreg {
+
+/// Options of stochastic gradient descent, with PyTorch's meaning:
+///   d = g + weight_decay * p
+///   v = momentum * v + d          (v starts at 0, so the first v is d)
+///   p = p - lr * v                (with momentum 0: p = p - lr * d)
+struct SgdOptions {
+  float lr = 0.1f;
+  float momentum = 0.0f;
+  float weight_decay = 0.0f;
+};
+
+class Sgd {
+ public:
+  explicit Sgd(SgdOptions options) : options_(options) {}
+
+  /// Registers a parameter tensor and returns its slot; its momentum buffer lives here.
+  std::size_t add(std::span<float> parameter);
+  /// One step on the parameter of `slot` with its gradient (same length as the parameter).
+  void step(std::size_t slot, std::span<const float> gradient);
+
+  const SgdOptions& options() const { return options_; }
+  void set_lr(float lr) { options_.lr = lr; }
+
+ private:
+  SgdOptions options_;
+  std::vector<std::span<float>> parameters_;
+  std::vector<std::vector<float>> velocity_;
+};
+
+}  // namespace softreg

@@ -1,0 +1,61 @@
+// The lesson's training loop: every epoch, reshuffle, walk the minibatches, take a gradient step
+// on each; report the mean training loss, the training accuracy and the test accuracy.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "softreg/data.hpp"
+#include "softreg/error.hpp"
+#include "softreg/model.hpp"
+#include "softreg/optim.hpp"
+#include "softreg/random.hpp"
+
+namespace softreg {
+
+struct TrainOptions {
+  int epochs = 10;
+  std::size_t batch_size = 256;
+  SgdOptions sgd;
+  unsigned threads = 0;  // 0: one per hardware thread
+};
+
+struct EpochMetrics {
+  int epoch = 0;                // 1-based
+  double loss = 0.0;            // mean cross-entropy over the epoch's training batches
+  double train_accuracy = 0.0;  // from the same forward passes as the loss
+  double test_accuracy = 0.0;   // after the epoch
+  double test_loss = 0.0;
+  double seconds = 0.0;  // wall time of the epoch, test evaluation included
+};
+
+struct TrainCallbacks {
+  std::function<void(const EpochMetrics&)> on_epoch;
+  /// After each batch: epoch (1-based), batches done, batches in the epoch.
+  std::function<void(int, std::size_t, std::size_t)> on_batch;
+};
+
+/// Thrown when the loss stops being finite: nothing after that point is kept.
+class DivergenceError : public Error {
+ public:
+  DivergenceError(int epoch, std::size_t batch, std::size_t batches, double loss, float lr);
+  int epoch;
+};
+
+class Trainer {
+ public:
+  explicit Trainer(TrainOptions options) : options_(options) {}
+
+  /// Trains `model` (already initialised) on `train`, evaluating on `test` after each epoch.
+  /// `rng` decides the order of the examples in every epoch. Throws DivergenceError when the
+  /// loss of a batch is not finite; the model then holds the weights from before that batch.
+  std::vector<EpochMetrics> fit(SoftmaxRegression& model, const Dataset& train, const Dataset& test,
+                                Rng& rng, const TrainCallbacks& callbacks = {}) const;
+
+ private:
+  TrainOptions options_;
+};
+
+}  // namespace softreg

@@ -1,0 +1,1 @@
+#include "softreg/info.hpp"

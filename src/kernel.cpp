@@ -1,0 +1,409 @@
+#include "softreg/kernel.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <utility>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace softreg {
+
+// ------------------------------------------------------------------------------------ threads
+
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
+
+// How long a thread spins before it sleeps: long enough to cover the serial work between two
+// jobs of one batch (a few microseconds), short enough not to burn a core that another thread
+// could use when there are more threads than cores.
+constexpr int kSpins = 4000;
+
+}  // namespace
+
+ThreadPool::ThreadPool(unsigned threads) {
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned t = 1; t < threads; ++t) workers_.emplace_back([this] { worker_loop(); });
+}
+
+ThreadPool::~ThreadPool() {
+  stop_.store(true, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_release);
+  generation_.notify_all();
+  for (auto& w : workers_) w.join();
+}
+
+void ThreadPool::work() {
+  for (std::size_t t; (t = next_.fetch_add(1, std::memory_order_relaxed)) < tasks_;) (*task_)(t);
+}
+
+void ThreadPool::worker_loop() {
+  std::uint64_t seen = 0;
+  for (;;) {
+    std::uint64_t now;
+    for (int i = 0; (now = generation_.load(std::memory_order_acquire)) == seen; ++i) {
+      if (i < kSpins)
+        cpu_relax();
+      else
+        generation_.wait(seen, std::memory_order_acquire);
+    }
+    seen = now;
+    if (stop_.load(std::memory_order_relaxed)) return;
+    work();
+    if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) busy_.notify_one();
+  }
+}
+
+void ThreadPool::run(std::size_t tasks, const std::function<void(std::size_t)>& task) {
+  if (workers_.empty() || tasks <= 1) {
+    for (std::size_t t = 0; t < tasks; ++t) task(t);
+    return;
+  }
+  task_ = &task;
+  tasks_ = tasks;
+  next_.store(0, std::memory_order_relaxed);
+  busy_.store(static_cast<unsigned>(workers_.size()), std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_release);
+  generation_.notify_all();
+  work();
+  unsigned left;
+  for (int i = 0; (left = busy_.load(std::memory_order_acquire)) != 0; ++i) {
+    if (i < kSpins)
+      cpu_relax();
+    else
+      busy_.wait(left, std::memory_order_acquire);
+  }
+}
+
+// ------------------------------------------------------------------------------------ vectors
+
+namespace {
+
+// The kernel is written with GCC/Clang vector types of the machine's width, so the same code
+// compiles to AVX-512, AVX2 or SSE. Lanes run along the inputs (D).
+#if defined(__AVX512F__)
+constexpr std::size_t kLanes = 16;
+#elif defined(__AVX__)
+constexpr std::size_t kLanes = 8;
+#else
+constexpr std::size_t kLanes = 4;
+#endif
+typedef float vfloat __attribute__((vector_size(kLanes * sizeof(float))));
+typedef std::uint8_t vbyte __attribute__((vector_size(kLanes)));
+
+inline vfloat load(const float* p) {
+  vfloat v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline vfloat load(const std::uint8_t* p) {
+  vbyte b;
+  std::memcpy(&b, p, sizeof b);
+  return __builtin_convertvector(b, vfloat);
+}
+inline void store(float* p, vfloat v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+// Sum of the lanes by halving: a fixed order, so the same on every call.
+inline float lane_sum(vfloat v) {
+  float t[kLanes];
+  std::memcpy(t, &v, sizeof t);
+  for (std::size_t w = kLanes / 2; w >= 1; w /= 2)
+    for (std::size_t i = 0; i < w; ++i) t[i] += t[i + w];
+  return t[0];
+}
+
+// Classes are handled in tiles of up to kTile, each tile's accumulators held in registers: 10
+// accumulators plus the input and a weight vector fit the 16 registers of AVX2 (32 of AVX-512).
+constexpr std::size_t kTile = 10;
+// The backward pass reuses each broadcast of dO over two input vectors when there are enough
+// registers for 2 x kTile accumulators (AVX-512).
+constexpr std::size_t kColumnVectors = kLanes >= 16 ? 2 : 1;
+
+// ------------------------------------------------------------------------------------ forward
+
+// out[k] = Σ_j w[k][j] x[j] for the KT classes of a tile; w points at the tile's first row of W.
+template <std::size_t KT, class T>
+void dot_tile(const T* x, const float* w, std::size_t d, float* out) {
+  vfloat acc[KT] = {};
+  std::size_t j = 0;
+  for (; j + kLanes <= d; j += kLanes) {
+    const vfloat xv = load(x + j);
+    for (std::size_t k = 0; k < KT; ++k) acc[k] += load(w + k * d + j) * xv;
+  }
+  for (std::size_t k = 0; k < KT; ++k) out[k] = lane_sum(acc[k]);
+  for (; j < d; ++j) {
+    const auto xj = static_cast<float>(x[j]);
+    for (std::size_t k = 0; k < KT; ++k) out[k] += w[k * d + j] * xj;
+  }
+}
+
+template <class T, std::size_t... KT>
+constexpr auto make_dot_table(std::index_sequence<KT...>) {
+  return std::array<void (*)(const T*, const float*, std::size_t, float*), sizeof...(KT)>{
+      &dot_tile<KT + 1, T>...};
+}
+
+// o = scale * (W x) + b for one row x: the forward pass of one example.
+template <class T>
+void row_logits(const T* x, const float* w, const float* b, std::size_t d, std::size_t k_all,
+                float scale, float* o) {
+  static constexpr auto table = make_dot_table<T>(std::make_index_sequence<kTile>{});
+  for (std::size_t k0 = 0; k0 < k_all; k0 += kTile) {
+    const std::size_t kt = std::min(kTile, k_all - k0);
+    table[kt - 1](x, w + k0 * d, d, o + k0);
+  }
+  for (std::size_t k = 0; k < k_all; ++k) o[k] = o[k] * scale + b[k];
+}
+
+// Turns logits o (K) into probabilities in place and returns the cross-entropy of label y and
+// whether the argmax is y. The loss is (m - o_y) + log Σ exp(o_k - m): exact when y is the
+// argmax, where the subtraction is 0, and never log(0).
+inline float softmax_loss(float* o, std::size_t k_all, std::int32_t y, bool* correct) {
+  std::size_t best = 0;
+  for (std::size_t k = 1; k < k_all; ++k)
+    if (o[k] > o[best]) best = k;
+  const float m = o[best];
+  const float oy = o[y];
+  float sum = 0.0f;
+  for (std::size_t k = 0; k < k_all; ++k) sum += o[k] = std::exp(o[k] - m);
+  const float inv = 1.0f / sum;
+  for (std::size_t k = 0; k < k_all; ++k) o[k] *= inv;
+  *correct = best == static_cast<std::size_t>(y);
+  return (m - oy) + std::log(sum);
+}
+
+// ------------------------------------------------------------------------------------ backward
+
+// g[k][j] = scale * Σ_r dO[r][k0 + k] x_r[j] for columns [j0, j1) and the KT classes of a tile,
+// summed over the rows in row order. g points at row k0 of dW.
+template <std::size_t KT, class T>
+void grad_tile(const T* const* rows, std::size_t n_rows, const float* dlogits, std::size_t k_all,
+               std::size_t k0, std::size_t j0, std::size_t j1, std::size_t d, float scale,
+               float* g) {
+  std::size_t j = j0;
+  if constexpr (kColumnVectors == 2) {
+    for (; j + 2 * kLanes <= j1; j += 2 * kLanes) {
+      vfloat a[KT] = {}, c[KT] = {};
+      for (std::size_t r = 0; r < n_rows; ++r) {
+        const vfloat x0 = load(rows[r] + j), x1 = load(rows[r] + j + kLanes);
+        const float* dr = dlogits + r * k_all + k0;
+        for (std::size_t k = 0; k < KT; ++k) {
+          a[k] += dr[k] * x0;
+          c[k] += dr[k] * x1;
+        }
+      }
+      for (std::size_t k = 0; k < KT; ++k) {
+        store(g + k * d + j, a[k] * scale);
+        store(g + k * d + j + kLanes, c[k] * scale);
+      }
+    }
+  }
+  for (; j + kLanes <= j1; j += kLanes) {
+    vfloat a[KT] = {};
+    for (std::size_t r = 0; r < n_rows; ++r) {
+      const vfloat x0 = load(rows[r] + j);
+      const float* dr = dlogits + r * k_all + k0;
+      for (std::size_t k = 0; k < KT; ++k) a[k] += dr[k] * x0;
+    }
+    for (std::size_t k = 0; k < KT; ++k) store(g + k * d + j, a[k] * scale);
+  }
+  for (; j < j1; ++j) {
+    float a[KT] = {};
+    for (std::size_t r = 0; r < n_rows; ++r) {
+      const auto xj = static_cast<float>(rows[r][j]);
+      const float* dr = dlogits + r * k_all + k0;
+      for (std::size_t k = 0; k < KT; ++k) a[k] += dr[k] * xj;
+    }
+    for (std::size_t k = 0; k < KT; ++k) g[k * d + j] = a[k] * scale;
+  }
+}
+
+template <class T, std::size_t... KT>
+constexpr auto make_grad_table(std::index_sequence<KT...>) {
+  return std::array<void (*)(const T* const*, std::size_t, const float*, std::size_t, std::size_t,
+                             std::size_t, std::size_t, std::size_t, float, float*),
+                    sizeof...(KT)>{&grad_tile<KT + 1, T>...};
+}
+
+template <class T>
+void grad_columns(const T* const* rows, std::size_t n_rows, const float* dlogits, std::size_t k_all,
+                  std::size_t j0, std::size_t j1, std::size_t d, float scale, float* grad_w) {
+  static constexpr auto table = make_grad_table<T>(std::make_index_sequence<kTile>{});
+  for (std::size_t k0 = 0; k0 < k_all; k0 += kTile) {
+    const std::size_t kt = std::min(kTile, k_all - k0);
+    table[kt - 1](rows, n_rows, dlogits, k_all, k0, j0, j1, d, scale, grad_w + k0 * d);
+  }
+}
+
+// Work is cut into fixed pieces, the same for every thread count: rows for the forward pass,
+// column blocks (a multiple of the vector width) for the backward pass.
+constexpr std::size_t kRowsPerTask = 16;
+constexpr std::size_t kColumnsPerTask = 2 * kLanes * kColumnVectors;
+constexpr std::size_t kEvalRowsPerTask = 128;
+
+std::size_t ceil_div(std::size_t a, std::size_t b) {
+  return (a + b - 1) / b;
+}
+
+template <class F>
+decltype(auto) with_type(const Features& x, F&& f) {
+  if (x.bytes != nullptr) return f(x.bytes);
+  return f(x.floats);
+}
+
+}  // namespace
+
+std::size_t kernel_lanes() {
+  return kLanes;
+}
+
+Features Features::of(const Dataset& data) {
+  Features f;
+  f.inputs = data.inputs;
+  f.scale = data.scale;
+  if (data.is_bytes())
+    f.bytes = data.pixels.data();
+  else
+    f.floats = data.values.data();
+  return f;
+}
+
+// ------------------------------------------------------------------------------------ step
+
+SoftmaxKernel::SoftmaxKernel(std::size_t inputs, std::size_t classes, std::size_t max_batch)
+    : inputs_(inputs),
+      classes_(classes),
+      max_batch_(max_batch),
+      dlogits_(max_batch * classes),
+      row_loss_(max_batch),
+      row_ok_(max_batch),
+      row_ptr_(max_batch) {}
+
+PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
+                              std::span<const std::int32_t> labels,
+                              std::span<const std::uint32_t> rows, Gradients& grad,
+                              ThreadPool& pool) {
+  const std::size_t n = rows.size(), d = inputs_, k_all = classes_;
+  if (model.inputs() != d || model.classes() != k_all || x.inputs != d)
+    throw std::invalid_argument("SoftmaxKernel::step: shapes of model, kernel and data differ");
+  if (n > max_batch_) {
+    max_batch_ = n;
+    dlogits_.resize(n * k_all);
+    row_loss_.resize(n);
+    row_ok_.resize(n);
+    row_ptr_.resize(n);
+  }
+  grad.weight.resize(k_all * d);
+  grad.bias.resize(k_all);
+  if (n == 0) {
+    std::fill(grad.weight.begin(), grad.weight.end(), 0.0f);
+    std::fill(grad.bias.begin(), grad.bias.end(), 0.0f);
+    return {};
+  }
+  const float* w = model.weight().data();
+  const float* b = model.bias().data();
+  const float inv_n = 1.0f / static_cast<float>(n);
+
+  with_type(x, [&](const auto* base) {
+    using T = std::remove_cv_t<std::remove_pointer_t<decltype(base)>>;
+    for (std::size_t r = 0; r < n; ++r) row_ptr_[r] = base + static_cast<std::size_t>(rows[r]) * d;
+    const T* const* row = reinterpret_cast<const T* const*>(row_ptr_.data());
+
+    // Forward, softmax, loss and dO = (p - onehot(y)) / n, one row at a time.
+    pool.run(ceil_div(n, kRowsPerTask), [&](std::size_t t) {
+      const std::size_t end = std::min(n, (t + 1) * kRowsPerTask);
+      for (std::size_t r = t * kRowsPerTask; r < end; ++r) {
+        float* o = dlogits_.data() + r * k_all;
+        const std::int32_t y = labels[rows[r]];
+        row_logits(row[r], w, b, d, k_all, x.scale, o);
+        bool ok = false;
+        row_loss_[r] = softmax_loss(o, k_all, y, &ok);
+        row_ok_[r] = ok;
+        o[y] -= 1.0f;
+        for (std::size_t k = 0; k < k_all; ++k) o[k] *= inv_n;
+      }
+    });
+    // dW = Σ_r dO_r x_rᵀ, one block of columns at a time.
+    pool.run(ceil_div(d, kColumnsPerTask), [&](std::size_t t) {
+      const std::size_t j0 = t * kColumnsPerTask, j1 = std::min(d, j0 + kColumnsPerTask);
+      grad_columns(row, n, dlogits_.data(), k_all, j0, j1, d, x.scale, grad.weight.data());
+    });
+  });
+
+  // db = Σ_r dO_r and the batch's figures, in row order.
+  PassStats stats;
+  stats.rows = n;
+  std::fill(grad.bias.begin(), grad.bias.end(), 0.0f);
+  for (std::size_t r = 0; r < n; ++r) {
+    for (std::size_t k = 0; k < k_all; ++k) grad.bias[k] += dlogits_[r * k_all + k];
+    stats.loss_sum += row_loss_[r];
+    stats.correct += row_ok_[r];
+  }
+  return stats;
+}
+
+// ------------------------------------------------------------------------------------ evaluate
+
+PassStats evaluate(const SoftmaxRegression& model, const Features& x,
+                   std::span<const std::int32_t> labels, std::size_t rows, ThreadPool& pool,
+                   std::span<std::int32_t> predictions) {
+  const std::size_t d = model.inputs(), k_all = model.classes();
+  if (x.inputs != d) throw std::invalid_argument("evaluate: data and model have different inputs");
+  const std::size_t tasks = ceil_div(rows, kEvalRowsPerTask);
+  std::vector<PassStats> partial(tasks);
+  with_type(x, [&](const auto* base) {
+    pool.run(tasks, [&](std::size_t t) {
+      std::vector<float> o(k_all);
+      PassStats& s = partial[t];
+      const std::size_t end = std::min(rows, (t + 1) * kEvalRowsPerTask);
+      for (std::size_t r = t * kEvalRowsPerTask; r < end; ++r) {
+        row_logits(base + r * d, model.weight().data(), model.bias().data(), d, k_all, x.scale,
+                   o.data());
+        const std::size_t best = argmax(std::span<const float>(o));
+        if (!predictions.empty()) predictions[r] = static_cast<std::int32_t>(best);
+        if (!labels.empty()) {
+          bool ok = false;
+          s.loss_sum += softmax_loss(o.data(), k_all, labels[r], &ok);
+          s.correct += ok;
+        }
+        ++s.rows;
+      }
+    });
+  });
+  PassStats total;
+  for (const PassStats& s : partial) {
+    total.loss_sum += s.loss_sum;
+    total.correct += s.correct;
+    total.rows += s.rows;
+  }
+  return total;
+}
+
+Matrix<float> logits(const SoftmaxRegression& model, const Features& x, std::size_t rows,
+                     ThreadPool& pool) {
+  const std::size_t d = model.inputs(), k_all = model.classes();
+  if (x.inputs != d) throw std::invalid_argument("logits: data and model have different inputs");
+  Matrix<float> out(rows, k_all);
+  with_type(x, [&](const auto* base) {
+    pool.run(ceil_div(rows, kEvalRowsPerTask), [&](std::size_t t) {
+      const std::size_t end = std::min(rows, (t + 1) * kEvalRowsPerTask);
+      for (std::size_t r = t * kEvalRowsPerTask; r < end; ++r)
+        row_logits(base + r * d, model.weight().data(), model.bias().data(), d, k_all, x.scale,
+                   out.row(r).data());
+    });
+  });
+  return out;
+}
+
+}  // namespace softreg

@@ -1,0 +1,30 @@
+#include "softreg/optim.hpp"
+
+#include <stdexcept>
+
+namespace softreg {
+
+std::size_t Sgd::add(std::span<float> parameter) {
+  parameters_.push_back(parameter);
+  velocity_.emplace_back(options_.momentum != 0.0f ? parameter.size() : 0, 0.0f);
+  return parameters_.size() - 1;
+}
+
+void Sgd::step(std::size_t slot, std::span<const float> gradient) {
+  std::span<float> p = parameters_.at(slot);
+  if (gradient.size() != p.size())
+    throw std::invalid_argument("Sgd::step: gradient has " + std::to_string(gradient.size()) +
+                                " entries but the parameter has " + std::to_string(p.size()));
+  const float lr = options_.lr, mu = options_.momentum, wd = options_.weight_decay;
+  if (mu == 0.0f) {
+    for (std::size_t i = 0; i < p.size(); ++i) p[i] -= lr * (gradient[i] + wd * p[i]);
+    return;
+  }
+  std::vector<float>& v = velocity_[slot];
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    v[i] = mu * v[i] + (gradient[i] + wd * p[i]);
+    p[i] -= lr * v[i];
+  }
+}
+
+}  // namespace softreg

@@ -1,0 +1,86 @@
+#include "softreg/train.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "softreg/batch.hpp"
+#include "softreg/kernel.hpp"
+
+namespace softreg {
+
+namespace {
+
+std::string loss_text(double loss) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", loss);
+  return buf;
+}
+
+std::string lr_text(float lr) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(lr) / 10.0);
+  return buf;
+}
+
+}  // namespace
+
+DivergenceError::DivergenceError(int epoch_, std::size_t batch, std::size_t batches, double loss,
+                                 float lr)
+    : Error("training diverged: the loss became " + loss_text(loss) + " in epoch " +
+            std::to_string(epoch_) + " (batch " + std::to_string(batch) + " of " +
+            std::to_string(batches) + "); try a smaller learning rate, e.g. --lr " + lr_text(lr)),
+      epoch(epoch_) {}
+
+std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& train,
+                                       const Dataset& test, Rng& rng,
+                                       const TrainCallbacks& callbacks) const {
+  using Clock = std::chrono::steady_clock;
+  if (train.inputs != model.inputs() || test.inputs != model.inputs())
+    throw InputError(train.source + ": examples have " + std::to_string(train.inputs) +
+                     " inputs but the model expects " + std::to_string(model.inputs()));
+  ThreadPool pool(options_.threads);
+  SoftmaxKernel kernel(model.inputs(), model.classes(), options_.batch_size);
+  Gradients grad;
+  Sgd sgd(options_.sgd);
+  const std::size_t w_slot = sgd.add(model.weight());
+  const std::size_t b_slot = sgd.add(model.bias());
+  const Features train_x = Features::of(train), test_x = Features::of(test);
+  BatchOrder order(train.rows, options_.batch_size);
+
+  std::vector<EpochMetrics> history;
+  for (int epoch = 1; epoch <= options_.epochs; ++epoch) {
+    const auto start = Clock::now();
+    order.shuffle(rng);
+    PassStats seen;
+    const std::size_t batches = order.batches();
+    for (std::size_t b = 0; b < batches; ++b) {
+      const PassStats s = kernel.step(model, train_x, train.labels, order.batch(b), grad, pool);
+      if (!std::isfinite(s.loss_sum))
+        throw DivergenceError(epoch, b + 1, batches, s.loss_sum, options_.sgd.lr);
+      sgd.step(w_slot, grad.weight);
+      sgd.step(b_slot, grad.bias);
+      seen.loss_sum += s.loss_sum;
+      seen.correct += s.correct;
+      seen.rows += s.rows;
+      if (callbacks.on_batch) callbacks.on_batch(epoch, b + 1, batches);
+    }
+    const PassStats t = evaluate(model, test_x, test.labels, test.rows, pool);
+    // The last step of the epoch has not been checked by a later batch's loss yet.
+    if (t.rows != 0 && !std::isfinite(t.loss_sum))
+      throw DivergenceError(epoch, batches, batches, t.loss_sum, options_.sgd.lr);
+    EpochMetrics m;
+    m.epoch = epoch;
+    m.loss = seen.loss_sum / static_cast<double>(seen.rows);
+    m.train_accuracy = static_cast<double>(seen.correct) / static_cast<double>(seen.rows);
+    m.test_loss = t.rows ? t.loss_sum / static_cast<double>(t.rows) : 0.0;
+    m.test_accuracy = t.rows ? static_cast<double>(t.correct) / static_cast<double>(t.rows) : 0.0;
+    m.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    history.push_back(m);
+    if (callbacks.on_epoch) callbacks.on_epoch(m);
+  }
+  return history;
+}
+
+}  // namespace softreg

@@ -1,0 +1,188 @@
+// The fused kernel against the lesson's plain code in float64, on awkward sizes.
+#include "softreg/kernel.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include "softreg/ops.hpp"
+#include "softreg/random.hpp"
+
+namespace softreg {
+namespace {
+
+struct Problem {
+  std::size_t rows, inputs, classes;
+  std::vector<std::uint8_t> bytes;
+  std::vector<float> floats;
+  std::vector<std::int32_t> labels;
+  SoftmaxRegression model;
+
+  Problem(std::size_t n, std::size_t d, std::size_t k, std::uint64_t seed)
+      : rows(n), inputs(d), classes(k), bytes(n * d), floats(n * d), labels(n), model(d, k) {
+    Rng rng(seed);
+    for (std::size_t i = 0; i < n * d; ++i) {
+      bytes[i] = static_cast<std::uint8_t>(rng.below(256));
+      floats[i] = static_cast<float>(rng.normal());
+    }
+    for (auto& y : labels) y = static_cast<std::int32_t>(rng.below(k));
+    // Larger weights than the lesson's 0.01, so the softmax is far from uniform.
+    model.init(rng, 0.05f);
+    for (float& b : model.bias()) b = static_cast<float>(rng.normal());
+  }
+  Features features(bool as_bytes) const {
+    return as_bytes ? Features{bytes.data(), nullptr, inputs, 1.0f / 255}
+                    : Features{nullptr, floats.data(), inputs, 1.0f};
+  }
+  // Row r of the batch as float64, scaled.
+  double x(bool as_bytes, std::size_t r, std::size_t j) const {
+    return as_bytes ? bytes[r * inputs + j] / 255.0 : static_cast<double>(floats[r * inputs + j]);
+  }
+};
+
+// max |a - b| / max |b|: the normalised error of a whole array (an element-wise relative error
+// means nothing for entries near zero).
+double normalised_error(std::span<const double> want, std::span<const float> got) {
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    num = std::max(num, std::abs(want[i] - static_cast<double>(got[i])));
+    den = std::max(den, std::abs(want[i]));
+  }
+  return num / den;
+}
+
+struct Reference {
+  Matrix<double> logits;
+  double loss_sum = 0;
+  std::size_t correct = 0;
+  std::vector<double> grad_w, grad_b;
+};
+
+// The plain lesson, in float64: O = X Wᵀ + b; losses; dO = (softmax - onehot)/n; dW = dOᵀ X.
+Reference reference(const Problem& p, bool as_bytes, std::span<const std::uint32_t> batch) {
+  const std::size_t n = batch.size(), d = p.inputs, k = p.classes;
+  Reference ref;
+  ref.logits = Matrix<double>(n, k);
+  std::vector<std::int32_t> y(n);
+  for (std::size_t r = 0; r < n; ++r) {
+    y[r] = p.labels[batch[r]];
+    for (std::size_t c = 0; c < k; ++c) {
+      double s = p.model.bias()[c];
+      for (std::size_t j = 0; j < d; ++j)
+        s += p.x(as_bytes, batch[r], j) * p.model.weight()[c * d + j];
+      ref.logits(r, c) = s;
+    }
+  }
+  for (double l : cross_entropy(ref.logits, y)) ref.loss_sum += l;
+  ref.correct = count_correct(ref.logits, y);
+  const Matrix<double> g = cross_entropy_backward(ref.logits, y);
+  ref.grad_w.assign(k * d, 0.0);
+  ref.grad_b.assign(k, 0.0);
+  for (std::size_t r = 0; r < n; ++r)
+    for (std::size_t c = 0; c < k; ++c) {
+      ref.grad_b[c] += g(r, c);
+      for (std::size_t j = 0; j < d; ++j)
+        ref.grad_w[c * d + j] += g(r, c) * p.x(as_bytes, batch[r], j);
+    }
+  return ref;
+}
+
+struct Shape {
+  std::size_t batch, inputs, classes;
+};
+
+class KernelVsOps : public ::testing::TestWithParam<std::tuple<Shape, bool, unsigned>> {};
+
+TEST_P(KernelVsOps, StepMatchesPlainFloat64Reference) {
+  const auto [shape, as_bytes, threads] = GetParam();
+  const std::size_t total = shape.batch + 11;
+  Problem p(total, shape.inputs, shape.classes, 100 + shape.batch * 7 + shape.inputs);
+  // A batch of distinct rows in scrambled order, as after a shuffle.
+  std::vector<std::uint32_t> batch(total);
+  std::iota(batch.begin(), batch.end(), 0u);
+  Rng rng(9);
+  shuffle(batch, rng);
+  batch.resize(shape.batch);
+
+  ThreadPool pool(threads);
+  SoftmaxKernel kernel(shape.inputs, shape.classes, 16);  // smaller than the batch: must grow
+  Gradients grad;
+  const PassStats s = kernel.step(p.model, p.features(as_bytes), p.labels, batch, grad, pool);
+  const Reference ref = reference(p, as_bytes, batch);
+
+  EXPECT_EQ(s.rows, shape.batch);
+  EXPECT_LE(std::abs(s.loss_sum - ref.loss_sum) / ref.loss_sum, 1e-5);
+  EXPECT_LE(normalised_error(ref.grad_w, grad.weight), 1e-5);
+  EXPECT_LE(normalised_error(ref.grad_b, grad.bias), 1e-5);
+  // A near-tie between two logits could flip one argmax in float; none of these cases has one,
+  // so the counts agree exactly.
+  EXPECT_EQ(s.correct, ref.correct);
+
+  // Logits and evaluation by the same forward code, over the whole data set.
+  std::vector<std::uint32_t> all(total);
+  std::iota(all.begin(), all.end(), 0u);
+  const Reference full = reference(p, as_bytes, all);
+  const Matrix<float> o = logits(p.model, p.features(as_bytes), total, pool);
+  EXPECT_LE(normalised_error(full.logits.data, o.data), 1e-5);
+  std::vector<std::int32_t> predicted(total);
+  const PassStats e = evaluate(p.model, p.features(as_bytes), p.labels, total, pool, predicted);
+  EXPECT_EQ(e.rows, total);
+  EXPECT_EQ(e.correct, full.correct);
+  EXPECT_LE(std::abs(e.loss_sum - full.loss_sum) / full.loss_sum, 1e-5);
+  for (std::size_t r = 0; r < total; ++r)
+    EXPECT_EQ(predicted[r], static_cast<std::int32_t>(argmax(full.logits.row(r))));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AwkwardSizes, KernelVsOps,
+    ::testing::Combine(::testing::Values(Shape{1, 784, 10}, Shape{7, 13, 3}, Shape{255, 785, 10},
+                                         Shape{256, 784, 10}, Shape{257, 100, 2}, Shape{33, 31, 11},
+                                         Shape{64, 47, 23}),
+                       ::testing::Bool(), ::testing::Values(1u, 2u, 3u)));
+
+TEST(KernelTest, StepIsBitIdenticalForEveryThreadCount) {
+  Problem p(300, 785, 10, 77);
+  std::vector<std::uint32_t> batch(300);
+  std::iota(batch.begin(), batch.end(), 0u);
+  std::vector<std::vector<float>> results;
+  for (unsigned threads : {1u, 2u, 3u, 5u}) {
+    ThreadPool pool(threads);
+    SoftmaxKernel kernel(785, 10, 300);
+    Gradients grad;
+    kernel.step(p.model, p.features(true), p.labels, batch, grad, pool);
+    grad.weight.insert(grad.weight.end(), grad.bias.begin(), grad.bias.end());
+    results.push_back(grad.weight);
+  }
+  for (std::size_t i = 1; i < results.size(); ++i)
+    EXPECT_EQ(0, std::memcmp(results[0].data(), results[i].data(), results[0].size() * 4));
+}
+
+TEST(KernelTest, NonFiniteWeightsGiveNonFiniteLoss) {
+  Problem p(8, 20, 3, 5);
+  p.model.weight()[3] = std::numeric_limits<float>::infinity();
+  std::vector<std::uint32_t> batch = {0, 1, 2, 3};
+  ThreadPool pool(1);
+  SoftmaxKernel kernel(20, 3, 4);
+  Gradients grad;
+  EXPECT_FALSE(
+      std::isfinite(kernel.step(p.model, p.features(true), p.labels, batch, grad, pool).loss_sum));
+}
+
+TEST(ThreadPoolTest, RunsEveryTaskOnce) {
+  for (unsigned threads : {1u, 2u, 4u}) {
+    ThreadPool pool(threads);
+    EXPECT_EQ(pool.size(), threads);
+    for (std::size_t tasks : {0u, 1u, 3u, 100u}) {
+      std::vector<std::atomic<int>> hits(tasks);
+      for (int round = 0; round < 50; ++round)
+        pool.run(tasks, [&](std::size_t t) { hits[t].fetch_add(1); });
+      for (auto& h : hits) EXPECT_EQ(h.load(), 50);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace softreg

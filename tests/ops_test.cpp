@@ -1,0 +1,212 @@
+// The lesson's functions against plain float64 references written here, on random inputs.
+#include "softreg/ops.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "softreg/random.hpp"
+
+namespace softreg {
+namespace {
+
+Matrix<double> random_logits(std::size_t rows, std::size_t cols, double spread, Rng& rng) {
+  Matrix<double> z(rows, cols);
+  for (double& v : z.data) v = spread * rng.normal();
+  return z;
+}
+
+std::vector<std::int32_t> random_labels(std::size_t rows, std::size_t classes, Rng& rng) {
+  std::vector<std::int32_t> y(rows);
+  for (auto& v : y) v = static_cast<std::int32_t>(rng.below(classes));
+  return y;
+}
+
+Matrix<float> to_float(const Matrix<double>& m) {
+  Matrix<float> f(m.rows, m.cols);
+  for (std::size_t i = 0; i < m.data.size(); ++i) f.data[i] = static_cast<float>(m.data[i]);
+  return f;
+}
+
+// References: the definitions, in long double where cancellation could matter.
+long double ref_lse(std::span<const double> row) {
+  long double m = row[0];
+  for (double v : row) m = std::max<long double>(m, v);
+  long double s = 0;
+  for (double v : row) s += std::exp(static_cast<long double>(v) - m);
+  return m + std::log(s);
+}
+
+TEST(OpsTest, SoftmaxMatchesDefinitionAndSumsToOne) {
+  Rng rng(1);
+  for (std::size_t cols : {1u, 2u, 3u, 10u, 17u}) {
+    const Matrix<double> z = random_logits(13, cols, 3.0, rng);
+    const Matrix<double> p = softmax(z);
+    const Matrix<float> pf = softmax(to_float(z));
+    for (std::size_t i = 0; i < z.rows; ++i) {
+      const long double lse = ref_lse(z.row(i));
+      double sum = 0;
+      for (std::size_t j = 0; j < cols; ++j) {
+        const double want = static_cast<double>(std::exp(z(i, j) - lse));
+        EXPECT_NEAR(p(i, j), want, 1e-15 + 1e-13 * want);
+        EXPECT_NEAR(pf(i, j), want, 1e-6 * want + 1e-9);
+        sum += p(i, j);
+      }
+      EXPECT_NEAR(sum, 1.0, 1e-14);
+    }
+  }
+}
+
+TEST(OpsTest, NaiveSoftmaxEqualsStableOnModerateLogits) {
+  Rng rng(2);
+  const Matrix<double> z = random_logits(20, 10, 2.0, rng);
+  const Matrix<double> a = softmax_naive(z), b = softmax(z);
+  for (std::size_t i = 0; i < z.data.size(); ++i) EXPECT_NEAR(a.data[i], b.data[i], 1e-15);
+}
+
+TEST(OpsTest, NaiveSoftmaxOverflowsWhereStableStaysExact) {
+  // exp(89) overflows float (max 3.4e38 = e^88.7); exp(1000) overflows double.
+  Matrix<float> zf(1, 3);
+  zf.data = {89.0f, 88.0f, 80.0f};
+  const Matrix<float> naive = softmax_naive(zf);
+  EXPECT_TRUE(std::isnan(naive(0, 0)));
+  const Matrix<float> stable = softmax(zf);
+  const double e1 = std::exp(-1.0), e9 = std::exp(-9.0), s = 1 + e1 + e9;
+  EXPECT_NEAR(stable(0, 0), 1 / s, 1e-7);
+  EXPECT_NEAR(stable(0, 1), e1 / s, 1e-7);
+
+  Matrix<double> z(2, 3);
+  z.data = {1000.0, 999.0, 991.0, -1000.0, -1001.0, -1009.0};
+  const Matrix<double> nd = softmax_naive(z);
+  EXPECT_TRUE(std::isnan(nd(0, 0)));  // inf / inf
+  EXPECT_TRUE(std::isnan(nd(1, 0)));  // 0 / 0: every exp underflows
+  const Matrix<double> sd = softmax(z);
+  const Matrix<double> ls = log_softmax(z);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_NEAR(sd(i, 0), 1 / s, 1e-15);
+    EXPECT_NEAR(sd(i, 1), e1 / s, 1e-15);
+    EXPECT_NEAR(sd(i, 2), e9 / s, 1e-15);
+    EXPECT_NEAR(ls(i, 0), -std::log(s), 1e-13);
+    EXPECT_NEAR(ls(i, 2), -9 - std::log(s), 1e-13);
+  }
+  const std::vector<double> lse = logsumexp(z);
+  EXPECT_NEAR(lse[0], 1000 + std::log(s), 1e-12);
+  EXPECT_NEAR(lse[1], -1000 + std::log(s), 1e-12);
+}
+
+TEST(OpsTest, LogSoftmaxAndLogsumexpMatchReference) {
+  Rng rng(3);
+  const Matrix<double> z = random_logits(31, 7, 20.0, rng);
+  const std::vector<double> lse = logsumexp(z);
+  const Matrix<double> ls = log_softmax(z);
+  const Matrix<float> lsf = log_softmax(to_float(z));
+  for (std::size_t i = 0; i < z.rows; ++i) {
+    const long double want = ref_lse(z.row(i));
+    EXPECT_NEAR(lse[i], static_cast<double>(want), 1e-12 * std::abs(static_cast<double>(want)));
+    for (std::size_t j = 0; j < z.cols; ++j) {
+      const double w = static_cast<double>(z(i, j) - want);
+      EXPECT_NEAR(ls(i, j), w, 1e-12 * (1 + std::abs(w)));
+      EXPECT_NEAR(lsf(i, j), w, 1e-5 * (1 + std::abs(w)));
+    }
+  }
+}
+
+TEST(OpsTest, CrossEntropyPickEqualsFullOneHotSum) {
+  Rng rng(4);
+  const Matrix<double> z = random_logits(50, 10, 3.0, rng);
+  const auto y = random_labels(50, 10, rng);
+  const std::vector<double> picked = cross_entropy(z, y);
+  const Matrix<double> ls = log_softmax(z);
+  const Matrix<double> hot = onehot<double>(y, 10);
+  double mean = 0;
+  for (std::size_t i = 0; i < z.rows; ++i) {
+    double full = 0;  // -Σ_j y_ij log p_ij over every class
+    for (std::size_t j = 0; j < z.cols; ++j) full -= hot(i, j) * ls(i, j);
+    EXPECT_DOUBLE_EQ(picked[i], full);
+    EXPECT_NEAR(picked[i], static_cast<double>(ref_lse(z.row(i))) - z(i, y[i]), 1e-12);
+    mean += picked[i] / 50;
+  }
+  EXPECT_NEAR(mean_cross_entropy(z, y), mean, 1e-13);
+}
+
+TEST(OpsTest, CrossEntropyOfConfidentMistakeIsLargeButFinite) {
+  // softmax underflows to exactly 0 for the true class; log(softmax) would be -inf.
+  Matrix<float> z(1, 2);
+  z.data = {0.0f, 200.0f};
+  const std::vector<std::int32_t> y = {0};
+  EXPECT_EQ(softmax(z)(0, 0), 0.0f);
+  EXPECT_FLOAT_EQ(cross_entropy(z, y)[0], 200.0f);
+}
+
+TEST(OpsTest, GradientOfMeanCrossEntropyMatchesCentralDifferences) {
+  Rng rng(5);
+  for (std::size_t classes : {2u, 3u, 10u}) {
+    Matrix<double> z = random_logits(6, classes, 2.0, rng);
+    const auto y = random_labels(6, classes, rng);
+    const Matrix<double> g = cross_entropy_backward(z, y);
+    const double h = 1e-6;
+    for (std::size_t i = 0; i < z.data.size(); ++i) {
+      const double keep = z.data[i];
+      z.data[i] = keep + h;
+      const double up = mean_cross_entropy(z, y);
+      z.data[i] = keep - h;
+      const double down = mean_cross_entropy(z, y);
+      z.data[i] = keep;
+      // Central differences have error O(h²) ≈ 1e-12 plus rounding ≈ 1e-16 / h = 1e-10.
+      EXPECT_NEAR(g.data[i], (up - down) / (2 * h), 1e-8)
+          << "classes " << classes << " entry " << i;
+    }
+  }
+}
+
+TEST(OpsTest, GradientIsSoftmaxMinusOneHotOverN) {
+  Rng rng(6);
+  const Matrix<double> z = random_logits(4, 5, 1.0, rng);
+  const auto y = random_labels(4, 5, rng);
+  const Matrix<double> g = cross_entropy_backward(z, y), p = softmax(z);
+  for (std::size_t i = 0; i < 4; ++i)
+    for (std::size_t j = 0; j < 5; ++j)
+      EXPECT_DOUBLE_EQ(g(i, j), (p(i, j) - (y[i] == static_cast<int>(j) ? 1.0 : 0.0)) / 4);
+}
+
+TEST(OpsTest, AccuracyCountsArgmaxHits) {
+  Matrix<float> s(4, 3);
+  s.data = {0.1f, 0.8f, 0.1f,   // 1
+            0.5f, 0.2f, 0.3f,   // 0
+            0.2f, 0.2f, 0.6f,   // 2
+            0.4f, 0.4f, 0.2f};  // tie: the first, 0
+  const std::vector<std::int32_t> y = {1, 2, 2, 0};
+  EXPECT_EQ(count_correct(s, y), 3u);
+  EXPECT_DOUBLE_EQ(accuracy(s, y), 0.75);
+  EXPECT_EQ(argmax<float>(s.row(3)), 0u);
+}
+
+TEST(OpsTest, OnehotPlacesOnesAndRejectsBadLabels) {
+  const std::vector<std::int32_t> y = {2, 0};
+  const Matrix<float> h = onehot<float>(y, 3);
+  EXPECT_EQ(h.data, (std::vector<float>{0, 0, 1, 1, 0, 0}));
+  const std::vector<std::int32_t> bad = {3};
+  EXPECT_THROW(onehot<float>(bad, 3), std::invalid_argument);
+  Matrix<float> z(1, 3);
+  EXPECT_THROW(cross_entropy(z, bad), std::invalid_argument);
+}
+
+TEST(OpsTest, SigmoidIsStableAndEqualsTwoClassSoftmax) {
+  EXPECT_DOUBLE_EQ(sigmoid(0.0), 0.5);
+  EXPECT_FLOAT_EQ(sigmoid(-1000.0f), 0.0f);
+  EXPECT_FLOAT_EQ(sigmoid(1000.0f), 1.0f);
+  EXPECT_FALSE(std::isnan(sigmoid(-100.0f)));
+  Rng rng(7);
+  for (int t = 0; t < 100; ++t) {
+    Matrix<double> z(1, 2);
+    z.data = {10 * rng.normal(), 10 * rng.normal()};
+    const double want = 1 / (1 + std::exp(-(z(0, 1) - z(0, 0))));
+    EXPECT_NEAR(sigmoid(z(0, 1) - z(0, 0)), want, 1e-15);
+    EXPECT_NEAR(softmax(z)(0, 1), sigmoid(z(0, 1) - z(0, 0)), 1e-15);
+  }
+}
+
+}  // namespace
+}  // namespace softreg

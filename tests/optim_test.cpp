@@ -1,0 +1,40 @@
+#include "softreg/optim.hpp"
+
+#include <gtest/gtest.h>
+
+namespace softreg {
+namespace {
+
+TEST(OptimTest, PlainSgdStepsAgainstTheGradient) {
+  std::vector<float> p = {1.0f, -2.0f};
+  Sgd sgd(SgdOptions{.lr = 0.1f});
+  const auto slot = sgd.add(p);
+  const std::vector<float> g = {0.5f, -1.0f};
+  sgd.step(slot, g);
+  EXPECT_FLOAT_EQ(p[0], 0.95f);
+  EXPECT_FLOAT_EQ(p[1], -1.9f);
+}
+
+TEST(OptimTest, MomentumAndWeightDecayFollowPyTorch) {
+  // PyTorch: d = g + wd p; v = mu v + d (v0 = d); p -= lr v.
+  std::vector<float> p = {1.0f};
+  Sgd sgd(SgdOptions{.lr = 0.1f, .momentum = 0.9f, .weight_decay = 0.01f});
+  const auto slot = sgd.add(p);
+  const std::vector<float> g = {1.0f};
+  sgd.step(slot, g);  // d = 1.01, v = 1.01, p = 1 - 0.101 = 0.899
+  EXPECT_FLOAT_EQ(p[0], 0.899f);
+  sgd.step(slot,
+           g);  // d = 1 + 0.00899 = 1.00899, v = 0.909 + 1.00899 = 1.91799, p = 0.899 - 0.191799
+  EXPECT_NEAR(p[0], 0.707201f, 1e-6);
+}
+
+TEST(OptimTest, GradientOfWrongLengthIsRejected) {
+  std::vector<float> p(3);
+  Sgd sgd(SgdOptions{});
+  const auto slot = sgd.add(p);
+  const std::vector<float> g(2);
+  EXPECT_THROW(sgd.step(slot, g), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace softreg

@@ -1,0 +1,14 @@
+// The subcommands of the softreg CLI. Each adds itself to the application with its options and a
+// callback that parses nothing more, calls the library and prints. Failures are thrown:
+// softreg::InputError (exit 2), softreg::Error (exit 1); main() maps them.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace softreg::cli {
+
+void add_train(CLI::App& app);
+void add_entropy(CLI::App& app);
+void add_game(CLI::App& app);
+
+}  // namespace softreg::cli

@@ -1,0 +1,35 @@
+// softreg: softmax regression from the command line. Exit status: 0 success, 1 failure at run
+// time, 2 bad input or usage.
+#include <CLI/CLI.hpp>
+#include <exception>
+#include <iostream>
+
+#include "commands.hpp"
+#include "softreg/error.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"softreg: softmax (multinomial logistic) regression, from scratch and fast"};
+  app.require_subcommand(1);
+  softreg::cli::add_train(app);
+  softreg::cli::add_entropy(app);
+  softreg::cli::add_game(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "softreg: " << e.what() << " (see softreg --help)\n";
+    return 2;
+  } catch (const softreg::InputError& e) {
+    std::cerr << "softreg: " << e.what() << '\n';
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "softreg: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}
