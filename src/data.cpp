@@ -1,6 +1,9 @@
 #include "softreg/data.hpp"
 
 #include <libdeflate.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include <algorithm>
 #include <cstdio>
@@ -27,6 +30,23 @@ std::string hex(std::uint32_t v, int digits) {
   return buf;
 }
 
+// Sizes v to n bytes. For large buffers it first reserves the memory untouched and asks Linux for
+// 2 MB pages (transparent huge pages in "madvise" mode): on the development VM a 4 KB page fault
+// costs ~15 us, and the 47 MB of Fashion-MNIST's training images would spend 0.2 s faulting.
+void resize_fresh(std::vector<std::uint8_t>& v, std::size_t n) {
+  v = {};
+  v.reserve(n);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
+  if (n >= 2 * kHuge) {
+    const auto begin = (reinterpret_cast<std::uintptr_t>(v.data()) + kHuge - 1) & ~(kHuge - 1);
+    const auto end = (reinterpret_cast<std::uintptr_t>(v.data()) + n) & ~(kHuge - 1);
+    if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+  }
+#endif
+  v.resize(n);
+}
+
 std::vector<std::uint8_t> read_raw(const fs::path& file) {
   std::error_code ec;
   if (fs::is_directory(file, ec)) fail(file, "expected a file but found a folder");
@@ -38,7 +58,8 @@ std::vector<std::uint8_t> read_raw(const fs::path& file) {
   const std::streamoff size = in.tellg();
   if (size < 0) fail(file, "cannot read file size");
   in.seekg(0);
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+  std::vector<std::uint8_t> bytes;
+  resize_fresh(bytes, static_cast<std::size_t>(size));
   if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size)) fail(file, "read error");
   return bytes;
 }
@@ -69,7 +90,10 @@ std::vector<std::uint8_t> gunzip(const fs::path& file, const std::vector<std::ui
     guess = std::clamp<std::size_t>(guess, 1024, limit);
     for (;;) {
       const std::size_t used = out.size();
-      out.resize(used + guess);
+      if (used == 0)
+        resize_fresh(out, guess);
+      else
+        out.resize(used + guess);
       std::size_t in_bytes = 0, out_bytes = 0;
       const auto r = libdeflate_gzip_decompress_ex(d.get(), in.data() + pos, avail,
                                                    out.data() + used, guess, &in_bytes, &out_bytes);
@@ -96,8 +120,10 @@ std::uint32_t read_be32(const std::uint8_t* p) {
 
 std::string dims_text(const std::vector<std::size_t>& dims, std::size_t from) {
   std::string s;
-  for (std::size_t i = from; i < dims.size(); ++i)
-    s += (i > from ? "x" : "") + std::to_string(dims[i]);
+  for (std::size_t i = from; i < dims.size(); ++i) {
+    if (i > from) s += 'x';
+    s += std::to_string(dims[i]);
+  }
   return s;
 }
 

@@ -106,21 +106,39 @@ inline vfloat load(const float* p) {
   return v;
 }
 inline vfloat load(const std::uint8_t* p) {
-  vbyte b;
-  std::memcpy(&b, p, sizeof b);
-  return __builtin_convertvector(b, vfloat);
+  // GCC 12 turns __builtin_convertvector from bytes into one scalar conversion per lane, so the
+  // widening (bytes -> int32 -> float) is spelled out with the instruction set's intrinsics.
+#if defined(__AVX512F__)
+  return (vfloat)_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i*)p)));
+#elif defined(__AVX2__)
+  return (vfloat)_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)p)));
+#else
+  vfloat v;
+  for (std::size_t i = 0; i < kLanes; ++i) v[i] = static_cast<float>(p[i]);
+  return v;
+#endif
 }
 inline void store(float* p, vfloat v) {
   std::memcpy(p, &v, sizeof v);
 }
 
-// Sum of the lanes by halving: a fixed order, so the same on every call.
+// Sum of the lanes by halving (16 -> 8 -> 4 -> 2 -> 1): a fixed order, so the same on every call.
+typedef float vfloat4 __attribute__((vector_size(4 * sizeof(float))));
 inline float lane_sum(vfloat v) {
-  float t[kLanes];
-  std::memcpy(t, &v, sizeof t);
-  for (std::size_t w = kLanes / 2; w >= 1; w /= 2)
-    for (std::size_t i = 0; i < w; ++i) t[i] += t[i + w];
-  return t[0];
+  vfloat4 q;
+  if constexpr (kLanes == 16) {
+    typedef float vfloat8 __attribute__((vector_size(8 * sizeof(float))));
+    const vfloat8 h = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                      __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+    q = __builtin_shufflevector(h, h, 0, 1, 2, 3) + __builtin_shufflevector(h, h, 4, 5, 6, 7);
+  } else if constexpr (kLanes == 8) {
+    q = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
+  } else {
+    std::memcpy(&q, &v, sizeof q);
+  }
+  q += __builtin_shufflevector(q, q, 2, 3, 0, 1);
+  q += __builtin_shufflevector(q, q, 1, 0, 3, 2);
+  return q[0];
 }
 
 // Classes are handled in tiles of up to kTile, each tile's accumulators held in registers: 10
@@ -132,38 +150,62 @@ constexpr std::size_t kColumnVectors = kLanes >= 16 ? 2 : 1;
 
 // ------------------------------------------------------------------------------------ forward
 
-// out[k] = Σ_j w[k][j] x[j] for the KT classes of a tile; w points at the tile's first row of W.
-template <std::size_t KT, class T>
-void dot_tile(const T* x, const float* w, std::size_t d, float* out) {
-  vfloat acc[KT] = {};
+// The forward pass takes rows in pairs when there are registers for 2 x kTile accumulators
+// (AVX-512): each load of W then serves two rows. A row's logits are computed by the same
+// operations in the same order whether it is paired or not.
+constexpr std::size_t kRowsAtOnce = kLanes >= 16 ? 2 : 1;
+
+// out[r][k] = Σ_j w[k][j] x_r[j] for R rows and the KT classes of a tile; w points at the tile's
+// first row of W; out has row stride ldo.
+template <std::size_t KT, std::size_t R, class T>
+void dot_tile(const T* const* x, const float* w, std::size_t d, float* out, std::size_t ldo) {
+  vfloat acc[R][KT] = {};
   std::size_t j = 0;
   for (; j + kLanes <= d; j += kLanes) {
-    const vfloat xv = load(x + j);
-    for (std::size_t k = 0; k < KT; ++k) acc[k] += load(w + k * d + j) * xv;
+    vfloat xv[R];
+    for (std::size_t r = 0; r < R; ++r) xv[r] = load(x[r] + j);
+    for (std::size_t k = 0; k < KT; ++k) {
+      const vfloat wv = load(w + k * d + j);
+      for (std::size_t r = 0; r < R; ++r) acc[r][k] += wv * xv[r];
+    }
   }
-  for (std::size_t k = 0; k < KT; ++k) out[k] = lane_sum(acc[k]);
-  for (; j < d; ++j) {
-    const auto xj = static_cast<float>(x[j]);
-    for (std::size_t k = 0; k < KT; ++k) out[k] += w[k * d + j] * xj;
-  }
+  for (std::size_t r = 0; r < R; ++r)
+    for (std::size_t k = 0; k < KT; ++k) out[r * ldo + k] = lane_sum(acc[r][k]);
+  for (; j < d; ++j)
+    for (std::size_t r = 0; r < R; ++r) {
+      const auto xj = static_cast<float>(x[r][j]);
+      for (std::size_t k = 0; k < KT; ++k) out[r * ldo + k] += w[k * d + j] * xj;
+    }
 }
 
-template <class T, std::size_t... KT>
+template <class T, std::size_t R, std::size_t... KT>
 constexpr auto make_dot_table(std::index_sequence<KT...>) {
-  return std::array<void (*)(const T*, const float*, std::size_t, float*), sizeof...(KT)>{
-      &dot_tile<KT + 1, T>...};
+  return std::array<void (*)(const T* const*, const float*, std::size_t, float*, std::size_t),
+                    sizeof...(KT)>{&dot_tile<KT + 1, R, T>...};
 }
 
-// o = scale * (W x) + b for one row x: the forward pass of one example.
-template <class T>
-void row_logits(const T* x, const float* w, const float* b, std::size_t d, std::size_t k_all,
-                float scale, float* o) {
-  static constexpr auto table = make_dot_table<T>(std::make_index_sequence<kTile>{});
+// o_r = scale * (W x_r) + b for R rows x_r: the forward pass. o has row stride k_all.
+template <std::size_t R, class T>
+void rows_logits(const T* const* x, const float* w, const float* b, std::size_t d,
+                 std::size_t k_all, float scale, float* o) {
+  static constexpr auto table = make_dot_table<T, R>(std::make_index_sequence<kTile>{});
   for (std::size_t k0 = 0; k0 < k_all; k0 += kTile) {
     const std::size_t kt = std::min(kTile, k_all - k0);
-    table[kt - 1](x, w + k0 * d, d, o + k0);
+    table[kt - 1](x, w + k0 * d, d, o + k0, k_all);
   }
-  for (std::size_t k = 0; k < k_all; ++k) o[k] = o[k] * scale + b[k];
+  for (std::size_t r = 0; r < R; ++r)
+    for (std::size_t k = 0; k < k_all; ++k) o[r * k_all + k] = o[r * k_all + k] * scale + b[k];
+}
+
+// The logits of rows [begin, end) of a list of row pointers into o (row stride k_all), in
+// groups of kRowsAtOnce.
+template <class T>
+void logits_of_rows(const T* const* x, std::size_t begin, std::size_t end, const float* w,
+                    const float* b, std::size_t d, std::size_t k_all, float scale, float* o) {
+  std::size_t r = begin;
+  for (; r + kRowsAtOnce <= end; r += kRowsAtOnce)
+    rows_logits<kRowsAtOnce>(x + r, w, b, d, k_all, scale, o + r * k_all);
+  for (; r < end; ++r) rows_logits<1>(x + r, w, b, d, k_all, scale, o + r * k_all);
 }
 
 // Turns logits o (K) into probabilities in place and returns the cross-entropy of label y and
@@ -249,7 +291,7 @@ void grad_columns(const T* const* rows, std::size_t n_rows, const float* dlogits
 // Work is cut into fixed pieces, the same for every thread count: rows for the forward pass,
 // column blocks (a multiple of the vector width) for the backward pass.
 constexpr std::size_t kRowsPerTask = 16;
-constexpr std::size_t kColumnsPerTask = 2 * kLanes * kColumnVectors;
+constexpr std::size_t kColumnsPerTask = 2 * kLanes;
 constexpr std::size_t kEvalRowsPerTask = 128;
 
 std::size_t ceil_div(std::size_t a, std::size_t b) {
@@ -322,11 +364,11 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
 
     // Forward, softmax, loss and dO = (p - onehot(y)) / n, one row at a time.
     pool.run(ceil_div(n, kRowsPerTask), [&](std::size_t t) {
-      const std::size_t end = std::min(n, (t + 1) * kRowsPerTask);
-      for (std::size_t r = t * kRowsPerTask; r < end; ++r) {
+      const std::size_t begin = t * kRowsPerTask, end = std::min(n, begin + kRowsPerTask);
+      logits_of_rows(row, begin, end, w, b, d, k_all, x.scale, dlogits_.data());
+      for (std::size_t r = begin; r < end; ++r) {
         float* o = dlogits_.data() + r * k_all;
         const std::int32_t y = labels[rows[r]];
-        row_logits(row[r], w, b, d, k_all, x.scale, o);
         bool ok = false;
         row_loss_[r] = softmax_loss(o, k_all, y, &ok);
         row_ok_[r] = ok;
@@ -355,32 +397,54 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
 
 // ------------------------------------------------------------------------------------ evaluate
 
+namespace {
+
+// Computes the logits of the first `rows` rows of x in blocks of kEvalRowsPerTask, spread over
+// the pool, and hands each block to f(task, begin, end, logits of the block).
+template <class F>
+void for_row_blocks(const SoftmaxRegression& model, const Features& x, std::size_t rows,
+                    ThreadPool& pool, F&& f) {
+  const std::size_t d = model.inputs(), k_all = model.classes();
+  if (x.inputs != d)
+    throw std::invalid_argument("data rows have " + std::to_string(x.inputs) +
+                                " inputs but the model expects " + std::to_string(d));
+  with_type(x, [&](const auto* base) {
+    using T = std::remove_cv_t<std::remove_pointer_t<decltype(base)>>;
+    pool.run(ceil_div(rows, kEvalRowsPerTask), [&](std::size_t t) {
+      const std::size_t begin = t * kEvalRowsPerTask,
+                        end = std::min(rows, begin + kEvalRowsPerTask);
+      const T* row[kEvalRowsPerTask];
+      std::vector<float> o((end - begin) * k_all);
+      for (std::size_t r = begin; r < end; ++r) row[r - begin] = base + r * d;
+      logits_of_rows(row, 0, end - begin, model.weight().data(), model.bias().data(), d, k_all,
+                     x.scale, o.data());
+      f(t, begin, end, o.data());
+    });
+  });
+}
+
+}  // namespace
+
 PassStats evaluate(const SoftmaxRegression& model, const Features& x,
                    std::span<const std::int32_t> labels, std::size_t rows, ThreadPool& pool,
                    std::span<std::int32_t> predictions) {
-  const std::size_t d = model.inputs(), k_all = model.classes();
-  if (x.inputs != d) throw std::invalid_argument("evaluate: data and model have different inputs");
+  const std::size_t k_all = model.classes();
   const std::size_t tasks = ceil_div(rows, kEvalRowsPerTask);
   std::vector<PassStats> partial(tasks);
-  with_type(x, [&](const auto* base) {
-    pool.run(tasks, [&](std::size_t t) {
-      std::vector<float> o(k_all);
-      PassStats& s = partial[t];
-      const std::size_t end = std::min(rows, (t + 1) * kEvalRowsPerTask);
-      for (std::size_t r = t * kEvalRowsPerTask; r < end; ++r) {
-        row_logits(base + r * d, model.weight().data(), model.bias().data(), d, k_all, x.scale,
-                   o.data());
-        const std::size_t best = argmax(std::span<const float>(o));
-        if (!predictions.empty()) predictions[r] = static_cast<std::int32_t>(best);
-        if (!labels.empty()) {
-          bool ok = false;
-          s.loss_sum += softmax_loss(o.data(), k_all, labels[r], &ok);
-          s.correct += ok;
-        }
-        ++s.rows;
-      }
-    });
-  });
+  for_row_blocks(model, x, rows, pool,
+                 [&](std::size_t t, std::size_t begin, std::size_t end, float* o) {
+                   PassStats& s = partial[t];
+                   for (std::size_t r = begin; r < end; ++r, o += k_all) {
+                     const std::size_t best = argmax(std::span<const float>(o, k_all));
+                     if (!predictions.empty()) predictions[r] = static_cast<std::int32_t>(best);
+                     if (!labels.empty()) {
+                       bool ok = false;
+                       s.loss_sum += softmax_loss(o, k_all, labels[r], &ok);
+                       s.correct += ok;
+                     }
+                     ++s.rows;
+                   }
+                 });
   PassStats total;
   for (const PassStats& s : partial) {
     total.loss_sum += s.loss_sum;
@@ -392,17 +456,11 @@ PassStats evaluate(const SoftmaxRegression& model, const Features& x,
 
 Matrix<float> logits(const SoftmaxRegression& model, const Features& x, std::size_t rows,
                      ThreadPool& pool) {
-  const std::size_t d = model.inputs(), k_all = model.classes();
-  if (x.inputs != d) throw std::invalid_argument("logits: data and model have different inputs");
-  Matrix<float> out(rows, k_all);
-  with_type(x, [&](const auto* base) {
-    pool.run(ceil_div(rows, kEvalRowsPerTask), [&](std::size_t t) {
-      const std::size_t end = std::min(rows, (t + 1) * kEvalRowsPerTask);
-      for (std::size_t r = t * kEvalRowsPerTask; r < end; ++r)
-        row_logits(base + r * d, model.weight().data(), model.bias().data(), d, k_all, x.scale,
-                   out.row(r).data());
-    });
-  });
+  Matrix<float> out(rows, model.classes());
+  for_row_blocks(model, x, rows, pool,
+                 [&](std::size_t, std::size_t begin, std::size_t end, const float* o) {
+                   std::copy(o, o + (end - begin) * out.cols, out.row(begin).data());
+                 });
   return out;
 }
 
