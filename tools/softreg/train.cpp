@@ -1,16 +1,19 @@
 // softreg train: the lesson's training loop on Fashion-MNIST.
 #include "softreg/train.hpp"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "commands.hpp"
+#include "plugin.hpp"
 #include "softreg/data.hpp"
 #include "softreg/error.hpp"
 #include "softreg/model.hpp"
@@ -32,6 +35,7 @@ struct TrainArgs {
   long long limit = 0;
   std::string metrics;
   bool quiet = false;
+  std::string backend = "native";
 };
 
 const CLI::Validator kFinitePositive(
@@ -70,7 +74,32 @@ void draw_progress(int epoch, std::size_t done, std::size_t total) {
   std::fflush(stderr);
 }
 
+// Loads the LibTorch backend plugin: $SOFTREG_TORCH_PLUGIN, else the one built with this softreg.
+torch_backend::FitFunction load_torch_backend() {
+#if defined(SOFTREG_TORCH_PLUGIN)
+  std::string path = SOFTREG_TORCH_PLUGIN;
+#else
+  std::string path;
+#endif
+  if (const char* env = std::getenv("SOFTREG_TORCH_PLUGIN"); env != nullptr && *env != '\0')
+    path = env;
+  if (path.empty())
+    throw InputError(
+        "--backend torch: this softreg was built without LibTorch (install Debian's libtorch-dev "
+        "and rebuild)");
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr)
+    throw InputError("--backend torch: cannot load the LibTorch backend " + path + ": " +
+                     dlerror());
+  void* symbol = dlsym(handle, SOFTREG_TORCH_FIT_SYMBOL);
+  if (symbol == nullptr)
+    throw InputError("--backend torch: " + path + " has no " SOFTREG_TORCH_FIT_SYMBOL);
+  return reinterpret_cast<torch_backend::FitFunction>(symbol);
+}
+
 void run(const TrainArgs& a) {
+  const torch_backend::FitFunction torch_fit =
+      a.backend == "torch" ? load_torch_backend() : nullptr;
   const std::filesystem::path dir =
       a.data.empty() ? default_fashion_mnist_dir() : std::filesystem::path(a.data);
   TrainTest data = load_fashion_mnist(dir);
@@ -112,7 +141,12 @@ void run(const TrainArgs& a) {
   };
   if (!a.quiet && isatty(STDERR_FILENO)) callbacks.on_batch = draw_progress;
 
-  const auto history = Trainer(options).fit(model, data.train, data.test, rng, callbacks);
+  std::vector<EpochMetrics> history;
+  if (torch_fit != nullptr) {
+    torch_fit(model, data.train, data.test, rng, options, callbacks, history);
+  } else {
+    history = Trainer(options).fit(model, data.train, data.test, rng, callbacks);
+  }
   double seconds = 0;
   for (const auto& m : history) seconds += m.seconds;
   const EpochMetrics& last = history.back();
@@ -152,6 +186,10 @@ void add_train(CLI::App& app) {
       ->check(CLI::Range(1LL, 1LL << 40));
   cmd->add_option("--metrics", a->metrics, "Write one CSV row per epoch to FILE");
   cmd->add_flag("--quiet,-q", a->quiet, "No progress bar, no epoch lines: only the summary");
+  cmd->add_option("--backend", a->backend,
+                  "native: softreg's own engine; torch: the lesson's concise model on LibTorch")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"native", "torch"}));
   cmd->callback([a] { run(*a); });
 }
 

@@ -1,0 +1,96 @@
+// `softreg train --backend torch`: the lesson's concise model on LibTorch, run as a user runs it,
+// and examples/concise_torch.cpp. Built with Torch, the backend must print the native engine's
+// lines; built without, it must say so and exit 2.
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "fixtures.hpp"
+#include "run.hpp"
+
+namespace softreg::test {
+namespace {
+
+struct Epoch {
+  double loss, train_acc, test_acc;
+};
+
+std::vector<Epoch> epochs(const std::string& out) {
+  static const std::regex line(
+      R"(^epoch \d+  loss ([0-9.]+)  train acc ([0-9.]+)  test acc ([0-9.]+))");
+  std::vector<Epoch> e;
+  std::istringstream in(out);
+  for (std::string l; std::getline(in, l);) {
+    std::smatch m;
+    if (std::regex_search(l, m, line))
+      e.push_back({std::stod(m[1]), std::stod(m[2]), std::stod(m[3])});
+  }
+  return e;
+}
+
+constexpr bool kHaveTorch = SOFTREG_TEST_HAVE_TORCH;
+
+TEST(BackendCliTest, TorchPrintsTheNativeEnginesLines) {
+  if (!kHaveTorch) GTEST_SKIP() << "built without LibTorch (Debian's libtorch-dev not found)";
+  TempDir dir;
+  write_tiny_fashion(dir.path(), 700, 150);
+  const std::string common = "train --data '" + dir.path().string() + "' --epochs 3";
+  const RunResult native = run_softreg(common);
+  const RunResult torch = run_softreg(common + " --backend torch");
+  ASSERT_EQ(native.status, 0) << native.err;
+  ASSERT_EQ(torch.status, 0) << torch.err;
+  const auto a = epochs(native.out), b = epochs(torch.out);
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(b.size(), 3u) << torch.out;
+  for (std::size_t i = 0; i < 3; ++i) {
+    // Same start, same batches: equal up to float rounding, i.e. within 2 in the 4th decimal.
+    EXPECT_NEAR(a[i].loss, b[i].loss, 2e-4) << "epoch " << i + 1;
+    EXPECT_NEAR(a[i].train_acc, b[i].train_acc, 2e-4) << "epoch " << i + 1;
+    EXPECT_NEAR(a[i].test_acc, b[i].test_acc, 2e-4) << "epoch " << i + 1;
+  }
+}
+
+TEST(BackendCliTest, TorchReachesTheLessonsAccuracyOnFashionMnist) {
+  if (!kHaveTorch) GTEST_SKIP() << "built without LibTorch (Debian's libtorch-dev not found)";
+  const auto dir = real_fashion_mnist_dir();
+  if (dir.empty()) GTEST_SKIP() << "Fashion-MNIST is not installed (dataset-fashion-mnist)";
+  const RunResult r = run_softreg("train --backend torch --data '" + dir.string() + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto e = epochs(r.out);
+  ASSERT_EQ(e.size(), 10u) << r.out;
+  EXPECT_GE(e.back().test_acc, 0.83);  // the issue's bar; PyTorch gets 0.834 with this recipe
+}
+
+TEST(BackendCliTest, TorchWithoutLibTorchIsAUsageError) {
+  if (kHaveTorch) GTEST_SKIP() << "built with LibTorch: the backend exists";
+  TempDir dir;
+  write_tiny_fashion(dir.path(), 20, 10);
+  const RunResult r = run_softreg("train --backend torch --data '" + dir.path().string() + "'");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("built without LibTorch"), std::string::npos) << r.err;
+}
+
+TEST(BackendCliTest, UnknownBackendIsAUsageError) {
+  const RunResult r = run_softreg("train --backend tensorflow");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--backend"), std::string::npos) << r.err;
+}
+
+TEST(BackendCliTest, ConciseExampleRunsTheLessonsSecondHalf) {
+  const std::string exe = SOFTREG_CONCISE_EXE;
+  if (exe.empty()) GTEST_SKIP() << "examples/concise_torch.cpp is built only with LibTorch";
+  TempDir dir;
+  write_tiny_fashion(dir.path(), 600, 200);
+  const RunResult r = run_command("'" + exe + "' '" + dir.path().string() + "' 3");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto e = epochs(r.out);
+  ASSERT_EQ(e.size(), 3u) << r.out;
+  EXPECT_LT(e[2].loss, e[0].loss);
+  EXPECT_GT(e[2].test_acc, 0.9);  // the tiny set's classes are separable
+}
+
+}  // namespace
+}  // namespace softreg::test
