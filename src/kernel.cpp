@@ -208,9 +208,10 @@ void logits_of_rows(const T* const* x, std::size_t begin, std::size_t end, const
   for (; r < end; ++r) rows_logits<1>(x + r, w, b, d, k_all, scale, o + r * k_all);
 }
 
-// Turns logits o (K) into probabilities in place and returns the cross-entropy of label y and
-// whether the argmax is y. The loss is (m - o_y) + log Σ exp(o_k - m): exact when y is the
-// argmax, where the subtraction is 0, and never log(0).
+// Softmax regression, one example: turns the logits o (K) into dL/do = p - onehot(y) in place
+// and returns the cross-entropy of label y, and whether the argmax is y. The loss is
+// (m - o_y) + log Σ exp(o_k - m): exact when y is the argmax, where the subtraction is 0, and
+// never log(0).
 inline float softmax_loss(float* o, std::size_t k_all, std::int32_t y, bool* correct) {
   std::size_t best = 0;
   for (std::size_t k = 1; k < k_all; ++k)
@@ -221,8 +222,31 @@ inline float softmax_loss(float* o, std::size_t k_all, std::int32_t y, bool* cor
   for (std::size_t k = 0; k < k_all; ++k) sum += o[k] = std::exp(o[k] - m);
   const float inv = 1.0f / sum;
   for (std::size_t k = 0; k < k_all; ++k) o[k] *= inv;
+  o[y] -= 1.0f;
   *correct = best == static_cast<std::size_t>(y);
   return (m - oy) + std::log(sum);
+}
+
+// Logistic regression, one example: one logit z; turns it into dL/dz = σ(z) - y and returns the
+// binary cross-entropy -[y log σ(z) + (1 - y) log(1 - σ(z))] = softplus(z) - y z, written as
+// max(z, 0) - y z + log(1 + exp(-|z|)) so that nothing overflows.
+inline float logistic_loss(float* o, std::int32_t y, bool* correct) {
+  const float z = o[0];
+  const float t = y == 1 ? 1.0f : 0.0f;
+  *correct = (z > 0.0f) == (y == 1);
+  o[0] = sigmoid(z) - t;
+  return std::max(z, 0.0f) - t * z + std::log1p(std::exp(-std::abs(z)));
+}
+
+inline float row_loss(Output output, float* o, std::size_t k_all, std::int32_t y, bool* correct) {
+  return output == Output::logistic ? logistic_loss(o, y, correct)
+                                    : softmax_loss(o, k_all, y, correct);
+}
+
+// The predicted class from the logits.
+inline std::int32_t predicted_class(Output output, const float* o, std::size_t k_all) {
+  if (output == Output::logistic) return o[0] > 0.0f ? 1 : 0;
+  return static_cast<std::int32_t>(argmax(std::span<const float>(o, k_all)));
 }
 
 // ------------------------------------------------------------------------------------ backward
@@ -323,11 +347,11 @@ Features Features::of(const Dataset& data) {
 
 // ------------------------------------------------------------------------------------ step
 
-SoftmaxKernel::SoftmaxKernel(std::size_t inputs, std::size_t classes, std::size_t max_batch)
+SoftmaxKernel::SoftmaxKernel(std::size_t inputs, std::size_t outputs, std::size_t max_batch)
     : inputs_(inputs),
-      classes_(classes),
+      classes_(outputs),
       max_batch_(max_batch),
-      dlogits_(max_batch * classes),
+      dlogits_(max_batch * outputs),
       row_loss_(max_batch),
       row_ok_(max_batch),
       row_ptr_(max_batch) {}
@@ -337,7 +361,8 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
                               std::span<const std::uint32_t> rows, Gradients& grad,
                               ThreadPool& pool) {
   const std::size_t n = rows.size(), d = inputs_, k_all = classes_;
-  if (model.inputs() != d || model.classes() != k_all || x.inputs != d)
+  const Output output = model.output();
+  if (model.inputs() != d || model.outputs() != k_all || x.inputs != d)
     throw std::invalid_argument("SoftmaxKernel::step: shapes of model, kernel and data differ");
   if (n > max_batch_) {
     max_batch_ = n;
@@ -362,7 +387,7 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
     for (std::size_t r = 0; r < n; ++r) row_ptr_[r] = base + static_cast<std::size_t>(rows[r]) * d;
     const T* const* row = reinterpret_cast<const T* const*>(row_ptr_.data());
 
-    // Forward, softmax, loss and dO = (p - onehot(y)) / n, one row at a time.
+    // Forward, softmax (or sigmoid), loss and dO = (p - onehot(y)) / n, one row at a time.
     pool.run(ceil_div(n, kRowsPerTask), [&](std::size_t t) {
       const std::size_t begin = t * kRowsPerTask, end = std::min(n, begin + kRowsPerTask);
       logits_of_rows(row, begin, end, w, b, d, k_all, x.scale, dlogits_.data());
@@ -370,9 +395,8 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
         float* o = dlogits_.data() + r * k_all;
         const std::int32_t y = labels[rows[r]];
         bool ok = false;
-        row_loss_[r] = softmax_loss(o, k_all, y, &ok);
+        row_loss_[r] = row_loss(output, o, k_all, y, &ok);
         row_ok_[r] = ok;
-        o[y] -= 1.0f;
         for (std::size_t k = 0; k < k_all; ++k) o[k] *= inv_n;
       }
     });
@@ -404,7 +428,7 @@ namespace {
 template <class F>
 void for_row_blocks(const SoftmaxRegression& model, const Features& x, std::size_t rows,
                     ThreadPool& pool, F&& f) {
-  const std::size_t d = model.inputs(), k_all = model.classes();
+  const std::size_t d = model.inputs(), k_all = model.outputs();
   if (x.inputs != d)
     throw std::invalid_argument("data rows have " + std::to_string(x.inputs) +
                                 " inputs but the model expects " + std::to_string(d));
@@ -428,18 +452,18 @@ void for_row_blocks(const SoftmaxRegression& model, const Features& x, std::size
 PassStats evaluate(const SoftmaxRegression& model, const Features& x,
                    std::span<const std::int32_t> labels, std::size_t rows, ThreadPool& pool,
                    std::span<std::int32_t> predictions) {
-  const std::size_t k_all = model.classes();
+  const std::size_t k_all = model.outputs();
+  const Output output = model.output();
   const std::size_t tasks = ceil_div(rows, kEvalRowsPerTask);
   std::vector<PassStats> partial(tasks);
   for_row_blocks(model, x, rows, pool,
                  [&](std::size_t t, std::size_t begin, std::size_t end, float* o) {
                    PassStats& s = partial[t];
                    for (std::size_t r = begin; r < end; ++r, o += k_all) {
-                     const std::size_t best = argmax(std::span<const float>(o, k_all));
-                     if (!predictions.empty()) predictions[r] = static_cast<std::int32_t>(best);
+                     if (!predictions.empty()) predictions[r] = predicted_class(output, o, k_all);
                      if (!labels.empty()) {
                        bool ok = false;
-                       s.loss_sum += softmax_loss(o, k_all, labels[r], &ok);
+                       s.loss_sum += row_loss(output, o, k_all, labels[r], &ok);
                        s.correct += ok;
                      }
                      ++s.rows;
@@ -456,7 +480,7 @@ PassStats evaluate(const SoftmaxRegression& model, const Features& x,
 
 Matrix<float> logits(const SoftmaxRegression& model, const Features& x, std::size_t rows,
                      ThreadPool& pool) {
-  Matrix<float> out(rows, model.classes());
+  Matrix<float> out(rows, model.outputs());
   for_row_blocks(model, x, rows, pool,
                  [&](std::size_t, std::size_t begin, std::size_t end, const float* o) {
                    std::copy(o, o + (end - begin) * out.cols, out.row(begin).data());

@@ -147,6 +147,12 @@ T sigmoid(T x) {
   return e / (T(1) + e);
 }
 
+template <std::floating_point T>
+T binary_cross_entropy(T z, int y) {
+  const T t = y == 1 ? T(1) : T(0);
+  return std::max(z, T(0)) - t * z + std::log1p(std::exp(-std::abs(z)));
+}
+
 #define SOFTREG_INSTANTIATE(T)                                         \
   template Matrix<T> softmax_naive(const Matrix<T>&);                  \
   template Matrix<T> softmax(const Matrix<T>&);                        \
@@ -159,7 +165,8 @@ T sigmoid(T x) {
   template std::size_t count_correct(const Matrix<T>&, Labels);        \
   template double accuracy(const Matrix<T>&, Labels);                  \
   template Matrix<T> onehot(Labels, std::size_t);                      \
-  template T sigmoid(T);
+  template T sigmoid(T);                                               \
+  template T binary_cross_entropy(T, int);
 
 SOFTREG_INSTANTIATE(float)
 SOFTREG_INSTANTIATE(double)

@@ -1,5 +1,6 @@
 #include "softreg/train.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -40,14 +41,17 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
   if (train.inputs != model.inputs() || test.inputs != model.inputs())
     throw InputError(train.source + ": examples have " + std::to_string(train.inputs) +
                      " inputs but the model expects " + std::to_string(model.inputs()));
+  if (train.rows == 0) throw InputError(train.source + ": no training examples");
+  // A batch larger than the data set is the whole data set (and must not allocate more).
+  const std::size_t batch_size = std::min(options_.batch_size, train.rows);
   ThreadPool pool(options_.threads);
-  SoftmaxKernel kernel(model.inputs(), model.classes(), options_.batch_size);
+  SoftmaxKernel kernel(model.inputs(), model.outputs(), batch_size);
   Gradients grad;
   Sgd sgd(options_.sgd);
   const std::size_t w_slot = sgd.add(model.weight());
   const std::size_t b_slot = sgd.add(model.bias());
   const Features train_x = Features::of(train), test_x = Features::of(test);
-  BatchOrder order(train.rows, options_.batch_size);
+  BatchOrder order(train.rows, batch_size);
 
   std::vector<EpochMetrics> history;
   for (int epoch = 1; epoch <= options_.epochs; ++epoch) {

@@ -186,3 +186,55 @@ TEST(ThreadPoolTest, RunsEveryTaskOnce) {
 
 }  // namespace
 }  // namespace softreg
+
+namespace softreg {
+namespace {
+
+// Logistic regression (one logit, sigmoid, binary cross-entropy) against float64 definitions.
+TEST(KernelLogisticTest, StepAndEvaluateMatchTheDefinitions) {
+  for (const std::size_t n : {1u, 7u, 64u, 257u}) {
+    const std::size_t d = 31;
+    Rng rng(n);
+    std::vector<float> x(n * d);
+    std::vector<std::int32_t> y(n);
+    for (auto& v : x) v = static_cast<float>(rng.normal());
+    for (auto& v : y) v = static_cast<std::int32_t>(rng.below(2));
+    SoftmaxRegression model(d, 2, Output::logistic);
+    ASSERT_EQ(model.outputs(), 1u);
+    model.init(rng, 0.3f);
+    model.bias()[0] = 0.25f;
+    const Features f{nullptr, x.data(), d, 1.0f};
+    std::vector<std::uint32_t> rows(n);
+    std::iota(rows.begin(), rows.end(), 0u);
+
+    double loss = 0;
+    std::size_t correct = 0;
+    std::vector<double> gw(d, 0.0);
+    double gb = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      double z = model.bias()[0];
+      for (std::size_t j = 0; j < d; ++j)
+        z += static_cast<double>(model.weight()[j]) * x[i * d + j];
+      const double p = 1 / (1 + std::exp(-z));
+      loss += y[i] == 1 ? -std::log(p) : -std::log(1 - p);
+      correct += (z > 0) == (y[i] == 1);
+      for (std::size_t j = 0; j < d; ++j)
+        gw[j] += (p - y[i]) * x[i * d + j] / static_cast<double>(n);
+      gb += (p - y[i]) / static_cast<double>(n);
+    }
+    ThreadPool pool(2);
+    SoftmaxKernel kernel(d, 1, n);
+    Gradients grad;
+    const PassStats s = kernel.step(model, f, y, rows, grad, pool);
+    EXPECT_LE(std::abs(s.loss_sum - loss) / loss, 1e-5) << "n " << n;
+    EXPECT_EQ(s.correct, correct);
+    EXPECT_LE(normalised_error(gw, grad.weight), 1e-5);
+    EXPECT_NEAR(grad.bias[0], gb, 1e-6);
+    const PassStats e = evaluate(model, f, y, n, pool);
+    EXPECT_LE(std::abs(e.loss_sum - loss) / loss, 1e-5);
+    EXPECT_EQ(e.correct, correct);
+  }
+}
+
+}  // namespace
+}  // namespace softreg

@@ -210,3 +210,25 @@ TEST(OpsTest, SigmoidIsStableAndEqualsTwoClassSoftmax) {
 
 }  // namespace
 }  // namespace softreg
+
+namespace softreg {
+namespace {
+
+TEST(OpsTest, BinaryCrossEntropyIsStableAndItsDerivativeIsSigmoidMinusLabel) {
+  for (double z : {-30.0, -2.0, -0.1, 0.0, 0.7, 5.0, 30.0})
+    for (int y : {0, 1}) {
+      // P(y = 1) = 1 / (1 + e^-z) and P(y = 0) = 1 / (1 + e^z), each computed directly.
+      const double want = y == 1 ? std::log(1 + std::exp(-z)) : std::log(1 + std::exp(z));
+      EXPECT_NEAR(binary_cross_entropy(z, y), want, 1e-12 * (1 + want)) << z << " " << y;
+      const double h = 1e-6;
+      const double slope =
+          (binary_cross_entropy(z + h, y) - binary_cross_entropy(z - h, y)) / (2 * h);
+      EXPECT_NEAR(slope, sigmoid(z) - y, 1e-8);
+    }
+  // Where log(sigmoid) would give log(0) = -inf, the stable form is finite and exact.
+  EXPECT_FLOAT_EQ(binary_cross_entropy(-200.0f, 1), 200.0f);
+  EXPECT_FLOAT_EQ(binary_cross_entropy(200.0f, 0), 200.0f);
+}
+
+}  // namespace
+}  // namespace softreg

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "softreg/random.hpp"
+
 namespace softreg {
 
 /// A labelled data set of `rows` examples with `inputs` features each. Images keep their bytes
@@ -25,7 +27,8 @@ struct Dataset {
   std::vector<std::int32_t> labels;  // rows class indices in [0, classes())
   std::vector<std::size_t> shape;    // the shape of one example, e.g. {28, 28}
   std::vector<std::string> class_names;
-  std::string source;  // where it came from, for messages
+  std::vector<std::string> feature_names;  // tables: the header's names of the feature columns
+  std::string source;                      // where it came from, for messages
 
   std::size_t classes() const { return class_names.size(); }
   bool is_bytes() const { return !pixels.empty() || values.empty(); }
@@ -64,5 +67,55 @@ struct TrainTest {
 /// train-labels, t10k-images, t10k-labels). Checks that counts agree, labels are < 10 and train and
 /// test images have the same dimensions.
 TrainTest load_fashion_mnist(const std::filesystem::path& dir);
+
+// ------------------------------------------------------------------------------------ tables
+
+/// How to read a CSV file.
+struct CsvOptions {
+  /// The label column's name; empty: the last column.
+  std::string label;
+  /// The separator: ',', ';' or '\t'; 0: detected from the header (the most frequent of the
+  /// three outside quotes, ',' on a tie).
+  char separator = 0;
+  /// When not empty, the classes to map labels to (a model's); a label outside them is an
+  /// error. When empty, the classes are the distinct labels, in numeric order when every label
+  /// is an integer, else in byte (alphabetical) order.
+  std::vector<std::string> class_names;
+  /// When false, a file without the label column is read as features only (labels empty), as
+  /// `predict` needs.
+  bool require_label = true;
+};
+
+/// Reads a CSV file (RFC 4180: a header row, quoted fields with "" for a quote, CRLF or LF) of
+/// numeric features and one label column into a Dataset of floats. Errors name the file, the
+/// line and the column: ragged rows, an empty, non-numeric, NaN or infinite feature, an empty
+/// file, a header without rows, a missing label column, a single class.
+Dataset load_csv(const std::filesystem::path& file, const CsvOptions& options = {});
+
+/// Reads LIBSVM/liblinear's sparse format, one example a line: `label index:value ...` with
+/// 1-based, strictly increasing indices, densified (missing values are 0). `inputs`, when not 0,
+/// fixes the number of features (a model's); otherwise it is the largest index. Labels map to
+/// classes as in CsvOptions::class_names.
+Dataset load_libsvm(const std::filesystem::path& file, std::size_t inputs = 0,
+                    const std::vector<std::string>& class_names = {});
+
+/// Per-feature mean and standard deviation (population, divide by n) of a table.
+struct Standardization {
+  std::vector<float> mean;
+  std::vector<float> stddev;  // 0 for a constant feature, which is then only centred
+
+  bool empty() const { return mean.empty(); }
+};
+
+/// The mean and standard deviation of each feature of `data` (a table of floats).
+Standardization fit_standardization(const Dataset& data);
+
+/// x_j <- (x_j - mean_j) / stddev_j in place; a feature with stddev 0 is only centred (divided
+/// by 1), so constant features never divide by zero.
+void standardize(Dataset& data, const Standardization& s);
+
+/// Splits `data` into train and test, stratified: each class gives round(F n_c) of its n_c
+/// examples to the test set, chosen by `rng`; each part keeps the file's order.
+TrainTest stratified_split(const Dataset& data, double test_fraction, Rng& rng);
 
 }  // namespace softreg

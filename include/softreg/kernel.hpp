@@ -1,8 +1,9 @@
 // The hot loop: one fused, threaded step of softmax regression per minibatch, and the
 // evaluation of a data set with the same forward code. Checked against ops.hpp in the tests.
 //
-// Letters: B rows in the batch, D inputs, K classes. x_i is row i of the batch (bytes or floats,
-// times `scale`), W is K x D, b has K entries.
+// Letters: B rows in the batch, D inputs, K outputs (the classes; 1 for logistic regression,
+// whose loss is the sigmoid's binary cross-entropy instead). x_i is row i of the batch (bytes or
+// floats, times `scale`), W is K x D, b has K entries.
 //
 //   forward    o_i = W x_i + b,  p_i = softmax(o_i),  loss_i = logsumexp(o_i) - o_{i,y_i}
 //   backward   dO_i = (p_i - onehot(y_i)) / B
@@ -81,7 +82,8 @@ struct Gradients {
 /// Runs the fused steps of a model of a given shape; holds the scratch memory for a batch.
 class SoftmaxKernel {
  public:
-  SoftmaxKernel(std::size_t inputs, std::size_t classes, std::size_t max_batch);
+  /// outputs: the model's outputs() (rows of W).
+  SoftmaxKernel(std::size_t inputs, std::size_t outputs, std::size_t max_batch);
 
   /// Forward, stable softmax, cross-entropy and accuracy from the same logits, and the gradient
   /// of the batch's mean loss into `grad`. `rows` are the batch's row indices into x and labels.
@@ -105,7 +107,8 @@ PassStats evaluate(const SoftmaxRegression& model, const Features& x,
                    std::span<const std::int32_t> labels, std::size_t rows, ThreadPool& pool,
                    std::span<std::int32_t> predictions = {});
 
-/// The logits of the first `rows` rows of x (rows x K), by the forward code of the training step.
+/// The logits of the first `rows` rows of x (rows x outputs), by the forward code of the training
+/// step.
 Matrix<float> logits(const SoftmaxRegression& model, const Features& x, std::size_t rows,
                      ThreadPool& pool);
 

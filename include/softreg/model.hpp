@@ -13,26 +13,38 @@
 
 namespace softreg {
 
+/// The output layer over the linear scores.
+///  - softmax: K logits o = W x + b, probabilities softmax(o), loss cross-entropy.
+///  - logistic: two classes and one logit z = w x + b (W has one row), P(class 1) = σ(z),
+///    loss binary cross-entropy. It is the same model family as softmax over two logits:
+///    softmax(o0, o1)_1 = σ(o1 - o0), so w = W_1 - W_0 and b = b_1 - b_0.
+enum class Output { softmax, logistic };
+
 class SoftmaxRegression {
  public:
   SoftmaxRegression() = default;
-  SoftmaxRegression(std::size_t inputs, std::size_t classes);
+  /// classes >= 2; with Output::logistic classes must be 2 and W has one row.
+  SoftmaxRegression(std::size_t inputs, std::size_t classes, Output output = Output::softmax);
 
   /// The lesson's initialisation: every weight from N(0, stddev²) (0.01 by default), bias 0.
   void init(Rng& rng, float stddev = 0.01f);
 
   std::size_t inputs() const { return inputs_; }
   std::size_t classes() const { return classes_; }
+  Output output() const { return output_; }
+  /// Rows of W: the number of logits (classes, or 1 for logistic).
+  std::size_t outputs() const { return output_ == Output::logistic ? 1 : classes_; }
 
-  /// W, K x D row-major: row k is the template of class k.
+  /// W, outputs x D row-major: row k is the template of class k (logistic: of class 1).
   std::span<float> weight() { return weight_; }
   std::span<const float> weight() const { return weight_; }
   std::span<float> bias() { return bias_; }
   std::span<const float> bias() const { return bias_; }
 
-  /// X Wᵀ + b for X of N x D: the plain version, written as the lesson writes it.
+  /// X Wᵀ + b for X of N x D: the plain version, written as the lesson writes it (N x outputs).
   Matrix<float> logits(const Matrix<float>& x) const;
-  /// softmax(X Wᵀ + b): each row sums to 1.
+  /// Class probabilities, N x classes: softmax(X Wᵀ + b), or (1 - σ(z), σ(z)) for logistic.
+  /// Each row sums to 1.
   Matrix<float> predict_proba(const Matrix<float>& x) const;
   /// argmax of the logits of each row.
   std::vector<std::int32_t> predict(const Matrix<float>& x) const;
@@ -40,6 +52,7 @@ class SoftmaxRegression {
  private:
   std::size_t inputs_ = 0;
   std::size_t classes_ = 0;
+  Output output_ = Output::softmax;
   std::vector<float> weight_;
   std::vector<float> bias_;
 };

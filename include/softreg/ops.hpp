@@ -91,4 +91,11 @@ Matrix<T> onehot(Labels labels, std::size_t classes);
 template <std::floating_point T>
 T sigmoid(T x);
 
+/// Binary cross-entropy of logistic regression for one logit z and a label y in {0, 1}:
+/// -[y log σ(z) + (1 - y) log(1 - σ(z))] = log(1 + exp(z)) - y z, computed as
+/// max(z, 0) - y z + log(1 + exp(-|z|)) so that it never overflows nor takes log(0).
+/// Its derivative with respect to z is σ(z) - y: the two-class "softmax minus one-hot".
+template <std::floating_point T>
+T binary_cross_entropy(T z, int y);
+
 }  // namespace softreg

@@ -1,0 +1,215 @@
+// Tables: CSV and LIBSVM loading, standardisation, the stratified split.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "fixtures.hpp"
+#include "softreg/data.hpp"
+#include "softreg/error.hpp"
+
+namespace softreg {
+namespace {
+
+using test::TempDir;
+using test::write_text;
+
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(no InputError thrown)";
+}
+
+TEST(DataCsvTest, ReadsHeaderFeaturesAndStringLabels) {
+  TempDir dir;
+  const auto f = dir.path() / "t.csv";
+  write_text(f, "a,b,kind\n1,2,cat\n3.5,-4e1,dog\n5,6,cat\n");
+  const Dataset d = load_csv(f);
+  EXPECT_EQ(d.rows, 3u);
+  EXPECT_EQ(d.inputs, 2u);
+  EXPECT_EQ(d.feature_names, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(d.class_names, (std::vector<std::string>{"cat", "dog"}));
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{0, 1, 0}));
+  EXPECT_EQ(d.values, (std::vector<float>{1, 2, 3.5f, -40, 5, 6}));
+  EXPECT_FALSE(d.is_bytes());
+  EXPECT_EQ(d.shape, (std::vector<std::size_t>{2}));
+}
+
+TEST(DataCsvTest, IntegerLabelsAreOrderedByValueAndLabelColumnCanBeAnywhere) {
+  TempDir dir;
+  const auto f = dir.path() / "t.csv";
+  write_text(f, "y;x1;x2\r\n10;1;2\r\n-1;3;4\r\n2;5;6\r\n");
+  const Dataset d = load_csv(f, {.label = "y"});
+  EXPECT_EQ(d.class_names, (std::vector<std::string>{"-1", "2", "10"}));
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{2, 0, 1}));
+  EXPECT_EQ(d.values, (std::vector<float>{1, 2, 3, 4, 5, 6}));
+}
+
+TEST(DataCsvTest, QuotedFieldsTabsAndGivenClasses) {
+  TempDir dir;
+  const auto f = dir.path() / "t.tsv";
+  write_text(f, "\"x, one\"\t\"label \"\"L\"\"\"\n\"1.5\"\t\"b, with comma\"\n2\ta\n");
+  const Dataset d = load_csv(f, {.class_names = {"a", "b, with comma"}});
+  EXPECT_EQ(d.feature_names, (std::vector<std::string>{"x, one"}));
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{1, 0}));
+  EXPECT_EQ(d.values, (std::vector<float>{1.5f, 2}));
+}
+
+TEST(DataCsvTest, PredictionRowsWithoutTheLabelColumn) {
+  TempDir dir;
+  const auto f = dir.path() / "t.csv";
+  write_text(f, "a,b\n1,2\n");
+  const Dataset d = load_csv(f, {.label = "diagnosis", .require_label = false});
+  EXPECT_EQ(d.inputs, 2u);
+  EXPECT_TRUE(d.labels.empty());
+}
+
+struct BadCsv {
+  const char* name;
+  const char* text;
+  const char* label;
+  const char* message;
+};
+
+class DataCsvErrorTest : public ::testing::TestWithParam<BadCsv> {};
+
+TEST_P(DataCsvErrorTest, NamesFileLineAndColumn) {
+  TempDir dir;
+  const auto f = dir.path() / "bad.csv";
+  write_text(f, GetParam().text);
+  const std::string m = message_of([&] { load_csv(f, {.label = GetParam().label}); });
+  EXPECT_NE(m.find(f.string()), std::string::npos) << m;
+  EXPECT_NE(m.find(GetParam().message), std::string::npos) << m;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, DataCsvErrorTest,
+    ::testing::Values(
+        BadCsv{"Empty", "", "", "empty file"},
+        BadCsv{"HeaderOnly", "a,b,y\n", "", "no data rows after the header"},
+        BadCsv{"Ragged", "a,b,y\n1,2,x\n1,2\n", "",
+               "line 3: expected 3 fields (as in the header) but found 2"},
+        BadCsv{"NonNumeric", "a,b,y\n1,2,x\n1,abc,y\n", "",
+               "line 3, column 2 (b): expected a number but found 'abc'"},
+        BadCsv{"EmptyFeature", "a,b,y\n1,,x\n", "", "line 2, column 2 (b): empty feature"},
+        BadCsv{"NaN", "a,b,y\n1,nan,x\n2,3,y\n", "",
+               "line 2, column 2 (b): expected a finite number but found 'nan'"},
+        BadCsv{"Infinite", "a,b,y\n1,2,x\n1e999,3,y\n", "",
+               "line 3, column 1 (a): expected a finite number but found '1e999'"},
+        BadCsv{"NoSuchLabel", "a,b,y\n1,2,x\n", "diagnosis",
+               "no column 'diagnosis' in the header (columns: a, b, y)"},
+        BadCsv{"SingleClass", "a,y\n1,x\n2,x\n", "", "only one class ('x') in column 'y'"},
+        BadCsv{"UnclosedQuote", "a,y\n\"1,x\n", "", "line 2: a quoted field is never closed"},
+        BadCsv{"EmptyLabel", "a,y\n1,\n2,x\n", "", "line 2, column 2 (y): empty label"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(DataCsvTest, UnknownLabelForAModelsClasses) {
+  TempDir dir;
+  const auto f = dir.path() / "t.csv";
+  write_text(f, "a,y\n1,x\n2,z\n");
+  const std::string m = message_of([&] { load_csv(f, {.class_names = {"x", "y"}}); });
+  EXPECT_NE(m.find("line 3: label 'z' is not one of the model's classes (x, y)"), std::string::npos)
+      << m;
+}
+
+TEST(DataCsvTest, RealDataSetsLoad) {
+  const Dataset bc = load_csv(SOFTREG_TEST_DATA "/breast_cancer.csv", {.label = "diagnosis"});
+  EXPECT_EQ(bc.rows, 569u);
+  EXPECT_EQ(bc.inputs, 30u);
+  EXPECT_EQ(bc.class_names, (std::vector<std::string>{"benign", "malignant"}));
+  EXPECT_EQ(std::count(bc.labels.begin(), bc.labels.end(), 1), 212);
+  const Dataset iris = load_csv(SOFTREG_TEST_DATA "/iris.csv");
+  EXPECT_EQ(iris.rows, 150u);
+  EXPECT_EQ(iris.inputs, 4u);
+  EXPECT_EQ(iris.class_names, (std::vector<std::string>{"setosa", "versicolor", "virginica"}));
+}
+
+TEST(DataLibsvmTest, DensifiesSparseRows) {
+  TempDir dir;
+  const auto f = dir.path() / "t.svm";
+  write_text(f, "+1 1:0.5 3:2\n-1 2:1  # a comment\n\n+1 3:-1\n");
+  const Dataset d = load_libsvm(f);
+  EXPECT_EQ(d.rows, 3u);
+  EXPECT_EQ(d.inputs, 3u);
+  EXPECT_EQ(d.values, (std::vector<float>{0.5f, 0, 2, 0, 1, 0, 0, 0, -1}));
+  EXPECT_EQ(d.class_names, (std::vector<std::string>{"-1", "+1"}));
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{1, 0, 1}));
+  const Dataset wide = load_libsvm(f, 5);
+  EXPECT_EQ(wide.inputs, 5u);
+}
+
+struct BadSvm {
+  const char* name;
+  const char* text;
+  const char* message;
+};
+
+class DataLibsvmErrorTest : public ::testing::TestWithParam<BadSvm> {};
+
+TEST_P(DataLibsvmErrorTest, NamesFileLineAndPair) {
+  TempDir dir;
+  const auto f = dir.path() / "bad.svm";
+  write_text(f, GetParam().text);
+  const std::string m = message_of([&] { load_libsvm(f); });
+  EXPECT_NE(m.find(f.string()), std::string::npos) << m;
+  EXPECT_NE(m.find(GetParam().message), std::string::npos) << m;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, DataLibsvmErrorTest,
+    ::testing::Values(
+        BadSvm{"Unsorted", "1 1:1\n0 3:1 2:1\n",
+               "line 2, pair 2: indices must increase but 2 follows 3"},
+        BadSvm{"Repeated", "1 1:1 1:2\n0 2:1\n", "line 1, pair 2: index 1 is repeated"},
+        BadSvm{"Malformed", "1 1:1\n0 2-1\n",
+               "line 2, pair 1: expected index:value but found '2-1'"},
+        BadSvm{"BadValue", "1 1:x\n0 2:1\n",
+               "line 1, pair 1: expected index:value but found '1:x'"},
+        BadSvm{"ZeroIndex", "1 0:1\n0 2:1\n", "line 1, pair 1: indices start at 1 but found 0"},
+        BadSvm{"NoLabel", "1:1 2:2\n", "line 1: expected a label first"},
+        BadSvm{"Empty", "", "empty file"},
+        BadSvm{"SingleClass", "1 1:1\n1 2:1\n", "only one class ('1')"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(DataStandardizeTest, MeanZeroUnitVarianceAndConstantFeaturesOnlyCentred) {
+  Dataset d;
+  d.rows = 4;
+  d.inputs = 2;
+  d.values = {1, 7, 2, 7, 3, 7, 4, 7};
+  const Standardization s = fit_standardization(d);
+  EXPECT_FLOAT_EQ(s.mean[0], 2.5f);
+  EXPECT_FLOAT_EQ(s.stddev[0], std::sqrt(1.25f));
+  EXPECT_FLOAT_EQ(s.stddev[1], 0.0f);
+  standardize(d, s);
+  double sum = 0, sq = 0;
+  for (std::size_t i = 0; i < 4; ++i) {
+    sum += d.values[i * 2];
+    sq += d.values[i * 2] * d.values[i * 2];
+    EXPECT_EQ(d.values[i * 2 + 1], 0.0f);  // constant: centred, not divided by zero
+  }
+  EXPECT_NEAR(sum, 0.0, 1e-6);
+  EXPECT_NEAR(sq / 4, 1.0, 1e-6);
+}
+
+TEST(DataSplitTest, StratifiedAndReproducible) {
+  Dataset d = load_csv(SOFTREG_TEST_DATA "/breast_cancer.csv", {.label = "diagnosis"});
+  Rng a(5), b(5), c(6);
+  const TrainTest s1 = stratified_split(d, 0.2, a), s2 = stratified_split(d, 0.2, b),
+                  s3 = stratified_split(d, 0.2, c);
+  // round(0.2 * 357) = 71 benign and round(0.2 * 212) = 42 malignant go to the test set.
+  EXPECT_EQ(s1.test.rows, 113u);
+  EXPECT_EQ(s1.train.rows, 456u);
+  EXPECT_EQ(std::count(s1.test.labels.begin(), s1.test.labels.end(), 1), 42);
+  EXPECT_EQ(std::count(s1.test.labels.begin(), s1.test.labels.end(), 0), 71);
+  EXPECT_EQ(s1.test.values, s2.test.values);
+  EXPECT_NE(s1.test.values, s3.test.values);
+  EXPECT_EQ(s1.train.class_names, d.class_names);
+  Rng r(1);
+  EXPECT_THROW(stratified_split(d, 1.5, r), InputError);
+}
+
+}  // namespace
+}  // namespace softreg
