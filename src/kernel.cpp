@@ -8,6 +8,9 @@
 #include <utility>
 
 #if defined(__x86_64__) || defined(__i386__)
+// GCC 12 warns that the unused masked-off operand inside the AVX-512 widening intrinsics
+// "may be used uninitialized": a false positive of the intrinsics' own headers.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #endif
 

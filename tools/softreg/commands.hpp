@@ -8,7 +8,10 @@
 namespace softreg::cli {
 
 void add_train(CLI::App& app);
+void add_eval(CLI::App& app);
+void add_predict(CLI::App& app);
 void add_entropy(CLI::App& app);
 void add_game(CLI::App& app);
+void add_show(CLI::App& app);
 
 }  // namespace softreg::cli

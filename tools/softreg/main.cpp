@@ -11,8 +11,11 @@ int main(int argc, char** argv) {
   CLI::App app{"softreg: softmax (multinomial logistic) regression, from scratch and fast"};
   app.require_subcommand(1);
   softreg::cli::add_train(app);
+  softreg::cli::add_eval(app);
+  softreg::cli::add_predict(app);
   softreg::cli::add_entropy(app);
   softreg::cli::add_game(app);
+  softreg::cli::add_show(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

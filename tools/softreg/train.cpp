@@ -4,18 +4,22 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "commands.hpp"
+#include "pictures.hpp"
 #include "plugin.hpp"
 #include "softreg/data.hpp"
 #include "softreg/error.hpp"
+#include "softreg/io.hpp"
 #include "softreg/model.hpp"
 #include "softreg/random.hpp"
 
@@ -36,22 +40,37 @@ struct TrainArgs {
   std::string metrics;
   bool quiet = false;
   std::string backend = "native";
+  std::string out;
+  std::string plot;    // training curves, .svg or .png
+  std::string report;  // a folder for the report
 };
 
 const CLI::Validator kFinitePositive(
     [](std::string& s) -> std::string {
       double v = 0;
-      if (!CLI::detail::lexical_cast(s, v) || !std::isfinite(v) || v <= 0)
-        return "expected a finite number > 0 but found " + s;
+      // The value becomes a float: beyond 3.4e38 it would be infinite.
+      if (!CLI::detail::lexical_cast(s, v) || !std::isfinite(v) || v <= 0 || v > 3.4e38)
+        return "expected a finite number > 0 (at most 3.4e38) but found " + s;
       return {};
     },
     "FINITE > 0");
 
+// A whole number in [0, 2^64): "-1" must not wrap around to 2^64 - 1.
+const CLI::Validator kUnsigned64(
+    [](std::string& s) -> std::string {
+      std::uint64_t v = 0;
+      const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+      if (ec != std::errc() || end != s.data() + s.size())
+        return "expected a whole number from 0 to 18446744073709551615 but found " + s;
+      return {};
+    },
+    "UINT64");
+
 const CLI::Validator kFiniteNonNegative(
     [](std::string& s) -> std::string {
       double v = 0;
-      if (!CLI::detail::lexical_cast(s, v) || !std::isfinite(v) || v < 0)
-        return "expected a finite number >= 0 but found " + s;
+      if (!CLI::detail::lexical_cast(s, v) || !std::isfinite(v) || v < 0 || v > 3.4e38)
+        return "expected a finite number >= 0 (at most 3.4e38) but found " + s;
       return {};
     },
     "FINITE >= 0");
@@ -97,7 +116,41 @@ torch_backend::FitFunction load_torch_backend() {
   return reinterpret_cast<torch_backend::FitFunction>(symbol);
 }
 
+// The shortest text that reads back as exactly v.
+std::string number_text(double v) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+// What the model file records besides W and b: the data's shape, scale and classes, and how the
+// model was trained (docs/formats.md lists the keys).
+ModelInfo model_info(const TrainArgs& a, const Dataset& train, const EpochMetrics& last) {
+  ModelInfo info;
+  info.class_names = train.class_names;
+  info.input_shape = train.shape;
+  info.input_scale = train.scale;
+  nlohmann::ordered_json options = {
+      {"backend", a.backend}, {"epochs", a.epochs},     {"batch_size", a.batch_size},
+      {"lr", a.lr},           {"momentum", a.momentum}, {"weight_decay", a.weight_decay},
+      {"seed", a.seed},       {"limit", nullptr}};
+  if (a.limit > 0) options["limit"] = a.limit;
+  info.notes["training_options"] = options.dump();
+  info.notes["training_data"] = train.source;
+  info.notes["training_examples"] = std::to_string(train.rows);
+  info.notes["epochs"] = std::to_string(last.epoch);
+  info.notes["train_loss"] = number_text(last.loss);
+  info.notes["train_accuracy"] = number_text(last.train_accuracy);
+  info.notes["test_loss"] = number_text(last.test_loss);
+  info.notes["test_accuracy"] = number_text(last.test_accuracy);
+  return info;
+}
+
 void run(const TrainArgs& a) {
+  // Before any work: a model that cannot be saved should not cost a training run.
+  if (!a.out.empty()) check_writable(a.out, "--out");
+  if (!a.plot.empty()) check_picture_file(a.plot, "--plot", {".svg", ".png"});
+  if (!a.report.empty()) prepare_report_folder(a.report);
   const torch_backend::FitFunction torch_fit =
       a.backend == "torch" ? load_torch_backend() : nullptr;
   const std::filesystem::path dir =
@@ -151,8 +204,26 @@ void run(const TrainArgs& a) {
   for (const auto& m : history) seconds += m.seconds;
   const EpochMetrics& last = history.back();
   std::printf(
-      "trained %d epochs on %zu images in %.2f s: loss %.4f  train acc %.4f  test acc %.4f\n",
-      last.epoch, data.train.rows, seconds, last.loss, last.train_accuracy, last.test_accuracy);
+      "trained %d epoch%s on %zu images in %.2f s: loss %.4f  train acc %.4f  test acc %.4f\n",
+      last.epoch, last.epoch == 1 ? "" : "s", data.train.rows, seconds, last.loss,
+      last.train_accuracy, last.test_accuracy);
+  // Only a finished run gets here: a diverged one has thrown, so nothing NaN is saved.
+  if (!a.out.empty()) {
+    save_model(a.out, model, model_info(a, data.train, last));
+    std::printf("saved the model to %s\n", a.out.c_str());
+  }
+  if (!a.plot.empty()) {
+    write_training_plot(a.plot, history,
+                        "Fashion-MNIST, lr " + number_text(a.lr) + ", batch " +
+                            std::to_string(a.batch_size) + ", " + std::to_string(last.epoch) +
+                            " epochs");
+    std::printf("wrote the training curves to %s\n", a.plot.c_str());
+  }
+  if (!a.report.empty()) {
+    const auto page = write_report(a.report, {model, model_info(a, data.train, last)}, data.test,
+                                   history, a.threads);
+    std::printf("wrote the report to %s\n", page.c_str());
+  }
 }
 
 }  // namespace
@@ -178,13 +249,21 @@ void add_train(CLI::App& app) {
       ->capture_default_str()
       ->check(kFiniteNonNegative);
   cmd->add_option("--seed", a->seed, "Seed of the initial weights and of every shuffle")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(kUnsigned64);
   cmd->add_option("--threads", a->threads, "Threads (0: one per core); results do not depend on it")
       ->capture_default_str()
       ->check(CLI::Range(0u, 256u));
   cmd->add_option("--limit", a->limit, "Use only the first N training images (quick runs)")
       ->check(CLI::Range(1LL, 1LL << 40));
+  cmd->add_option("--out", a->out,
+                  "Save the trained model to FILE (safetensors; replaced atomically)");
   cmd->add_option("--metrics", a->metrics, "Write one CSV row per epoch to FILE");
+  cmd->add_option("--plot", a->plot,
+                  "Draw loss, training and test accuracy against epoch into FILE (.svg or .png)");
+  cmd->add_option("--report", a->report,
+                  "Write a report into folder DIR: report.html with the curves, predictions, "
+                  "weight templates and confusion matrix, and the model (model.safetensors)");
   cmd->add_flag("--quiet,-q", a->quiet, "No progress bar, no epoch lines: only the summary");
   cmd->add_option("--backend", a->backend,
                   "native: softreg's own engine; torch: the lesson's concise model on LibTorch")

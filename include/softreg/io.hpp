@@ -1,0 +1,128 @@
+// Files a model lives in and images it is asked about: safetensors model files (docs/formats.md),
+// atomic file replacement, and PNG images made ready for a model (grayscale, resized, inverted).
+//
+// Every file read here is untrusted: lengths, offsets, shapes and values are checked before any
+// data is touched, and a failure is one softreg::InputError that names the file and the problem.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "softreg/data.hpp"
+#include "softreg/kernel.hpp"
+#include "softreg/model.hpp"
+
+namespace softreg {
+
+// ------------------------------------------------------------------------------ model files
+
+/// The version of the softreg model format this library writes (metadata key "format_version").
+/// It reads this version and no other: a file from a newer softreg is refused, not guessed at.
+inline constexpr int kModelFormatVersion = 1;
+
+/// What a model file records besides W and b.
+struct ModelInfo {
+  std::vector<std::string> class_names;  // K names, in label order
+  std::vector<std::size_t> input_shape;  // the shape of one example, e.g. {28, 28}; product D
+  float input_scale = 1.0f;              // feature = stored value * input_scale (1/255 for bytes)
+  /// Standardisation applied after scaling, feature = (value * scale - mean) / std, one entry per
+  /// input; both empty when the model was trained without it.
+  std::vector<float> input_mean;
+  std::vector<float> input_std;
+  /// Further metadata, e.g. how the model was trained ("training_options", "epochs",
+  /// "test_accuracy", ...). Keys must not be one of the reserved keys above; values are text.
+  std::map<std::string, std::string> notes;
+};
+
+struct SavedModel {
+  SoftmaxRegression model;
+  ModelInfo info;
+};
+
+/// The bytes of a safetensors file holding `model` and `info`. Throws std::invalid_argument when
+/// info does not fit the model (class or input counts) or the model holds a non-finite number.
+std::vector<std::uint8_t> model_file_bytes(const SoftmaxRegression& model, const ModelInfo& info);
+
+/// Parses and validates the bytes of a model file; `name` names it in errors (InputError).
+SavedModel parse_model_file(std::span<const std::uint8_t> bytes, const std::string& name);
+
+/// Writes `model` to `file` atomically (write_file_atomic).
+void save_model(const std::filesystem::path& file, const SoftmaxRegression& model,
+                const ModelInfo& info);
+
+/// Reads and validates a model file.
+SavedModel load_model(const std::filesystem::path& file);
+
+/// The input shape as text, "28x28".
+std::string shape_text(std::span<const std::size_t> shape);
+
+/// Throws InputError naming `file` when `data` does not have the shape and classes the model
+/// was made for.
+void check_model_fits(const std::filesystem::path& file, const SavedModel& saved,
+                      const Dataset& data);
+
+/// The features the model reads from a data set's rows, as it was trained: the stored values times
+/// the model's input scale, standardised when the model says so (then written into `buffer`).
+Features model_features(const ModelInfo& info, const Dataset& data, std::vector<float>& buffer);
+
+// ------------------------------------------------------------------------------ atomic files
+
+/// Replaces `file` with `bytes` so that a reader sees the old file or the new one, never a mix:
+/// writes a temporary file ".NAME.tmp-PID-N" in the same folder, flushes it to disk (fsync),
+/// then renames it over `file`. On any failure the temporary file is removed, `file` is left as it
+/// was, and an exception is thrown: InputError when the folder cannot take a new file (missing,
+/// not a folder, no permission, read-only), Error for failures while writing (disk full, ...).
+void write_file_atomic(const std::filesystem::path& file, std::span<const std::uint8_t> bytes);
+
+/// Checks, without touching `file`, that write_file_atomic(file, ...) can create its temporary
+/// file: call it before long work whose result goes to `file`. Throws InputError naming `file`
+/// and `what` (e.g. "--out") otherwise.
+void check_writable(const std::filesystem::path& file, std::string_view what);
+
+// ------------------------------------------------------------------------------ images
+
+/// A grayscale image, row-major, with pixel values in [0, 255] as floats so that resizing
+/// loses nothing.
+struct GrayImage {
+  std::size_t rows = 0;
+  std::size_t cols = 0;
+  std::vector<float> pixels;  // rows x cols
+};
+
+/// Reads a PNG of any colour type and bit depth (gray, gray+alpha, RGB, RGBA, palette; 1 to 16
+/// bits) as grayscale: luma 0.299 R + 0.587 G + 0.114 B of the 8-bit sRGB values, with transparent
+/// pixels composited over white. Refuses images of more than 64 megapixels.
+GrayImage read_png_gray(const std::filesystem::path& file);
+
+/// Decodes PNG bytes the same way; `name` names them in errors.
+GrayImage decode_png_gray(std::span<const std::uint8_t> bytes, const std::string& name);
+
+/// Encodes 8- or 16-bit samples (channels 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA; 16-bit samples
+/// big-endian, as PNG stores them) as a PNG file's bytes.
+std::vector<std::uint8_t> encode_png(std::size_t rows, std::size_t cols, int channels,
+                                     int bit_depth, std::span<const std::uint8_t> samples);
+
+/// Resizes by area averaging (a box filter): each output pixel is the mean of the input area it
+/// covers, with partly covered input pixels weighted by the covered fraction. Shrinking by an
+/// integer factor averages whole blocks; the mean brightness is kept in every case.
+GrayImage resize_area(const GrayImage& image, std::size_t rows, std::size_t cols);
+
+/// Mean of the pixels on the image's outer edge (first and last row and column), in [0, 255].
+double border_mean(const GrayImage& image);
+
+/// When to replace each pixel v by 255 - v before predicting. Fashion-MNIST shows a light garment
+/// on a dark background; photos and drawings usually show a dark object on a light one.
+enum class Invert { automatic, yes, no };
+
+/// The image as a model of input shape rows x cols sees it: inverted when `invert` says so
+/// (automatic: when the border is light, border_mean > 127.5), then resized. Values in [0, 255].
+GrayImage image_for_model(const GrayImage& image, std::size_t rows, std::size_t cols, Invert invert,
+                          bool* inverted = nullptr);
+
+}  // namespace softreg

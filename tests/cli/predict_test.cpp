@@ -1,0 +1,455 @@
+// End-to-end tests of `softreg predict`: IDX images, PNG images of any size and colour, CSV rows;
+// the output formats; probabilities that sum to 1; and a reader written in Python (standard
+// library and numpy, optionally PyTorch's nn.Linear) that must agree with softreg on the file.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "fixtures.hpp"
+#include "run.hpp"
+#include "softreg/data.hpp"
+#include "softreg/io.hpp"
+
+namespace softreg::test {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string quoted(const fs::path& p) {
+  return "'" + p.string() + "'";
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::string describe(const RunResult& r) {
+  return "status " + std::to_string(r.status) + "\n--- stdout:\n" + r.out + "--- stderr:\n" + r.err;
+}
+
+void expect_rejected(const RunResult& r, const std::vector<std::string>& parts) {
+  EXPECT_EQ(r.status, 2) << describe(r);
+  EXPECT_EQ(r.out, "") << describe(r);
+  EXPECT_EQ(r.err.rfind("softreg: ", 0), 0u) << describe(r);
+  EXPECT_EQ(lines_of(r.err).size(), 1u) << describe(r);
+  for (const auto& part : parts)
+    EXPECT_NE(r.err.find(part), std::string::npos) << "stderr should contain \"" << part << "\"\n"
+                                                   << describe(r);
+}
+
+std::vector<json> json_lines(const std::string& out) {
+  std::vector<json> v;
+  for (const auto& line : lines_of(out)) v.push_back(json::parse(line));
+  return v;
+}
+
+// A data folder and a model trained on it with `softreg train --out`: the tiny learnable set
+// (always there) or the real Fashion-MNIST (when installed).
+struct Trained {
+  fs::path data;
+  fs::path model;
+  fs::path test_images;
+  std::string skip;  // why there is none
+};
+
+class PredictCli : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    tmp_ = new TempDir;
+    tiny_ = train(tmp_->path() / "tiny", "--epochs 3", true);
+    const fs::path real = real_fashion_mnist_dir();
+    if (real.empty())
+      real_.skip = "Fashion-MNIST is not installed (dataset-fashion-mnist)";
+    else
+      real_ = train(real, "--limit 5000 --epochs 2", false);
+  }
+  static void TearDownTestSuite() {
+    delete tmp_;
+    tmp_ = nullptr;
+  }
+
+  static Trained train(const fs::path& data, const std::string& options, bool tiny) {
+    Trained t;
+    if (tiny) write_tiny_fashion(data, 500, 100);
+    t.data = data;
+    t.model = tmp_->path() / (tiny ? "tiny.safetensors" : "real.safetensors");
+    t.test_images = data / "t10k-images-idx3-ubyte.gz";
+    const RunResult r = run_softreg("train -q --data " + quoted(data) + " " + options + " --out " +
+                                    quoted(t.model));
+    if (r.status != 0) t.skip = "training failed: " + describe(r);
+    return t;
+  }
+
+  RunResult predict(const Trained& t, const std::string& args) {
+    return run_softreg("predict --model " + quoted(t.model) + " " + args);
+  }
+
+  static TempDir* tmp_;
+  static Trained tiny_;
+  static Trained real_;
+};
+
+TempDir* PredictCli::tmp_ = nullptr;
+Trained PredictCli::tiny_;
+Trained PredictCli::real_;
+
+// --- IDX -----------------------------------------------------------------------------------
+
+TEST_F(PredictCli, EveryImageOfAnIdxFileAgreesWithEval) {
+  ASSERT_EQ(tiny_.skip, "");
+  const RunResult r = predict(tiny_, quoted(tiny_.test_images));
+  ASSERT_EQ(r.status, 0) << describe(r);
+  EXPECT_EQ(r.err, "");
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 100u);
+  // One line per image: "FILE[i]  CLASS P". The tiny set's label of image i is i % 10.
+  const auto& names = fashion_mnist_classes();
+  std::size_t correct = 0;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string prefix = tiny_.test_images.string() + "[" + std::to_string(i) + "]  ";
+    ASSERT_EQ(lines[i].rfind(prefix, 0), 0u) << lines[i];
+    const std::string rest = lines[i].substr(prefix.size());
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(rest, m, std::regex(R"(^(.+) (0\.\d{4}|1\.0000)$)"))) << lines[i];
+    correct += m[1].str() == names[i % 10];
+  }
+  const RunResult e =
+      run_softreg("eval --json --model " + quoted(tiny_.model) + " --data " + quoted(tiny_.data));
+  ASSERT_EQ(e.status, 0) << describe(e);
+  EXPECT_DOUBLE_EQ(json::parse(e.out)["accuracy"].get<double>(), correct / 100.0);
+}
+
+TEST_F(PredictCli, IndexPicksOneImage) {
+  ASSERT_EQ(tiny_.skip, "");
+  const RunResult all = predict(tiny_, quoted(tiny_.test_images));
+  const RunResult one = predict(tiny_, "--index 37 " + quoted(tiny_.test_images));
+  ASSERT_EQ(one.status, 0) << describe(one);
+  ASSERT_EQ(lines_of(one.out).size(), 1u) << one.out;
+  EXPECT_EQ(lines_of(one.out)[0], lines_of(all.out).at(37));
+  expect_rejected(predict(tiny_, "--index 100 " + quoted(tiny_.test_images)),
+                  {"--index 100", "t10k-images-idx3-ubyte.gz", "holds 100 examples (0 to 99)"});
+}
+
+TEST_F(PredictCli, ProbabilitiesAreTheSoftmaxOfTheLogitsAndSumToOne) {
+  ASSERT_EQ(tiny_.skip, "");
+  const RunResult r = predict(tiny_, "--top 10 --format json " + quoted(tiny_.test_images));
+  ASSERT_EQ(r.status, 0) << describe(r);
+  const auto rows = json_lines(r.out);
+  ASSERT_EQ(rows.size(), 100u);
+  for (const json& row : rows) {
+    SCOPED_TRACE(row.dump());
+    const auto& top = row["top"];
+    ASSERT_EQ(top.size(), 10u);
+    const auto& logits = row["logits"];
+    ASSERT_EQ(logits.size(), 10u);
+    double max_logit = -1e300;
+    for (const auto& o : logits) max_logit = std::max(max_logit, o.get<double>());
+    double denom = 0;
+    for (const auto& o : logits) denom += std::exp(o.get<double>() - max_logit);
+    double sum = 0, previous = 2;
+    std::set<int> seen;
+    for (const auto& t : top) {
+      const double p = t["probability"].get<double>();
+      const int k = t["index"].get<int>();
+      sum += p;
+      EXPECT_LE(p, previous) << "sorted from the most probable";
+      previous = p;
+      seen.insert(k);
+      EXPECT_EQ(t["class"], std::string(fashion_mnist_classes()[static_cast<std::size_t>(k)]));
+      EXPECT_NEAR(
+          p, std::exp(logits[static_cast<std::size_t>(k)].get<double>() - max_logit) / denom, 1e-6);
+    }
+    EXPECT_EQ(seen.size(), 10u);
+    EXPECT_NEAR(sum, 1.0, 1e-6);
+    EXPECT_EQ(row["class"], top[0]["class"]);
+    EXPECT_EQ(row["probability"], top[0]["probability"]);
+  }
+}
+
+TEST_F(PredictCli, TopThreeAsTextAndCsv) {
+  ASSERT_EQ(tiny_.skip, "");
+  const RunResult text = predict(tiny_, "--top 3 --index 5 " + quoted(tiny_.test_images));
+  ASSERT_EQ(text.status, 0) << describe(text);
+  const std::regex entry(R"(  ([A-Za-z/ -]+) (\d\.\d{4}))");
+  const std::string line = lines_of(text.out).at(0);
+  std::vector<std::string> classes;
+  for (auto it = std::sregex_iterator(line.begin(), line.end(), entry);
+       it != std::sregex_iterator(); ++it)
+    classes.push_back((*it)[1]);
+  EXPECT_EQ(classes.size(), 3u) << line;
+
+  const RunResult csv =
+      predict(tiny_, "--top 3 --format csv --index 5 " + quoted(tiny_.test_images));
+  ASSERT_EQ(csv.status, 0) << describe(csv);
+  const auto rows = lines_of(csv.out);
+  ASSERT_EQ(rows.size(), 2u) << csv.out;
+  EXPECT_EQ(rows[0], "input,class_1,probability_1,class_2,probability_2,class_3,probability_3");
+  std::vector<std::string> cells;
+  std::istringstream in(rows[1]);
+  for (std::string cell; std::getline(in, cell, ',');) cells.push_back(cell);
+  ASSERT_EQ(cells.size(), 7u) << rows[1];
+  EXPECT_EQ(cells[0], tiny_.test_images.string() + "[5]");
+  for (std::size_t r = 0; r < 3; ++r) {
+    EXPECT_EQ(cells[1 + 2 * r], classes[r]);
+    const double p = std::stod(cells[2 + 2 * r]);
+    EXPECT_TRUE(p >= 0 && p <= 1) << cells[2 + 2 * r];
+  }
+  expect_rejected(predict(tiny_, "--top 11 " + quoted(tiny_.test_images)),
+                  {"--top 11", "only 10 classes"});
+  expect_rejected(predict(tiny_, "--format xml " + quoted(tiny_.test_images)), {"--format"});
+}
+
+TEST_F(PredictCli, MissingInput) {
+  ASSERT_EQ(tiny_.skip, "");
+  expect_rejected(predict(tiny_, quoted(tmp_->path() / "none.png")), {"none.png", "no such file"});
+  expect_rejected(predict(tiny_, ""), {"inputs"});
+}
+
+// --- PNG -----------------------------------------------------------------------------------
+
+// Writes test image `i` of `images` (28x28) as a 280x280 PNG, each pixel a 10x10 block, with the
+// colours inverted: a dark garment on a light background, as a photo would show it.
+void write_scaled_inverted_png(const IdxArray& images, std::size_t i, const fs::path& file) {
+  const std::size_t rows = images.dims[1], cols = images.dims[2];
+  std::vector<std::uint8_t> big(rows * 10 * cols * 10);
+  for (std::size_t r = 0; r < rows * 10; ++r)
+    for (std::size_t c = 0; c < cols * 10; ++c)
+      big[r * cols * 10 + c] =
+          static_cast<std::uint8_t>(255 - images.data[i * rows * cols + r / 10 * cols + c / 10]);
+  write_file(file, encode_png(rows * 10, cols * 10, 1, 8, big));
+}
+
+void check_png_predicted_as_the_array(const Trained& t, const fs::path& dir, std::size_t count) {
+  const IdxArray images = load_idx(t.test_images, 3);
+  std::string pngs;
+  for (std::size_t i = 0; i < count; ++i) {
+    const fs::path file = dir / ("image-" + std::to_string(i) + ".png");
+    write_scaled_inverted_png(images, i, file);
+    pngs += " " + quoted(file);
+  }
+  const RunResult from_png =
+      run_softreg("predict --format json --top 3 --model " + quoted(t.model) + pngs);
+  ASSERT_EQ(from_png.status, 0) << describe(from_png);
+  const RunResult from_idx = run_softreg("predict --format json --top 3 --model " +
+                                         quoted(t.model) + " " + quoted(t.test_images));
+  ASSERT_EQ(from_idx.status, 0) << describe(from_idx);
+  const auto png_rows = json_lines(from_png.out), idx_rows = json_lines(from_idx.out);
+  ASSERT_EQ(png_rows.size(), count);
+  for (std::size_t i = 0; i < count; ++i) {
+    SCOPED_TRACE("image " + std::to_string(i));
+    EXPECT_EQ(png_rows[i]["inverted"], true) << "the light border should be inverted";
+    EXPECT_EQ(png_rows[i]["class"], idx_rows[i]["class"]);
+    // Block averages of equal pixels give back the very same pixels, so the same numbers.
+    EXPECT_NEAR(png_rows[i]["probability"].get<double>(), idx_rows[i]["probability"].get<double>(),
+                1e-6);
+  }
+}
+
+TEST_F(PredictCli, ScaledUpInvertedPngIsPredictedAsTheArrayTiny) {
+  ASSERT_EQ(tiny_.skip, "");
+  TempDir dir;
+  check_png_predicted_as_the_array(tiny_, dir.path(), 10);
+}
+
+TEST_F(PredictCli, ScaledUpInvertedPngIsPredictedAsTheArrayFashionMnist) {
+  if (!real_.skip.empty()) GTEST_SKIP() << real_.skip;
+  TempDir dir;
+  check_png_predicted_as_the_array(real_, dir.path(), 30);
+}
+
+TEST_F(PredictCli, PngOfAnySizeAndColour) {
+  ASSERT_EQ(tiny_.skip, "");
+  TempDir dir;
+  // 37x50 RGBA and 9x9 16-bit gray: resized to 28x28, one line each.
+  std::vector<std::uint8_t> rgba(37 * 50 * 4), gray16(9 * 9 * 2);
+  for (std::size_t i = 0; i < rgba.size(); ++i) rgba[i] = static_cast<std::uint8_t>(i * 31 % 256);
+  for (std::size_t i = 0; i < gray16.size(); ++i) gray16[i] = static_cast<std::uint8_t>(i * 7);
+  write_file(dir.path() / "a.png", encode_png(37, 50, 4, 8, rgba));
+  write_file(dir.path() / "b.png", encode_png(9, 9, 1, 16, gray16));
+  const RunResult r = predict(
+      tiny_, "--invert no " + quoted(dir.path() / "a.png") + " " + quoted(dir.path() / "b.png"));
+  ASSERT_EQ(r.status, 0) << describe(r);
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_EQ(lines[0].rfind((dir.path() / "a.png").string() + "  ", 0), 0u) << lines[0];
+  EXPECT_EQ(lines[1].rfind((dir.path() / "b.png").string() + "  ", 0), 0u) << lines[1];
+
+  write_file(dir.path() / "bad.png", std::vector<std::uint8_t>{0x89, 'P', 'N', 'G', 1, 2, 3});
+  expect_rejected(predict(tiny_, quoted(dir.path() / "bad.png")), {"bad.png", "PNG"});
+  expect_rejected(predict(tiny_, "--invert maybe " + quoted(dir.path() / "a.png")), {"--invert"});
+}
+
+// --- CSV rows and 1-D models ----------------------------------------------------------------
+
+// A model of 4 inputs and 3 classes whose logits are the first three inputs.
+fs::path write_tabular_model(const fs::path& dir, Output output = Output::softmax) {
+  SoftmaxRegression m(4, output == Output::logistic ? 2 : 3, output);
+  ModelInfo info;
+  if (output == Output::logistic) {
+    const float w[] = {1, -1, 0, 0};
+    std::copy(std::begin(w), std::end(w), m.weight().begin());
+    info.class_names = {"no", "yes"};
+  } else {
+    for (std::size_t k = 0; k < 3; ++k) m.weight()[k * 4 + k] = 1.0f;
+    info.class_names = {"alpha", "beta", "gamma"};
+  }
+  info.input_shape = {4};
+  const fs::path file =
+      dir / (output == Output::logistic ? "logistic.safetensors" : "t.safetensors");
+  save_model(file, m, info);
+  return file;
+}
+
+TEST(PredictCliCsv, RowsOfNumbersForA1DModel) {
+  TempDir dir;
+  const fs::path model = write_tabular_model(dir.path());
+  write_text(dir.path() / "rows.csv", "x1,x2,x3,x4\n5,1,0,0\n\n# a comment\n0, 0, 9, 1\r\n");
+  const RunResult r = run_softreg("predict --top 2 --model " + quoted(model) + " " +
+                                  quoted(dir.path() / "rows.csv"));
+  ASSERT_EQ(r.status, 0) << describe(r);
+  const double e5 = std::exp(5.0), e1 = std::exp(1.0);
+  char expected[200];
+  std::snprintf(expected, sizeof expected,
+                "%s:2  alpha %.4f  beta %.4f\n%s:5  gamma %.4f  alpha %.4f\n",
+                (dir.path() / "rows.csv").c_str(), e5 / (e5 + e1 + 1), e1 / (e5 + e1 + 1),
+                (dir.path() / "rows.csv").c_str(), std::exp(9.0) / (std::exp(9.0) + 2),
+                1 / (std::exp(9.0) + 2));
+  EXPECT_EQ(r.out, expected);
+
+  write_text(dir.path() / "short.csv", "1,2,3,4\n1,2,3\n");
+  expect_rejected(
+      run_softreg("predict --model " + quoted(model) + " " + quoted(dir.path() / "short.csv")),
+      {"short.csv:2", "3 values but the model expects 4 inputs"});
+  write_text(dir.path() / "word.csv", "1,2,3,4\n1,2,x,4\n");
+  expect_rejected(
+      run_softreg("predict --model " + quoted(model) + " " + quoted(dir.path() / "word.csv")),
+      {"word.csv:2", "expected finite numbers but found \"x\""});
+  // A PNG is no input for a model of rows.
+  write_file(dir.path() / "i.png", encode_png(2, 2, 1, 8, std::vector<std::uint8_t>(4, 0)));
+  expect_rejected(
+      run_softreg("predict --model " + quoted(model) + " " + quoted(dir.path() / "i.png")),
+      {"i.png", "needs a model of images", "input shape is 4"});
+}
+
+TEST(PredictCliCsv, LogisticModelGivesBothProbabilities) {
+  TempDir dir;
+  const fs::path model = write_tabular_model(dir.path(), Output::logistic);
+  write_text(dir.path() / "rows.csv", "2,0,0,0\n0,3,0,0\n");
+  const RunResult r = run_softreg("predict --format json --top 2 --model " + quoted(model) + " " +
+                                  quoted(dir.path() / "rows.csv"));
+  ASSERT_EQ(r.status, 0) << describe(r);
+  const auto rows = json_lines(r.out);
+  ASSERT_EQ(rows.size(), 2u);
+  const double s2 = 1 / (1 + std::exp(-2.0)), s3 = 1 / (1 + std::exp(-3.0));
+  EXPECT_EQ(rows[0]["class"], "yes");
+  EXPECT_NEAR(rows[0]["probability"].get<double>(), s2, 1e-6);
+  EXPECT_NEAR(rows[0]["top"][1]["probability"].get<double>(), 1 - s2, 1e-6);
+  EXPECT_EQ(rows[1]["class"], "no");
+  EXPECT_NEAR(rows[1]["probability"].get<double>(), s3, 1e-6);
+}
+
+// --- Python reads the file -----------------------------------------------------------------
+
+// A python3 that has numpy: $SOFTREG_PYTHON, python3 on the PATH, or Debian's /usr/bin/python3
+// (a pyenv or venv python3 first on the PATH may lack Debian's python3-numpy).
+std::string python_with_numpy(std::string& tried) {
+  std::vector<std::string> candidates;
+  if (const char* p = std::getenv("SOFTREG_PYTHON"); p != nullptr && *p != '\0')
+    candidates.push_back(p);
+  candidates.push_back("python3");
+  candidates.push_back("/usr/bin/python3");
+  for (const auto& c : candidates) {
+    tried += (tried.empty() ? "" : ", ") + c;
+    if (run_command("'" + c + "' -c 'import numpy'").status == 0) return c;
+  }
+  return {};
+}
+
+// |a - b| / max(1, |b|): two float32 sums of 784 products in different orders differ by a few
+// units in the last place of the logit (ulp(8) = 9.5e-7), so the difference scales with it.
+double relative_difference(double a, double b) {
+  return std::abs(a - b) / std::max(1.0, std::abs(b));
+}
+
+class PythonReader : public PredictCli {
+ protected:
+  // Runs the reader on the first 100 test images; also softreg predict on the same file.
+  void run_both(bool torch) {
+    std::string tried;
+    const std::string python = python_with_numpy(tried);
+    if (python.empty())
+      GTEST_SKIP() << "no python3 with numpy (Debian python3-numpy): tried " << tried;
+    const Trained& t = real_.skip.empty() ? real_ : tiny_;
+    ASSERT_EQ(t.skip, "");
+    const IdxArray all = load_idx(t.test_images, 3);
+    const std::size_t n = 100, d = all.dims[1] * all.dims[2];
+    write_file(dir_.path() / "images.idx", idx_bytes({100, static_cast<std::uint32_t>(all.dims[1]),
+                                                      static_cast<std::uint32_t>(all.dims[2])},
+                                                     std::span(all.data).first(n * d)));
+    const RunResult s = run_softreg("predict --format json --model " + quoted(t.model) + " " +
+                                    quoted(dir_.path() / "images.idx"));
+    ASSERT_EQ(s.status, 0) << describe(s);
+    softreg_ = json_lines(s.out);
+    ASSERT_EQ(softreg_.size(), n);
+    const RunResult p = run_command(
+        "'" + python + "' " +
+        quoted(fs::path(SOFTREG_SOURCE_DIR) / "tests" / "python" / "read_safetensors.py") + " " +
+        quoted(t.model) + " " + quoted(dir_.path() / "images.idx") + (torch ? " --torch" : ""));
+    ASSERT_EQ(p.status, 0) << describe(p);
+    python_ = json::parse(p.out);
+  }
+  TempDir dir_;
+  std::vector<json> softreg_;
+  json python_;
+};
+
+TEST_F(PythonReader, NumpyReproducesSoftregsPredictions) {
+  run_both(false);
+  if (IsSkipped() || HasFatalFailure()) return;
+  ASSERT_EQ(python_["classes"].size(), 100u);
+  double worst = 0;
+  for (std::size_t i = 0; i < 100; ++i) {
+    EXPECT_EQ(python_["classes"][i].get<std::size_t>(), softreg_[i]["index"].get<std::size_t>())
+        << "image " << i;
+    EXPECT_EQ(python_["class_names"][python_["classes"][i].get<std::size_t>()],
+              softreg_[i]["class"]);
+    for (std::size_t k = 0; k < 10; ++k)
+      worst = std::max(worst, relative_difference(python_["logits"][i][k].get<double>(),
+                                                  softreg_[i]["logits"][k].get<double>()));
+  }
+  // softreg sums 784 float32 products; numpy's reference sums them in float64.
+  EXPECT_LT(worst, 1e-5) << "largest logit difference, relative to max(1, |logit|)";
+}
+
+TEST_F(PythonReader, TorchNnLinearLoadsTheFileAndGivesTheSameLogits) {
+  run_both(true);
+  if (IsSkipped() || HasFatalFailure()) return;
+  if (python_.contains("torch_missing"))
+    GTEST_SKIP() << "PyTorch is not installed (Debian python3-torch): "
+                 << python_["torch_missing"].get<std::string>();
+  ASSERT_EQ(python_["torch_logits"].size(), 100u);
+  double worst = 0;
+  for (std::size_t i = 0; i < 100; ++i)
+    for (std::size_t k = 0; k < 10; ++k)
+      worst = std::max(worst, relative_difference(python_["torch_logits"][i][k].get<double>(),
+                                                  softreg_[i]["logits"][k].get<double>()));
+  EXPECT_LT(worst, 1e-5)
+      << "largest logit difference between nn.Linear and softreg, relative to max(1, |logit|)";
+}
+
+}  // namespace
+}  // namespace softreg::test

@@ -1,0 +1,303 @@
+// softreg predict: a saved model's class probabilities for IDX images, PNG images or CSV rows.
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "softreg/data.hpp"
+#include "softreg/error.hpp"
+#include "softreg/io.hpp"
+#include "softreg/kernel.hpp"
+#include "softreg/ops.hpp"
+
+namespace softreg::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct PredictArgs {
+  std::string model;
+  std::vector<std::string> inputs;
+  std::optional<long long> index;
+  std::size_t top = 1;
+  std::string format = "text";
+  std::string invert = "auto";
+  unsigned threads = 0;
+};
+
+// The examples to predict, in the units of the model's training data (before input_scale).
+struct Examples {
+  std::vector<std::string> names;  // one per example, for the output
+  std::vector<float> values;       // names.size() x D
+  std::vector<int> inverted;       // per example: 1 inverted PNG, 0 PNG as is, -1 not a PNG
+};
+
+enum class Kind { png, idx, csv };
+
+Kind kind_of(const fs::path& file) {
+  std::error_code ec;
+  if (fs::is_directory(file, ec))
+    throw InputError(file.string() + ": expected a file (IDX, PNG or CSV) but found a folder");
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
+    throw InputError(file.string() + ": cannot open file (" +
+                     (fs::exists(file, ec) ? "permission denied" : "no such file") + ")");
+  unsigned char head[4] = {};
+  in.read(reinterpret_cast<char*>(head), sizeof head);
+  const auto got = in.gcount();
+  if (got >= 4 && head[0] == 0x89 && head[1] == 'P' && head[2] == 'N' && head[3] == 'G')
+    return Kind::png;
+  if (got >= 2 && head[0] == 0x1f && head[1] == 0x8b) return Kind::idx;  // gzip'd IDX
+  if (got >= 3 && head[0] == 0 && head[1] == 0) return Kind::idx;
+  return Kind::csv;
+}
+
+void add_png(const fs::path& file, const ModelInfo& info, Invert invert, Examples& ex) {
+  if (info.input_shape.size() != 2)
+    throw InputError(file.string() +
+                     ": a PNG needs a model of images (input shape rows x cols) "
+                     "but the model's input shape is " +
+                     shape_text(info.input_shape));
+  bool inverted = false;
+  const GrayImage image = image_for_model(read_png_gray(file), info.input_shape[0],
+                                          info.input_shape[1], invert, &inverted);
+  ex.names.push_back(file.string());
+  ex.values.insert(ex.values.end(), image.pixels.begin(), image.pixels.end());
+  ex.inverted.push_back(inverted ? 1 : 0);
+}
+
+void add_idx(const fs::path& file, const ModelInfo& info, std::optional<long long> index,
+             Examples& ex) {
+  IdxArray a = load_idx(file);
+  const auto& shape = info.input_shape;
+  std::size_t count = 0;
+  bool many = false;
+  if (a.dims == shape) {
+    count = 1;
+  } else if (a.dims.size() == shape.size() + 1 &&
+             std::equal(shape.begin(), shape.end(), a.dims.begin() + 1)) {
+    count = a.dims[0];
+    many = true;
+  } else {
+    throw InputError(file.string() + ": holds an array of " + shape_text(a.dims) +
+                     " but the model expects examples of " + shape_text(shape) + " (or N x " +
+                     shape_text(shape) + ")");
+  }
+  const std::size_t d = a.data.size() / std::max<std::size_t>(count, 1);
+  std::size_t first = 0, last = count;
+  if (index) {
+    if (*index < 0 || static_cast<std::size_t>(*index) >= count)
+      throw InputError("--index " + std::to_string(*index) + ": " + file.string() + " holds " +
+                       std::to_string(count) + " examples (0 to " +
+                       std::to_string(count == 0 ? 0 : count - 1) + ")");
+    first = static_cast<std::size_t>(*index);
+    last = first + 1;
+  }
+  for (std::size_t i = first; i < last; ++i) {
+    ex.names.push_back(many ? file.string() + "[" + std::to_string(i) + "]" : file.string());
+    ex.values.insert(ex.values.end(), a.data.begin() + static_cast<std::ptrdiff_t>(i * d),
+                     a.data.begin() + static_cast<std::ptrdiff_t>((i + 1) * d));
+    ex.inverted.push_back(-1);
+  }
+}
+
+// Rows of numbers, one example per line, comma-separated, D numbers each; a first line that is
+// not all numbers is a header and is skipped, as are blank lines and lines starting with '#'.
+// (The tabular data sets of a later issue will bring a CSV loader to the data module; this reads
+// only the plain rows a 1-D model, or an image model given flat pixel values, needs.)
+void add_csv(const fs::path& file, std::size_t d, Examples& ex) {
+  std::ifstream in(file, std::ios::binary);
+  std::string line;
+  std::size_t line_no = 0, rows = 0;
+  bool first_content = true;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const auto start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#') continue;
+    std::vector<float> row;
+    std::string bad;
+    std::size_t pos = 0;
+    for (;;) {
+      const std::size_t comma = std::min(line.find(',', pos), line.size());
+      std::string cell = line.substr(pos, comma - pos);
+      const auto b = cell.find_first_not_of(" \t"), e = cell.find_last_not_of(" \t");
+      cell = b == std::string::npos ? "" : cell.substr(b, e - b + 1);
+      float v = 0;
+      const char* end = cell.data() + cell.size();
+      const auto r = std::from_chars(cell.data(), end, v);
+      if (cell.empty() || r.ec != std::errc() || r.ptr != end || !std::isfinite(v)) {
+        if (bad.empty()) bad = cell;
+      } else {
+        row.push_back(v);
+      }
+      if (comma == line.size()) break;
+      pos = comma + 1;
+    }
+    const bool header = first_content && !bad.empty();
+    first_content = false;
+    if (header) continue;
+    const std::string where = file.string() + ":" + std::to_string(line_no);
+    if (!bad.empty())
+      throw InputError(where + ": expected finite numbers but found \"" + bad + "\"");
+    if (row.size() != d)
+      throw InputError(where + ": " + std::to_string(row.size()) +
+                       " values but the model expects " + std::to_string(d) + " inputs");
+    ex.names.push_back(where);
+    ex.values.insert(ex.values.end(), row.begin(), row.end());
+    ex.inverted.push_back(-1);
+    ++rows;
+  }
+  if (rows == 0)
+    throw InputError(file.string() +
+                     ": not a PNG or IDX file, and no CSV rows of numbers in it either");
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+std::string float_text(float v) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+void run(const PredictArgs& a) {
+  const SavedModel saved = load_model(a.model);
+  const ModelInfo& info = saved.info;
+  const std::size_t k = saved.model.classes(), d = saved.model.inputs();  // k classes
+  if (a.top > k)
+    throw InputError("--top " + std::to_string(a.top) + ": the model has only " +
+                     std::to_string(k) + " classes");
+  const Invert invert = a.invert == "yes"  ? Invert::yes
+                        : a.invert == "no" ? Invert::no
+                                           : Invert::automatic;
+
+  Examples ex;
+  for (const std::string& input : a.inputs) {
+    switch (kind_of(input)) {
+      case Kind::png:
+        add_png(input, info, invert, ex);
+        break;
+      case Kind::idx:
+        add_idx(input, info, a.index, ex);
+        break;
+      case Kind::csv:
+        add_csv(input, d, ex);
+        break;
+    }
+  }
+
+  // The forward code of training, then the stable softmax (ops.hpp).
+  Dataset data;
+  data.rows = ex.names.size();
+  data.inputs = d;
+  data.values = std::move(ex.values);
+  data.shape = info.input_shape;
+  std::vector<float> buffer;
+  const Features x = model_features(info, data, buffer);
+  ThreadPool pool(a.threads);
+  const Matrix<float> logit = logits(saved.model, x, data.rows, pool);
+  // Softmax: the stable softmax of the K logits. Logistic: one logit z, P(class 1) = σ(z).
+  Matrix<float> proba;
+  if (saved.model.output() == Output::logistic) {
+    proba = Matrix<float>(data.rows, 2);
+    for (std::size_t i = 0; i < data.rows; ++i) {
+      proba(i, 1) = sigmoid(logit(i, 0));
+      proba(i, 0) = sigmoid(-logit(i, 0));
+    }
+  } else {
+    proba = softmax(logit);
+  }
+
+  if (a.format == "csv") {
+    std::string header = "input";
+    for (std::size_t r = 1; r <= a.top; ++r)
+      header += ",class_" + std::to_string(r) + ",probability_" + std::to_string(r);
+    std::cout << header << '\n';
+  }
+  std::vector<std::size_t> order(k);
+  for (std::size_t i = 0; i < data.rows; ++i) {
+    const auto p = proba.row(i);
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t l, std::size_t r) { return p[l] > p[r]; });
+    if (a.format == "json") {
+      nlohmann::ordered_json j;
+      j["input"] = ex.names[i];
+      j["class"] = info.class_names[order[0]];
+      j["index"] = order[0];
+      j["probability"] = p[order[0]];
+      j["top"] = nlohmann::ordered_json::array();
+      for (std::size_t r = 0; r < a.top; ++r)
+        j["top"].push_back({{"class", info.class_names[order[r]]},
+                            {"index", order[r]},
+                            {"probability", p[order[r]]}});
+      j["logits"] = std::vector<float>(logit.row(i).begin(), logit.row(i).end());
+      if (ex.inverted[i] >= 0) j["inverted"] = ex.inverted[i] == 1;
+      std::cout << j.dump() << '\n';
+    } else if (a.format == "csv") {
+      std::string line = csv_field(ex.names[i]);
+      for (std::size_t r = 0; r < a.top; ++r)
+        line += "," + csv_field(info.class_names[order[r]]) + "," + float_text(p[order[r]]);
+      std::cout << line << '\n';
+    } else {
+      std::string line = ex.names[i];
+      for (std::size_t r = 0; r < a.top; ++r) {
+        char prob[32];
+        std::snprintf(prob, sizeof prob, "%.4f", static_cast<double>(p[order[r]]));
+        line += "  " + info.class_names[order[r]] + " " + prob;
+      }
+      std::cout << line << '\n';
+    }
+  }
+}
+
+}  // namespace
+
+void add_predict(CLI::App& app) {
+  auto a = std::make_shared<PredictArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "predict",
+      "Predict the class of images or rows with a saved model: one line per input, the most "
+      "probable class and its probability");
+  cmd->add_option("--model", a->model, "The model file (safetensors, from softreg train --out)")
+      ->required();
+  cmd->add_option("inputs", a->inputs,
+                  "IDX files (every image, or --index I), PNG images (any size and colour; "
+                  "made grayscale and resized to the model's input), CSV rows of numbers")
+      ->required();
+  cmd->add_option("--index", a->index, "Only example I (from 0) of each IDX file");
+  cmd->add_option("--top", a->top, "List the K most probable classes")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  cmd->add_option("--format", a->format, "text, csv (with a header line) or json (one per line)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "csv", "json"}));
+  cmd->add_option("--invert", a->invert,
+                  "PNG images: replace each pixel v by 255 - v (Fashion-MNIST shows light garments "
+                  "on black); auto: when the image's border is light")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "yes", "no"}));
+  cmd->add_option("--threads", a->threads, "Threads (0: one per core)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 256u));
+  cmd->callback([a] { run(*a); });
+}
+
+}  // namespace softreg::cli
