@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "data_args.hpp"
 #include "softreg/data.hpp"
 #include "softreg/io.hpp"
 #include "softreg/kernel.hpp"
@@ -22,7 +23,7 @@ namespace {
 
 struct EvalArgs {
   std::string model;
-  std::string data;
+  DataArgs data;
   unsigned threads = 0;
   bool json = false;
 };
@@ -65,9 +66,15 @@ std::string confusion_table(const ConfusionMatrix& cm, const std::vector<std::st
 
 void run(const EvalArgs& a) {
   const SavedModel saved = load_model(a.model);
-  const std::filesystem::path dir =
-      a.data.empty() ? default_fashion_mnist_dir() : std::filesystem::path(a.data);
-  const Dataset test = load_fashion_mnist(dir).test;
+  Dataset test;
+  if (a.data.tabular()) {
+    // A table given whole: every row is a test example, labelled with the model's classes.
+    test = load_table(a.data, saved.info.class_names, saved.model.inputs(), true);
+  } else {
+    test = load_fashion_mnist(a.data.data.empty() ? default_fashion_mnist_dir()
+                                                  : std::filesystem::path(a.data.data))
+               .test;
+  }
   check_model_fits(a.model, saved, test);
 
   std::vector<float> buffer;
@@ -111,14 +118,16 @@ void run(const EvalArgs& a) {
     return;
   }
 
-  std::cout << "model " << a.model << " on " << test.source << " (" << n << " images)\n";
+  const char* what = test.is_bytes() ? "images" : "examples";
+  std::cout << "model " << a.model << " on " << test.source << " (" << n << " " << what << ")\n";
   std::cout << "accuracy " << fixed(accuracy, 4) << " ± " << fixed(stderr_, 4)
             << "  (standard error sqrt(p(1-p)/n))\n";
   std::cout << "loss " << fixed(loss, 4) << "\n\n";
 
   std::size_t name_width = 5;  // "class"
   for (const auto& name : names) name_width = std::max(name_width, name.size());
-  std::cout << "class" << std::string(name_width - 5, ' ') << "  accuracy  images\n";
+  std::cout << "class" << std::string(name_width - 5, ' ') << "  accuracy  "
+            << (test.is_bytes() ? "images" : " count") << "\n";
   for (std::size_t t = 0; t < cm.classes; ++t) {
     std::size_t count = 0;
     for (std::size_t p = 0; p < cm.classes; ++p) count += cm(t, p);
@@ -139,13 +148,11 @@ void add_eval(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand(
       "eval",
-      "Evaluate a saved model on the Fashion-MNIST test set: accuracy ± standard error, "
-      "per-class accuracy, confusion matrix");
+      "Evaluate a saved model on the Fashion-MNIST test set or a table (--csv / --libsvm): "
+      "accuracy ± standard error, per-class accuracy, confusion matrix");
   cmd->add_option("--model", a->model, "The model file (safetensors, from softreg train --out)")
       ->required();
-  cmd->add_option("--data", a->data,
-                  "Folder of the Fashion-MNIST files (default: $SOFTREG_DATA, else "
-                  "/usr/share/datasets/fashion-mnist)");
+  add_data_options(cmd, a->data, /*training=*/false);
   cmd->add_option("--threads", a->threads, "Threads (0: one per core); results do not depend on it")
       ->capture_default_str()
       ->check(CLI::Range(0u, 256u));

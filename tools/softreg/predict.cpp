@@ -112,56 +112,28 @@ void add_idx(const fs::path& file, const ModelInfo& info, std::optional<long lon
   }
 }
 
-// Rows of numbers, one example per line, comma-separated, D numbers each; a first line that is
-// not all numbers is a header and is skipped, as are blank lines and lines starting with '#'.
-// (The tabular data sets of a later issue will bring a CSV loader to the data module; this reads
-// only the plain rows a 1-D model, or an image model given flat pixel values, needs.)
-void add_csv(const fs::path& file, std::size_t d, Examples& ex) {
-  std::ifstream in(file, std::ios::binary);
-  std::string line;
-  std::size_t line_no = 0, rows = 0;
-  bool first_content = true;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const auto start = line.find_first_not_of(" \t");
-    if (start == std::string::npos || line[start] == '#') continue;
-    std::vector<float> row;
-    std::string bad;
-    std::size_t pos = 0;
-    for (;;) {
-      const std::size_t comma = std::min(line.find(',', pos), line.size());
-      std::string cell = line.substr(pos, comma - pos);
-      const auto b = cell.find_first_not_of(" \t"), e = cell.find_last_not_of(" \t");
-      cell = b == std::string::npos ? "" : cell.substr(b, e - b + 1);
-      float v = 0;
-      const char* end = cell.data() + cell.size();
-      const auto r = std::from_chars(cell.data(), end, v);
-      if (cell.empty() || r.ec != std::errc() || r.ptr != end || !std::isfinite(v)) {
-        if (bad.empty()) bad = cell;
-      } else {
-        row.push_back(v);
-      }
-      if (comma == line.size()) break;
-      pos = comma + 1;
-    }
-    const bool header = first_content && !bad.empty();
-    first_content = false;
-    if (header) continue;
-    const std::string where = file.string() + ":" + std::to_string(line_no);
-    if (!bad.empty())
-      throw InputError(where + ": expected finite numbers but found \"" + bad + "\"");
-    if (row.size() != d)
-      throw InputError(where + ": " + std::to_string(row.size()) +
-                       " values but the model expects " + std::to_string(d) + " inputs");
-    ex.names.push_back(where);
-    ex.values.insert(ex.values.end(), row.begin(), row.end());
-    ex.inverted.push_back(-1);
-    ++rows;
+// Rows of a table (CSV, read by the data module's loader: header, quoting, separators). The
+// model's label column is dropped when the file has it; without it every column is a feature.
+void add_csv(const fs::path& file, const SavedModel& saved, Examples& ex) {
+  const std::size_t d = saved.model.inputs();
+  CsvOptions o;
+  o.require_label = false;
+  o.class_names = saved.info.class_names;
+  const auto label = saved.info.notes.find("label_column");
+  if (label != saved.info.notes.end() && label->second != "(last column)") o.label = label->second;
+  Dataset t = load_csv(file, o);
+  if (o.label.empty() && t.inputs == d + 1) {
+    o.require_label = true;  // the training file's layout: features, then the label last
+    t = load_csv(file, o);
   }
-  if (rows == 0)
-    throw InputError(file.string() +
-                     ": not a PNG or IDX file, and no CSV rows of numbers in it either");
+  if (t.inputs != d)
+    throw InputError(file.string() + ": rows of " + std::to_string(t.inputs) +
+                     " features but the model expects " + std::to_string(d));
+  for (std::size_t i = 0; i < t.rows; ++i) {
+    ex.names.push_back(file.string() + "[" + std::to_string(i) + "]");
+    ex.inverted.push_back(-1);
+  }
+  ex.values.insert(ex.values.end(), t.values.begin(), t.values.end());
 }
 
 std::string csv_field(const std::string& s) {
@@ -198,7 +170,7 @@ void run(const PredictArgs& a) {
         add_idx(input, info, a.index, ex);
         break;
       case Kind::csv:
-        add_csv(input, d, ex);
+        add_csv(input, saved, ex);
         break;
     }
   }
@@ -278,9 +250,10 @@ void add_predict(CLI::App& app) {
       "probable class and its probability");
   cmd->add_option("--model", a->model, "The model file (safetensors, from softreg train --out)")
       ->required();
-  cmd->add_option("inputs", a->inputs,
-                  "IDX files (every image, or --index I), PNG images (any size and colour; "
-                  "made grayscale and resized to the model's input), CSV rows of numbers")
+  cmd->add_option(
+         "inputs", a->inputs,
+         "IDX files (every image, or --index I), PNG images (any size and colour; "
+         "made grayscale and resized to the model's input), CSV tables (header row, D features)")
       ->required();
   cmd->add_option("--index", a->index, "Only example I (from 0) of each IDX file");
   cmd->add_option("--top", a->top, "List the K most probable classes")

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "data_args.hpp"
 #include "pictures.hpp"
 #include "plugin.hpp"
 #include "softreg/data.hpp"
@@ -28,7 +29,8 @@ namespace softreg::cli {
 namespace {
 
 struct TrainArgs {
-  std::string data;
+  DataArgs data;
+  std::string model = "softmax";
   int epochs = 10;
   long long batch_size = 256;
   double lr = 0.1;
@@ -125,15 +127,29 @@ std::string number_text(double v) {
 
 // What the model file records besides W and b: the data's shape, scale and classes, and how the
 // model was trained (docs/formats.md lists the keys).
-ModelInfo model_info(const TrainArgs& a, const Dataset& train, const EpochMetrics& last) {
+ModelInfo model_info(const TrainArgs& a, const Dataset& train, const Standardization& s,
+                     const EpochMetrics& last) {
   ModelInfo info;
   info.class_names = train.class_names;
   info.input_shape = train.shape;
   info.input_scale = train.scale;
-  nlohmann::ordered_json options = {
-      {"backend", a.backend}, {"epochs", a.epochs},     {"batch_size", a.batch_size},
-      {"lr", a.lr},           {"momentum", a.momentum}, {"weight_decay", a.weight_decay},
-      {"seed", a.seed},       {"limit", nullptr}};
+  info.input_mean = s.mean;
+  // The divisor the training data saw: a constant feature (stddev 0) was only centred.
+  for (float sd : s.stddev) info.input_std.push_back(sd > 0.0f ? sd : 1.0f);
+  if (!train.feature_names.empty())
+    info.notes["feature_names"] = nlohmann::json(train.feature_names).dump();
+  if (!a.data.csv.empty())
+    info.notes["label_column"] = a.data.label.empty() ? "(last column)" : a.data.label;
+  nlohmann::ordered_json options = {{"backend", a.backend},
+                                    {"epochs", a.epochs},
+                                    {"batch_size", a.batch_size},
+                                    {"lr", a.lr},
+                                    {"momentum", a.momentum},
+                                    {"weight_decay", a.weight_decay},
+                                    {"seed", a.seed},
+                                    {"limit", nullptr},
+                                    {"model", a.model},
+                                    {"standardize", a.data.standardize}};
   if (a.limit > 0) options["limit"] = a.limit;
   info.notes["training_options"] = options.dump();
   info.notes["training_data"] = train.source;
@@ -153,9 +169,9 @@ void run(const TrainArgs& a) {
   if (!a.report.empty()) prepare_report_folder(a.report);
   const torch_backend::FitFunction torch_fit =
       a.backend == "torch" ? load_torch_backend() : nullptr;
-  const std::filesystem::path dir =
-      a.data.empty() ? default_fashion_mnist_dir() : std::filesystem::path(a.data);
-  TrainTest data = load_fashion_mnist(dir);
+  Rng rng(a.seed);  // decides the split of a table, the initial weights and every shuffle
+  Standardization standardization;
+  TrainTest data = load_training_data(a.data, rng, standardization);
   if (a.limit > 0) {
     if (static_cast<std::size_t>(a.limit) > data.train.rows)
       throw InputError("--limit " + std::to_string(a.limit) + ": the training set " +
@@ -171,8 +187,14 @@ void run(const TrainArgs& a) {
     *metrics << "epoch,loss,train_acc,test_acc,test_loss,seconds\n";
   }
 
-  Rng rng(a.seed);
-  SoftmaxRegression model(data.train.inputs, data.train.classes());
+  const Output output = a.model == "logistic" ? Output::logistic : Output::softmax;
+  if (output == Output::logistic && data.train.classes() != 2)
+    throw InputError("--model logistic: logistic regression has two classes but " +
+                     data.train.source + " has " + std::to_string(data.train.classes()) +
+                     " (use --model softmax)");
+  if (output == Output::logistic && torch_fit != nullptr)
+    throw InputError("--model logistic: the torch backend trains softmax regression only");
+  SoftmaxRegression model(data.train.inputs, data.train.classes(), output);
   model.init(rng);
 
   TrainOptions options;
@@ -203,25 +225,26 @@ void run(const TrainArgs& a) {
   double seconds = 0;
   for (const auto& m : history) seconds += m.seconds;
   const EpochMetrics& last = history.back();
-  std::printf(
-      "trained %d epoch%s on %zu images in %.2f s: loss %.4f  train acc %.4f  test acc %.4f\n",
-      last.epoch, last.epoch == 1 ? "" : "s", data.train.rows, seconds, last.loss,
-      last.train_accuracy, last.test_accuracy);
+  std::printf("trained %d epoch%s on %zu %s in %.2f s: loss %.4f  train acc %.4f  test acc %.4f\n",
+              last.epoch, last.epoch == 1 ? "" : "s", data.train.rows,
+              data.train.is_bytes() ? "images" : "examples", seconds, last.loss,
+              last.train_accuracy, last.test_accuracy);
   // Only a finished run gets here: a diverged one has thrown, so nothing NaN is saved.
   if (!a.out.empty()) {
-    save_model(a.out, model, model_info(a, data.train, last));
+    save_model(a.out, model, model_info(a, data.train, standardization, last));
     std::printf("saved the model to %s\n", a.out.c_str());
   }
   if (!a.plot.empty()) {
     write_training_plot(a.plot, history,
-                        "Fashion-MNIST, lr " + number_text(a.lr) + ", batch " +
-                            std::to_string(a.batch_size) + ", " + std::to_string(last.epoch) +
-                            " epochs");
+                        std::filesystem::path(data.train.source).filename().string() + ", lr " +
+                            number_text(a.lr) + ", batch " + std::to_string(a.batch_size) + ", " +
+                            std::to_string(last.epoch) + " epochs");
     std::printf("wrote the training curves to %s\n", a.plot.c_str());
   }
   if (!a.report.empty()) {
-    const auto page = write_report(a.report, {model, model_info(a, data.train, last)}, data.test,
-                                   history, a.threads);
+    const auto page =
+        write_report(a.report, {model, model_info(a, data.train, standardization, last)}, data.test,
+                     history, a.threads);
     std::printf("wrote the report to %s\n", page.c_str());
   }
 }
@@ -231,14 +254,19 @@ void run(const TrainArgs& a) {
 void add_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "train", "Train softmax regression on Fashion-MNIST with minibatch SGD (the lesson's loop)");
-  cmd->add_option("--data", a->data,
-                  "Folder of the Fashion-MNIST files (default: $SOFTREG_DATA, else "
-                  "/usr/share/datasets/fashion-mnist)");
-  cmd->add_option("--epochs", a->epochs, "Passes over the training set")
+      "train",
+      "Train softmax (or logistic) regression with minibatch SGD, the lesson's loop: on "
+      "Fashion-MNIST, or on a table (--csv / --libsvm)");
+  add_data_options(cmd, a->data, /*training=*/true);
+  cmd->add_option("--model", a->model,
+                  "softmax: softmax regression; logistic: logistic regression (two classes: one "
+                  "weight vector, the sigmoid and binary cross-entropy)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"softmax", "logistic"}));
+  cmd->add_option("--epochs", a->epochs, "Passes over the training set (tables: 100)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
-  cmd->add_option("--batch-size", a->batch_size, "Examples per minibatch")
+  cmd->add_option("--batch-size", a->batch_size, "Examples per minibatch (tables: 32)")
       ->capture_default_str()
       ->check(CLI::Range(1LL, 1LL << 31));
   cmd->add_option("--lr", a->lr, "Learning rate")->capture_default_str()->check(kFinitePositive);
@@ -269,7 +297,15 @@ void add_train(CLI::App& app) {
                   "native: softreg's own engine; torch: the lesson's concise model on LibTorch")
       ->capture_default_str()
       ->check(CLI::IsMember({"native", "torch"}));
-  cmd->callback([a] { run(*a); });
+  cmd->callback([a, cmd] {
+    // Tables are small: the lesson's 10 epochs of batches of 256 are a few dozen steps there.
+    // Unless told otherwise, a table trains for 100 epochs in batches of 32 (docs/cli.md).
+    if (a->data.tabular()) {
+      if (cmd->count("--epochs") == 0) a->epochs = 100;
+      if (cmd->count("--batch-size") == 0) a->batch_size = 32;
+    }
+    run(*a);
+  });
 }
 
 }  // namespace softreg::cli

@@ -1,0 +1,43 @@
+// The options that say where a command's data comes from, shared by train, eval and predict:
+// Fashion-MNIST's IDX files (--data DIR) or a table (--csv FILE / --libsvm FILE).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "softreg/data.hpp"
+#include "softreg/random.hpp"
+
+namespace softreg::cli {
+
+struct DataArgs {
+  std::string data;    // --data DIR: Fashion-MNIST
+  std::string csv;     // --csv FILE
+  std::string libsvm;  // --libsvm FILE
+  std::string test;    // --test FILE: a separate test table
+  std::string label;   // --label NAME (CSV)
+  std::string sep;     // --sep , ; tab
+  double test_split = 0.2;
+  bool standardize = false;
+
+  bool tabular() const { return !csv.empty() || !libsvm.empty(); }
+};
+
+/// Adds --data, --csv, --libsvm, --label, --sep; for training also --test, --test-split and
+/// --standardize.
+void add_data_options(CLI::App* cmd, DataArgs& a, bool training);
+
+/// The training and test sets: Fashion-MNIST from --data (or $SOFTREG_DATA, or Debian's folder),
+/// or a table split into train and test (stratified, drawn with `rng`) unless --test gives the test
+/// table. With --standardize, the training set's mean and standard deviation are fitted, applied
+/// to both sets and returned in `standardization`.
+TrainTest load_training_data(const DataArgs& a, Rng& rng, Standardization& standardization);
+
+/// A labelled table for eval, with the model's classes and features: --csv or --libsvm.
+Dataset load_table(const DataArgs& a, const std::vector<std::string>& class_names,
+                   std::size_t inputs, bool require_label);
+
+/// The separator named by --sep: "," ";" "tab" or "\t"; 0 (detect) when empty.
+char separator(const std::string& sep);
+
+}  // namespace softreg::cli
