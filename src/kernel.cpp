@@ -168,7 +168,10 @@ void dot_tile(const T* const* x, const float* w, std::size_t d, float* out, std:
     vfloat xv[R];
     for (std::size_t r = 0; r < R; ++r) xv[r] = load(x[r] + j);
     for (std::size_t k = 0; k < KT; ++k) {
-      const vfloat wv = load(w + k * d + j);
+      vfloat wv = load(w + k * d + j);
+      // Left to itself GCC folds the load into each row's FMA, loading W once per row; the
+      // empty asm makes it load once into a register shared by the R rows.
+      if constexpr (R > 1) asm("" : "+v"(wv));
       for (std::size_t r = 0; r < R; ++r) acc[r][k] += wv * xv[r];
     }
   }
@@ -207,16 +210,21 @@ inline void prefetch_row(const T* row, std::size_t d) {
     __builtin_prefetch(bytes + offset);
 }
 
+// How many rows ahead of the computation the forward pass asks for a row's cache lines. A
+// shuffled batch's rows are scattered over the data set, so the hardware prefetcher cannot guess
+// the next row; one row is 13 cache lines of bytes, and a few rows in flight cover the latency of
+// memory.
+constexpr std::size_t kPrefetchRows = 4;
+
 // The logits of rows [begin, end) of a list of row pointers into o (row stride k_all), in
 // groups of kRowsAtOnce.
 template <class T>
 void logits_of_rows(const T* const* x, std::size_t begin, std::size_t end, const float* w,
                     const float* b, std::size_t d, std::size_t k_all, float scale, float* o) {
+  for (std::size_t a = begin; a < std::min(end, begin + kPrefetchRows); ++a) prefetch_row(x[a], d);
   std::size_t r = begin;
   for (; r + kRowsAtOnce <= end; r += kRowsAtOnce) {
-    // A shuffled batch's rows are scattered over the data set: ask for the next group's cache
-    // lines while this group computes (the hardware prefetcher cannot guess the next row).
-    for (std::size_t a = r + kRowsAtOnce; a < std::min(end, r + 2 * kRowsAtOnce); ++a)
+    for (std::size_t a = r + kPrefetchRows; a < std::min(end, r + kPrefetchRows + kRowsAtOnce); ++a)
       prefetch_row(x[a], d);
     rows_logits<kRowsAtOnce>(x + r, w, b, d, k_all, scale, o + r * k_all);
   }
@@ -327,10 +335,11 @@ void grad_columns(const T* const* rows, std::size_t n_rows, const float* dlogits
   }
 }
 
-// Work is cut into fixed pieces, the same for every thread count: rows for the forward pass,
-// column blocks (a multiple of the vector width) for the backward pass.
-constexpr std::size_t kRowsPerTask = 16;
-constexpr std::size_t kColumnsPerTask = 2 * kLanes;
+// A batch is cut into chunks of kRowsPerChunk rows, whatever the number of threads; each chunk's
+// partial gradient is summed over its rows in row order and the partials are added in chunk
+// order. So the result does not depend on which thread computed what.
+constexpr std::size_t kRowsPerChunk = 128;
+constexpr std::size_t kSumPerTask = 1024;
 constexpr std::size_t kEvalRowsPerTask = 128;
 
 std::size_t ceil_div(std::size_t a, std::size_t b) {
@@ -363,13 +372,39 @@ Features Features::of(const Dataset& data) {
 // ------------------------------------------------------------------------------------ step
 
 SoftmaxKernel::SoftmaxKernel(std::size_t inputs, std::size_t outputs, std::size_t max_batch)
-    : inputs_(inputs),
-      classes_(outputs),
-      max_batch_(max_batch),
-      dlogits_(max_batch * outputs),
-      row_loss_(max_batch),
-      row_ok_(max_batch),
-      row_ptr_(max_batch) {}
+    : inputs_(inputs), classes_(outputs) {
+  reserve(max_batch);
+}
+
+namespace {
+
+// Each chunk of rows has scratch memory of its own, every piece starting on a cache line of its
+// own: two threads never write to the same line (which would make the line bounce between the
+// cores at every store).
+constexpr std::size_t kLineFloats = 64 / sizeof(float);
+
+std::size_t round_up(std::size_t a, std::size_t m) {
+  return ceil_div(a, m) * m;
+}
+
+struct ChunkLayout {
+  std::size_t logits, bias, weight, size;  // offsets and size of one chunk's scratch, in floats
+  ChunkLayout(std::size_t d, std::size_t k_all)
+      : logits(0),
+        bias(round_up(kRowsPerChunk * k_all, kLineFloats)),
+        weight(bias + round_up(k_all, kLineFloats)),
+        size(weight + round_up(k_all * d, kLineFloats)) {}
+};
+
+}  // namespace
+
+void SoftmaxKernel::reserve(std::size_t batch) {
+  const std::size_t chunks = ceil_div(batch, kRowsPerChunk);
+  if (chunks <= chunk_stats_.size()) return;
+  scratch_.resize(chunks * ChunkLayout(inputs_, classes_).size + kLineFloats);
+  chunk_stats_.resize(chunks);
+  row_ptr_.resize(chunks * kRowsPerChunk);
+}
 
 PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
                               std::span<const std::int32_t> labels,
@@ -379,57 +414,74 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
   const Output output = model.output();
   if (model.inputs() != d || model.outputs() != k_all || x.inputs != d)
     throw std::invalid_argument("SoftmaxKernel::step: shapes of model, kernel and data differ");
-  if (n > max_batch_) {
-    max_batch_ = n;
-    dlogits_.resize(n * k_all);
-    row_loss_.resize(n);
-    row_ok_.resize(n);
-    row_ptr_.resize(n);
-  }
+  reserve(n);
   grad.weight.resize(k_all * d);
   grad.bias.resize(k_all);
+  std::fill(grad.bias.begin(), grad.bias.end(), 0.0f);
   if (n == 0) {
     std::fill(grad.weight.begin(), grad.weight.end(), 0.0f);
-    std::fill(grad.bias.begin(), grad.bias.end(), 0.0f);
     return {};
   }
   const float* w = model.weight().data();
   const float* b = model.bias().data();
   const float inv_n = 1.0f / static_cast<float>(n);
+  const std::size_t chunks = ceil_div(n, kRowsPerChunk);
+  const ChunkLayout layout(d, k_all);
+  float* const scratch =
+      reinterpret_cast<float*>(round_up(reinterpret_cast<std::uintptr_t>(scratch_.data()), 64));
+  // One chunk writes its partial gradient straight into grad.weight.
+  auto partial_weight = [&](std::size_t c) {
+    return chunks == 1 ? grad.weight.data() : scratch + c * layout.size + layout.weight;
+  };
 
   with_type(x, [&](const auto* base) {
     using T = std::remove_cv_t<std::remove_pointer_t<decltype(base)>>;
     for (std::size_t r = 0; r < n; ++r) row_ptr_[r] = base + static_cast<std::size_t>(rows[r]) * d;
     const T* const* row = reinterpret_cast<const T* const*>(row_ptr_.data());
 
-    // Forward, softmax (or sigmoid), loss and dO = (p - onehot(y)) / n, one row at a time.
-    pool.run(ceil_div(n, kRowsPerTask), [&](std::size_t t) {
-      const std::size_t begin = t * kRowsPerTask, end = std::min(n, begin + kRowsPerTask);
-      logits_of_rows(row, begin, end, w, b, d, k_all, x.scale, dlogits_.data());
+    // Each chunk of kRowsPerChunk rows is one task: forward, softmax (or sigmoid), loss and
+    // dO = (p - onehot(y)) / n for its rows, then its partial gradients Σ_r dO_r x_rᵀ and Σ_r dO_r
+    // while the rows are still in this core's cache.
+    pool.run(chunks, [&](std::size_t c) {
+      const std::size_t begin = c * kRowsPerChunk, end = std::min(n, begin + kRowsPerChunk);
+      float* const o = scratch + c * layout.size + layout.logits;
+      float* const db = scratch + c * layout.size + layout.bias;
+      logits_of_rows(row + begin, 0, end - begin, w, b, d, k_all, x.scale, o);
+      ChunkStats s;
+      std::fill(db, db + k_all, 0.0f);
       for (std::size_t r = begin; r < end; ++r) {
-        float* o = dlogits_.data() + r * k_all;
-        const std::int32_t y = labels[rows[r]];
+        float* const dr = o + (r - begin) * k_all;
         bool ok = false;
-        row_loss_[r] = row_loss(output, o, k_all, y, &ok);
-        row_ok_[r] = ok;
-        for (std::size_t k = 0; k < k_all; ++k) o[k] *= inv_n;
+        s.loss_sum += row_loss(output, dr, k_all, labels[rows[r]], &ok);
+        s.correct += ok;
+        for (std::size_t k = 0; k < k_all; ++k) db[k] += dr[k] *= inv_n;
       }
+      chunk_stats_[c] = s;
+      grad_columns(row + begin, end - begin, o, k_all, 0, d, d, x.scale, partial_weight(c));
     });
-    // dW = Σ_r dO_r x_rᵀ, one block of columns at a time.
-    pool.run(ceil_div(d, kColumnsPerTask), [&](std::size_t t) {
-      const std::size_t j0 = t * kColumnsPerTask, j1 = std::min(d, j0 + kColumnsPerTask);
-      grad_columns(row, n, dlogits_.data(), k_all, j0, j1, d, x.scale, grad.weight.data());
-    });
+    // dW = the chunks' partial gradients added in chunk order, a block of entries per task.
+    if (chunks > 1) {
+      const std::size_t size = k_all * d;
+      pool.run(ceil_div(size, kSumPerTask), [&](std::size_t t) {
+        const std::size_t i0 = t * kSumPerTask, i1 = std::min(size, i0 + kSumPerTask);
+        float* out = grad.weight.data();
+        std::copy(partial_weight(0) + i0, partial_weight(0) + i1, out + i0);
+        for (std::size_t c = 1; c < chunks; ++c) {
+          const float* p = partial_weight(c);
+          for (std::size_t i = i0; i < i1; ++i) out[i] += p[i];
+        }
+      });
+    }
   });
 
-  // db = Σ_r dO_r and the batch's figures, in row order.
+  // db and the batch's figures: the chunks' partial sums in chunk order.
   PassStats stats;
   stats.rows = n;
-  std::fill(grad.bias.begin(), grad.bias.end(), 0.0f);
-  for (std::size_t r = 0; r < n; ++r) {
-    for (std::size_t k = 0; k < k_all; ++k) grad.bias[k] += dlogits_[r * k_all + k];
-    stats.loss_sum += row_loss_[r];
-    stats.correct += row_ok_[r];
+  for (std::size_t c = 0; c < chunks; ++c) {
+    const float* db = scratch + c * layout.size + layout.bias;
+    for (std::size_t k = 0; k < k_all; ++k) grad.bias[k] += db[k];
+    stats.loss_sum += chunk_stats_[c].loss_sum;
+    stats.correct += chunk_stats_[c].correct;
   }
   return stats;
 }

@@ -9,10 +9,11 @@
 //   backward   dO_i = (p_i - onehot(y_i)) / B
 //              dW = Σ_i dO_i x_iᵀ    (K x D)      db = Σ_i dO_i
 //
-// Reproducibility: the forward pass is split over rows, the backward pass over columns of W,
-// and every sum over rows runs in row order. So each number is computed by the same operations
-// in the same order whichever thread computes it: the same seed gives bit-identical weights for
-// every thread count.
+// Reproducibility: a batch is cut into fixed chunks of rows (128, whatever the thread count); a
+// chunk's forward pass and partial gradient run as one task, summing over its rows in row order,
+// and the partial gradients are added in chunk order. So each number is computed by the same
+// operations in the same order whichever thread computes it: the same seed gives bit-identical
+// weights for every thread count.
 #pragma once
 
 #include <atomic>
@@ -92,13 +93,19 @@ class SoftmaxKernel {
                  Gradients& grad, ThreadPool& pool);
 
  private:
+  void reserve(std::size_t batch);
+
+  /// What one chunk of rows found; a cache line of its own.
+  struct alignas(64) ChunkStats {
+    double loss_sum = 0.0;
+    std::size_t correct = 0;
+  };
+
   std::size_t inputs_;
   std::size_t classes_;
-  std::size_t max_batch_;
-  std::vector<float> dlogits_;        // B x K
-  std::vector<double> row_loss_;      // B
-  std::vector<std::uint8_t> row_ok_;  // B
-  std::vector<const void*> row_ptr_;  // B
+  std::vector<float> scratch_;           // per chunk of rows: dO, partial db, partial dW
+  std::vector<ChunkStats> chunk_stats_;  // per chunk of rows
+  std::vector<const void*> row_ptr_;     // the batch's rows
 };
 
 /// Loss and accuracy of `model` on all rows of x; when `predictions` is not empty (size rows), the
