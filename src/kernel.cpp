@@ -409,7 +409,7 @@ void SoftmaxKernel::reserve(std::size_t batch) {
 PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
                               std::span<const std::int32_t> labels,
                               std::span<const std::uint32_t> rows, Gradients& grad,
-                              ThreadPool& pool) {
+                              ThreadPool& pool, const WeightBlockFn& on_weight_block) {
   const std::size_t n = rows.size(), d = inputs_, k_all = classes_;
   const Output output = model.output();
   if (model.inputs() != d || model.outputs() != k_all || x.inputs != d)
@@ -420,6 +420,7 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
   std::fill(grad.bias.begin(), grad.bias.end(), 0.0f);
   if (n == 0) {
     std::fill(grad.weight.begin(), grad.weight.end(), 0.0f);
+    if (on_weight_block) on_weight_block(0, grad.weight.size());
     return {};
   }
   const float* w = model.weight().data();
@@ -459,17 +460,21 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
       chunk_stats_[c] = s;
       grad_columns(row + begin, end - begin, o, k_all, 0, d, d, x.scale, partial_weight(c));
     });
-    // dW = the chunks' partial gradients added in chunk order, a block of entries per task.
-    if (chunks > 1) {
+    // dW = the chunks' partial gradients added in chunk order, a block of entries per task,
+    // and the caller's update of that block of W.
+    if (chunks > 1 || on_weight_block) {
       const std::size_t size = k_all * d;
       pool.run(ceil_div(size, kSumPerTask), [&](std::size_t t) {
         const std::size_t i0 = t * kSumPerTask, i1 = std::min(size, i0 + kSumPerTask);
-        float* out = grad.weight.data();
-        std::copy(partial_weight(0) + i0, partial_weight(0) + i1, out + i0);
-        for (std::size_t c = 1; c < chunks; ++c) {
-          const float* p = partial_weight(c);
-          for (std::size_t i = i0; i < i1; ++i) out[i] += p[i];
+        if (chunks > 1) {
+          float* out = grad.weight.data();
+          std::copy(partial_weight(0) + i0, partial_weight(0) + i1, out + i0);
+          for (std::size_t c = 1; c < chunks; ++c) {
+            const float* p = partial_weight(c);
+            for (std::size_t i = i0; i < i1; ++i) out[i] += p[i];
+          }
         }
+        if (on_weight_block) on_weight_block(i0, i1);
       });
     }
   });

@@ -11,17 +11,26 @@ std::size_t Sgd::add(std::span<float> parameter) {
 }
 
 void Sgd::step(std::size_t slot, std::span<const float> gradient) {
+  step(slot, gradient, 0, parameters_.at(slot).size());
+}
+
+void Sgd::step(std::size_t slot, std::span<const float> gradient, std::size_t begin,
+               std::size_t end) {
   std::span<float> p = parameters_.at(slot);
   if (gradient.size() != p.size())
     throw std::invalid_argument("Sgd::step: gradient has " + std::to_string(gradient.size()) +
                                 " entries but the parameter has " + std::to_string(p.size()));
+  if (begin > end || end > p.size())
+    throw std::invalid_argument("Sgd::step: entries [" + std::to_string(begin) + ", " +
+                                std::to_string(end) + ") are not inside the parameter's " +
+                                std::to_string(p.size()));
   const float lr = options_.lr, mu = options_.momentum, wd = options_.weight_decay;
   if (mu == 0.0f) {
-    for (std::size_t i = 0; i < p.size(); ++i) p[i] -= lr * (gradient[i] + wd * p[i]);
+    for (std::size_t i = begin; i < end; ++i) p[i] -= lr * (gradient[i] + wd * p[i]);
     return;
   }
   std::vector<float>& v = velocity_[slot];
-  for (std::size_t i = 0; i < p.size(); ++i) {
+  for (std::size_t i = begin; i < end; ++i) {
     v[i] = mu * v[i] + (gradient[i] + wd * p[i]);
     p[i] -= lr * v[i];
   }

@@ -50,6 +50,10 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
   Sgd sgd(options_.sgd);
   const std::size_t w_slot = sgd.add(model.weight());
   const std::size_t b_slot = sgd.add(model.bias());
+  // W's SGD step runs inside the kernel's step, block by block on the threads that summed dW.
+  const SoftmaxKernel::WeightBlockFn update_weight = [&](std::size_t begin, std::size_t end) {
+    sgd.step(w_slot, grad.weight, begin, end);
+  };
   const Features train_x = Features::of(train), test_x = Features::of(test);
   BatchOrder order(train.rows, batch_size);
 
@@ -60,10 +64,10 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
     PassStats seen;
     const std::size_t batches = order.batches();
     for (std::size_t b = 0; b < batches; ++b) {
-      const PassStats s = kernel.step(model, train_x, train.labels, order.batch(b), grad, pool);
+      const PassStats s =
+          kernel.step(model, train_x, train.labels, order.batch(b), grad, pool, update_weight);
       if (!std::isfinite(s.loss_sum))
         throw DivergenceError(epoch, b + 1, batches, s.loss_sum, options_.sgd.lr);
-      sgd.step(w_slot, grad.weight);
       sgd.step(b_slot, grad.bias);
       seen.loss_sum += s.loss_sum;
       seen.correct += s.correct;

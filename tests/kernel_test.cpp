@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <numeric>
@@ -158,6 +159,35 @@ TEST(KernelTest, StepIsBitIdenticalForEveryThreadCount) {
   }
   for (std::size_t i = 1; i < results.size(); ++i)
     EXPECT_EQ(0, std::memcmp(results[0].data(), results[i].data(), results[0].size() * 4));
+}
+
+TEST(KernelTest, WeightBlocksCoverDwOnceAndSeeItFinal) {
+  // The callback through which the trainer updates W: every entry of dW in exactly one block,
+  // and each block already holds the final gradient (the one a step without callback returns).
+  for (std::size_t batch_size : {1u, 100u, 300u}) {
+    for (unsigned threads : {1u, 2u, 3u}) {
+      Problem p(300, 785, 10, 91);
+      std::vector<std::uint32_t> batch(batch_size);
+      std::iota(batch.begin(), batch.end(), 0u);
+      ThreadPool pool(threads);
+      SoftmaxKernel kernel(785, 10, batch_size);
+      Gradients plain, seen;
+      kernel.step(p.model, p.features(true), p.labels, batch, plain, pool);
+      std::vector<std::atomic<int>> visits(plain.weight.size());
+      std::vector<float> copied(plain.weight.size());
+      kernel.step(p.model, p.features(true), p.labels, batch, seen, pool,
+                  [&](std::size_t begin, std::size_t end) {
+                    for (std::size_t i = begin; i < end; ++i) {
+                      visits[i].fetch_add(1);
+                      copied[i] = seen.weight[i];
+                    }
+                  });
+      for (std::size_t i = 0; i < visits.size(); ++i)
+        ASSERT_EQ(visits[i].load(), 1) << "entry " << i << ", batch " << batch_size;
+      EXPECT_EQ(0, std::memcmp(plain.weight.data(), copied.data(), copied.size() * 4))
+          << "batch " << batch_size << ", threads " << threads;
+    }
+  }
 }
 
 TEST(KernelTest, NonFiniteWeightsGiveNonFiniteLoss) {

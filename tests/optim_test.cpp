@@ -36,5 +36,34 @@ TEST(OptimTest, GradientOfWrongLengthIsRejected) {
   EXPECT_THROW(sgd.step(slot, g), std::invalid_argument);
 }
 
+TEST(OptimTest, StepsOnDisjointRangesEqualOneWholeStep) {
+  // The trainer updates W block by block on several threads: with momentum and weight decay the
+  // blocks together must give exactly the whole step, twice in a row (the velocity carries over).
+  const SgdOptions options{.lr = 0.05f, .momentum = 0.9f, .weight_decay = 0.001f};
+  std::vector<float> whole(10), pieces(10), g(10);
+  for (std::size_t i = 0; i < 10; ++i) {
+    whole[i] = pieces[i] = 0.1f * static_cast<float>(i) - 0.3f;
+    g[i] = 0.7f - 0.13f * static_cast<float>(i);
+  }
+  Sgd a(options), b(options);
+  const auto sa = a.add(whole), sb = b.add(pieces);
+  for (int step = 0; step < 2; ++step) {
+    a.step(sa, g);
+    b.step(sb, g, 6, 10);
+    b.step(sb, g, 0, 3);
+    b.step(sb, g, 3, 6);
+  }
+  EXPECT_EQ(whole, pieces);
+}
+
+TEST(OptimTest, RangeOutsideTheParameterIsRejected) {
+  std::vector<float> p(3);
+  Sgd sgd(SgdOptions{});
+  const auto slot = sgd.add(p);
+  const std::vector<float> g(3);
+  EXPECT_THROW(sgd.step(slot, g, 2, 4), std::invalid_argument);
+  EXPECT_THROW(sgd.step(slot, g, 2, 1), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace softreg

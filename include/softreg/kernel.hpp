@@ -86,11 +86,18 @@ class SoftmaxKernel {
   /// outputs: the model's outputs() (rows of W).
   SoftmaxKernel(std::size_t inputs, std::size_t outputs, std::size_t max_batch);
 
+  /// Called on a pool thread with a block [begin, end) of grad.weight's entries once they are
+  /// final; the blocks of one step are disjoint and cover all entries.
+  using WeightBlockFn = std::function<void(std::size_t begin, std::size_t end)>;
+
   /// Forward, stable softmax, cross-entropy and accuracy from the same logits, and the gradient
   /// of the batch's mean loss into `grad`. `rows` are the batch's row indices into x and labels.
+  /// `on_weight_block`, when given, lets the caller update W block by block on the threads that
+  /// summed each block (the trainer runs its optimizer there), instead of on one thread after the
+  /// step: W is then written where it was just computed rather than pulled to one core and back.
   PassStats step(const SoftmaxRegression& model, const Features& x,
                  std::span<const std::int32_t> labels, std::span<const std::uint32_t> rows,
-                 Gradients& grad, ThreadPool& pool);
+                 Gradients& grad, ThreadPool& pool, const WeightBlockFn& on_weight_block = {});
 
  private:
   void reserve(std::size_t batch);

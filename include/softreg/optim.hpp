@@ -25,6 +25,9 @@ class Sgd {
   std::size_t add(std::span<float> parameter);
   /// One step on the parameter of `slot` with its gradient (same length as the parameter).
   void step(std::size_t slot, std::span<const float> gradient);
+  /// The same step on entries [begin, end) only. Steps on disjoint ranges of a parameter may run
+  /// at the same time on different threads; together they equal one whole step.
+  void step(std::size_t slot, std::span<const float> gradient, std::size_t begin, std::size_t end);
 
   const SgdOptions& options() const { return options_; }
   void set_lr(float lr) { options_.lr = lr; }
