@@ -47,13 +47,15 @@ class ThreadPool {
   void work();
   void worker_loop();
 
+  // Each counter on a cache line of its own: the threads spin on generation_ and busy_ while
+  // next_ is taken, and sharing a line would make every fetch_add pull it from the spinning core.
   std::vector<std::thread> workers_;
   const std::function<void(std::size_t)>* task_ = nullptr;
   std::size_t tasks_ = 0;
-  std::atomic<std::size_t> next_{0};
-  std::atomic<unsigned> busy_{0};
-  std::atomic<std::uint64_t> generation_{0};
   std::atomic<bool> stop_{false};
+  alignas(64) std::atomic<std::size_t> next_{0};
+  alignas(64) std::atomic<unsigned> busy_{0};
+  alignas(64) std::atomic<std::uint64_t> generation_{0};
 };
 
 /// Rows of features to read: bytes or floats, times scale.
