@@ -17,6 +17,7 @@
 #include "softreg/data.hpp"
 #include "softreg/kernel.hpp"
 #include "softreg/model.hpp"
+#include "softreg/optim.hpp"
 #include "softreg/random.hpp"
 
 namespace {
@@ -41,7 +42,8 @@ const Data& data() {
   return d;
 }
 
-// One fused step (forward, softmax-cross-entropy, gradient) on a batch of 256 random rows.
+// One fused step (forward, softmax-cross-entropy, gradient, SGD update) on a batch of 256 random
+// rows, as the trainer runs it.
 void BM_Step(benchmark::State& state) {
   const auto threads = static_cast<unsigned>(state.range(0));
   const std::size_t batch = 256;
@@ -54,10 +56,16 @@ void BM_Step(benchmark::State& state) {
   Gradients grad;
   std::vector<std::uint32_t> rows(batch);
   for (auto& r : rows) r = static_cast<std::uint32_t>(rng.below(kRows));
+  // The trainer's update: W's SGD step block by block inside the kernel's step, then b's.
+  Sgd sgd(SgdOptions{.lr = 0.01f});
+  const std::size_t w_slot = sgd.add(model.weight()), b_slot = sgd.add(model.bias());
+  const SoftmaxKernel::WeightBlockFn update = [&](std::size_t begin, std::size_t end) {
+    sgd.step(w_slot, grad.weight, begin, end);
+  };
   for (auto _ : state) {
-    auto s = kernel.step(model, x, data().labels, rows, grad, pool);
+    auto s = kernel.step(model, x, data().labels, rows, grad, pool, update);
+    sgd.step(b_slot, grad.bias);
     benchmark::DoNotOptimize(s);
-    benchmark::DoNotOptimize(grad.weight.data());
   }
   // 2 multiply-adds per weight per row: one forward, one for the gradient.
   state.counters["GFLOP/s"] =

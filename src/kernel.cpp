@@ -435,6 +435,7 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
     return chunks == 1 ? grad.weight.data() : scratch + c * layout.size + layout.weight;
   };
 
+  PassStats stats;
   with_type(x, [&](const auto* base) {
     using T = std::remove_cv_t<std::remove_pointer_t<decltype(base)>>;
     for (std::size_t r = 0; r < n; ++r) row_ptr_[r] = base + static_cast<std::size_t>(rows[r]) * d;
@@ -460,9 +461,20 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
       chunk_stats_[c] = s;
       grad_columns(row + begin, end - begin, o, k_all, 0, d, d, x.scale, partial_weight(c));
     });
+    // db and the batch's figures: the chunks' partial sums in chunk order.
+    stats.rows = n;
+    for (std::size_t c = 0; c < chunks; ++c) {
+      const float* db = scratch + c * layout.size + layout.bias;
+      for (std::size_t k = 0; k < k_all; ++k) grad.bias[k] += db[k];
+      stats.loss_sum += chunk_stats_[c].loss_sum;
+      stats.correct += chunk_stats_[c].correct;
+    }
+    // A diverged batch (loss not finite) must not touch W: the caller stops there, with the
+    // weights from before the batch.
+    const bool update = on_weight_block && std::isfinite(stats.loss_sum);
     // dW = the chunks' partial gradients added in chunk order, a block of entries per task,
     // and the caller's update of that block of W.
-    if (chunks > 1 || on_weight_block) {
+    if (chunks > 1 || update) {
       const std::size_t size = k_all * d;
       pool.run(ceil_div(size, kSumPerTask), [&](std::size_t t) {
         const std::size_t i0 = t * kSumPerTask, i1 = std::min(size, i0 + kSumPerTask);
@@ -474,20 +486,11 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
             for (std::size_t i = i0; i < i1; ++i) out[i] += p[i];
           }
         }
-        if (on_weight_block) on_weight_block(i0, i1);
+        if (update) on_weight_block(i0, i1);
       });
     }
   });
 
-  // db and the batch's figures: the chunks' partial sums in chunk order.
-  PassStats stats;
-  stats.rows = n;
-  for (std::size_t c = 0; c < chunks; ++c) {
-    const float* db = scratch + c * layout.size + layout.bias;
-    for (std::size_t k = 0; k < k_all; ++k) grad.bias[k] += db[k];
-    stats.loss_sum += chunk_stats_[c].loss_sum;
-    stats.correct += chunk_stats_[c].correct;
-  }
   return stats;
 }
 

@@ -201,6 +201,22 @@ TEST(KernelTest, NonFiniteWeightsGiveNonFiniteLoss) {
       std::isfinite(kernel.step(p.model, p.features(true), p.labels, batch, grad, pool).loss_sum));
 }
 
+TEST(KernelTest, DivergedBatchDoesNotCallTheWeightUpdate) {
+  // The trainer stops at a non-finite loss and promises the weights from before that batch.
+  Problem p(300, 20, 3, 5);
+  p.model.weight()[3] = std::numeric_limits<float>::infinity();
+  std::vector<std::uint32_t> batch(300);
+  std::iota(batch.begin(), batch.end(), 0u);
+  ThreadPool pool(2);
+  SoftmaxKernel kernel(20, 3, 300);
+  Gradients grad;
+  std::atomic<int> calls{0};
+  const PassStats s = kernel.step(p.model, p.features(true), p.labels, batch, grad, pool,
+                                  [&](std::size_t, std::size_t) { ++calls; });
+  EXPECT_FALSE(std::isfinite(s.loss_sum));
+  EXPECT_EQ(calls.load(), 0);
+}
+
 TEST(ThreadPoolTest, RunsEveryTaskOnce) {
   for (unsigned threads : {1u, 2u, 4u}) {
     ThreadPool pool(threads);

@@ -97,6 +97,7 @@ class SoftmaxKernel {
   /// `on_weight_block`, when given, lets the caller update W block by block on the threads that
   /// summed each block (the trainer runs its optimizer there), instead of on one thread after the
   /// step: W is then written where it was just computed rather than pulled to one core and back.
+  /// It is not called when the batch's loss is not finite.
   PassStats step(const SoftmaxRegression& model, const Features& x,
                  std::span<const std::int32_t> labels, std::span<const std::uint32_t> rows,
                  Gradients& grad, ThreadPool& pool, const WeightBlockFn& on_weight_block = {});
