@@ -3,6 +3,7 @@
 // lines; built without, it must say so and exit 2.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -32,6 +33,17 @@ std::vector<Epoch> epochs(const std::string& out) {
 }
 
 constexpr bool kHaveTorch = SOFTREG_TEST_HAVE_TORCH;
+
+TEST(BackendCliTest, ParityTestOfTheTwoBackendsIsBuiltWithLibTorch) {
+  // torch/parity_test.cpp (the two backends from the same W and b on the same batches) is
+  // compiled only with LibTorch; without it this says why the parity check does not run.
+  if (!kHaveTorch)
+    GTEST_SKIP() << "the parity test of the native and torch backends (torch/parity_test.cpp) "
+                    "is built only with LibTorch: Debian's libtorch-dev was not found";
+  const std::filesystem::path exe = SOFTREG_PARITY_EXE;
+  ASSERT_FALSE(exe.empty()) << "built with LibTorch but without the parity test";
+  EXPECT_TRUE(std::filesystem::exists(exe)) << exe;
+}
 
 TEST(BackendCliTest, TorchPrintsTheNativeEnginesLines) {
   if (!kHaveTorch) GTEST_SKIP() << "built without LibTorch (Debian's libtorch-dev not found)";
