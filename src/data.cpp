@@ -71,6 +71,12 @@ std::vector<std::uint8_t> read_raw(const fs::path& file) {
 // Deflate cannot shrink data by more than a factor of 1032, so a gzip member whose output would be
 // larger is lying; this bounds what a hostile file can make us allocate.
 constexpr std::size_t kMaxDeflateRatio = 1032;
+// The trailer's size is a hint only: in a truncated file the "trailer" is compressed data, and a
+// hostile file may put anything there. The first buffer trusts it up to this many times the
+// compressed size (real IDX files shrink 2-3 times); beyond that the buffer grows only when the
+// decoder has really run out of room, so a lying or truncated file costs at most about twice
+// the data it actually holds, never the 4 GB its last bytes may claim.
+constexpr std::size_t kTrustedRatio = 8;
 
 std::vector<std::uint8_t> gunzip(const fs::path& file, const std::vector<std::uint8_t>& in) {
   std::unique_ptr<libdeflate_decompressor, decltype(&libdeflate_free_decompressor)> d(
@@ -99,7 +105,7 @@ std::vector<std::uint8_t> gunzip(const fs::path& file, const std::vector<std::ui
                         static_cast<std::size_t>(in[in.size() - 3]) << 8 |
                         static_cast<std::size_t>(in[in.size() - 2]) << 16 |
                         static_cast<std::size_t>(in[in.size() - 1]) << 24;
-    guess = std::clamp<std::size_t>(guess, 1024, limit);
+    guess = std::clamp<std::size_t>(guess, 1024, std::min(limit, avail * kTrustedRatio + 1024));
     for (;;) {
       const std::size_t used = out.size();
       if (used == 0)
@@ -123,6 +129,8 @@ std::vector<std::uint8_t> gunzip(const fs::path& file, const std::vector<std::ui
                      std::to_string(avail) + " bytes from offset " + std::to_string(pos));
     }
   }
+  // A trailer that claimed more than the data held leaves spare room: give it back.
+  if (out.capacity() > out.size() + out.size() / 4 + 4096) out.shrink_to_fit();
   return out;
 }
 

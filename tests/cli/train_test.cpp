@@ -2,6 +2,7 @@
 // the files it writes and its exit status. Bad input exits 2 with one line on stderr that names
 // the file and says what was expected and found; a diverging run exits 1; success exits 0.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <cmath>
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -356,6 +358,42 @@ TEST_F(TrainCliUsage, BatchLargerThanMemoryIsNotAnAllocationFailure) {
   }
   EXPECT_EQ(r.status, 0) << describe(r);
   parse_output(r.out, 1);
+}
+
+TEST(TrainCliTruncatedGzip, CostsMemoryForWhatTheFileHoldsNotWhatItsLastBytesClaim) {
+  // A truncated .gz ends in compressed data where the trailer should be; read as the trailer's
+  // size field, those bytes can claim up to 4 GB. Here they do: the first 3 MB of a gzip'd
+  // 20000-image file, its last 4 bytes set to ff ff ff ff. softreg must reject it without
+  // touching anywhere near 4 GB (it once allocated and zeroed 3.4 GB before saying "truncated").
+  TempDir dir;
+  write_tiny_fashion(dir.path(), kTrain, kTest);
+  constexpr std::uint32_t kImages = 20000;
+  std::vector<std::uint8_t> pixels(std::size_t{kImages} * 784);
+  std::uint32_t state = 12345;
+  for (std::size_t i = 0; i < pixels.size(); ++i) {
+    state = state * 1664525u + 1013904223u;
+    pixels[i] = (i % 784) / 28 < 4 ? 0 : static_cast<std::uint8_t>(state >> 26 << 4);
+  }
+  std::vector<std::uint8_t> gz = gzip_bytes(idx_bytes({kImages, 28, 28}, pixels));
+  ASSERT_GT(gz.size(), std::size_t{3} << 20) << "the test file should be of realistic size";
+  gz.resize(std::size_t{3} << 20);
+  std::fill(gz.end() - 4, gz.end(), std::uint8_t{0xff});
+  write_file(dir.path() / kTrainImages, gz);
+
+  // ru_maxrss of RUSAGE_CHILDREN (KB) is the largest peak of any child of this process so far:
+  // when it is below the bound after the run, so was the run's.
+  constexpr long kBoundKb = 512 * 1024;
+  rusage before{};
+  ASSERT_EQ(getrusage(RUSAGE_CHILDREN, &before), 0);
+  if (before.ru_maxrss >= kBoundKb)
+    GTEST_SKIP() << "an earlier child of this process already used " << before.ru_maxrss
+                 << " KB: run this test on its own to measure";
+  const RunResult r = train("--data " + quoted(dir.path()) + " --epochs 1");
+  expect_rejected(r, {kTrainImages.string(), "truncated"});
+  rusage after{};
+  ASSERT_EQ(getrusage(RUSAGE_CHILDREN, &after), 0);
+  EXPECT_LT(after.ru_maxrss, kBoundKb)
+      << "peak resident memory " << after.ru_maxrss << " KB for a 3 MB file";
 }
 
 TEST(TrainCliHelp, ListsTheOptions) {
