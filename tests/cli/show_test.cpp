@@ -28,6 +28,22 @@ namespace fs = std::filesystem;
 
 constexpr std::size_t kRows = 28, kCols = 28, kD = kRows * kCols;
 
+// The pictures' sizes, from the layout of src/plot.cpp (grid_layout): a 28x28 image is drawn 5
+// times its size (140 pixels) in a cell max(140, text_width("T-shirt/top") = 130) + 24 = 164
+// pixels wide, 6 cells to a row for predictions and 5 for weights, with margins of 24 pixels left
+// and right. Above the grid 78 pixels hold the figure's title, below it 10 (weights: 76 more for
+// the colour bar). A cell's height is its title (lines of 22 pixels: 2 for predictions, 1 for
+// weights), 6, the image's 140 and 20. A picture is widened only for a title or subtitle wider
+// than its grid (text_width + 40); every one drawn here is narrower, so these are exact.
+constexpr std::size_t grid_width(std::size_t columns) {
+  return 2 * 24 + columns * 164;
+}
+constexpr std::size_t predictions_height(std::size_t grid_rows) {
+  return 78 + grid_rows * (2 * 22 + 6 + 140 + 20) + 10;
+}
+constexpr std::size_t kWeightsWidth = grid_width(5);                            // 868
+constexpr std::size_t kWeightsHeight = 78 + 2 * (22 + 6 + 140 + 20) + 76 + 10;  // 540
+
 std::string q(const fs::path& p) {
   return "'" + p.string() + "'";
 }
@@ -110,8 +126,10 @@ TEST_F(ShowCliTest, PredictionsTitleTheKnownMistakesInRed) {
   const DecodedPng png = decode_png_file(png_file);
   ASSERT_TRUE(png.error.empty()) << png.error;
   const GridLayout g = prediction_grid_layout(12, kRows, kCols);
+  EXPECT_EQ(png.width, grid_width(6));           // 1032: 12 images, 6 to a row
+  EXPECT_EQ(png.height, predictions_height(2));  // 508: 2 rows
+  EXPECT_EQ(png.width, g.width);
   EXPECT_EQ(png.height, g.height);
-  EXPECT_GE(png.width, g.width);
   const Dataset test = load_fashion_mnist(data_).test;
   const std::size_t dx = (png.width - g.width) / 2;
   for (std::size_t k = 0; k < 12; ++k) {
@@ -142,6 +160,9 @@ TEST_F(ShowCliTest, WrongShowsOnlyMistakes) {
   const DecodedPng png = decode_png_file(png_file);
   ASSERT_TRUE(png.error.empty()) << png.error;
   const GridLayout g = prediction_grid_layout(5, kRows, kCols);
+  EXPECT_EQ(png.width, grid_width(5));           // 868: 5 images, one row of 5
+  EXPECT_EQ(png.height, predictions_height(1));  // 298
+  EXPECT_EQ(png.width, g.width);
   EXPECT_EQ(png.height, g.height);
   for (std::size_t k = 0; k < 5; ++k) {
     const auto [red, dark] = title_inks(png, g, k);
@@ -186,6 +207,9 @@ TEST_F(ShowCliTest, WeightsShowTheSignOfStrongWeights) {
   const DecodedPng png = decode_png_file(png_file);
   ASSERT_TRUE(png.error.empty()) << png.error;
   const GridLayout g = weight_grid_layout(10, kRows, kCols);
+  EXPECT_EQ(png.width, kWeightsWidth);
+  EXPECT_EQ(png.height, kWeightsHeight);
+  EXPECT_EQ(png.width, g.width);
   EXPECT_EQ(png.height, g.height);
   const std::size_t dx = (png.width - g.width) / 2;
   auto pixel = [&](std::size_t cls, std::size_t r, std::size_t c) {
@@ -249,8 +273,7 @@ TEST_F(ShowCliTest, ConfusionNeedsAnSvgFileName) {
 
 TEST_F(ShowCliTest, TrainPlotSvgHasOnePointPerEpochInEachSeries) {
   const fs::path svg = out("curves.svg");
-  const RunResult r =
-      run_softreg("train --data " + q(data_) + " --epochs 3 --quiet --plot " + q(svg));
+  const RunResult r = run_softreg("train --data " + q(data_) + " --epochs 3 --plot " + q(svg));
   ASSERT_EQ(r.status, 0) << describe(r);
   EXPECT_NE(r.out.find("wrote the training curves to " + svg.string()), std::string::npos);
   const XmlSummary x = parse_xml(svg);
@@ -327,8 +350,8 @@ TEST(ReportCliTest, ReportHoldsEveryPictureAndRendersInChromium) {
     GTEST_SKIP() << "the real Fashion-MNIST is not installed (dataset-fashion-mnist)";
   TempDir dir;
   const fs::path report = dir.path() / "out";
-  const RunResult r = run_softreg("train --data " + q(data) +
-                                  " --limit 2000 --epochs 2 --quiet --report " + q(report));
+  const RunResult r =
+      run_softreg("train --data " + q(data) + " --limit 2000 --epochs 2 --report " + q(report));
   ASSERT_EQ(r.status, 0) << describe(r);
   EXPECT_NE(r.out.find("wrote the report to " + (report / "report.html").string()),
             std::string::npos)
@@ -337,11 +360,19 @@ TEST(ReportCliTest, ReportHoldsEveryPictureAndRendersInChromium) {
   // The model is saved and loads.
   const SavedModel saved = load_model(report / "model.safetensors");
   EXPECT_EQ(saved.model.classes(), 10u);
-  // Every picture decodes or parses.
-  for (const char* name : {"predictions.png", "mistakes.png", "weights.png"}) {
+  // Every picture decodes or parses, and has its layout's size: 18 test images (and 18 of the
+  // many mistakes of so short a run) in 3 rows of 6; 10 weight templates.
+  const struct {
+    const char* name;
+    std::size_t width, height;
+  } pictures[] = {{"predictions.png", grid_width(6), predictions_height(3)},
+                  {"mistakes.png", grid_width(6), predictions_height(3)},
+                  {"weights.png", kWeightsWidth, kWeightsHeight}};
+  for (const auto& [name, width, height] : pictures) {
     const DecodedPng png = decode_png_file(report / name);
     EXPECT_TRUE(png.error.empty()) << name << ": " << png.error;
-    EXPECT_GT(png.width, 500u) << name;
+    EXPECT_EQ(png.width, width) << name;
+    EXPECT_EQ(png.height, height) << name;
   }
   for (const char* name : {"curves.svg", "confusion.svg"}) {
     const XmlSummary x = parse_xml(report / name);

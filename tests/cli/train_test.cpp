@@ -437,9 +437,14 @@ TEST_F(TrainCliTiny, PrintsOneLinePerEpochThenTheSummary) {
 }
 
 TEST_F(TrainCliTiny, QuietPrintsOnlyTheSummary) {
-  for (const char* flag : {"--quiet"}) {
+  // Also when the run writes files: --quiet is "errors and a final summary line only".
+  TempDir out;
+  const std::string files = " --out " + quoted(out.path() / "m.safetensors") + " --plot " +
+                            quoted(out.path() / "c.svg") + " --report " +
+                            quoted(out.path() / "report");
+  for (const std::string flag : {std::string("--quiet"), "--quiet" + files}) {
     SCOPED_TRACE(flag);
-    const RunResult r = run(std::string("--epochs 2 ") + flag);
+    const RunResult r = run("--epochs 2 " + flag);
     ASSERT_EQ(r.status, 0) << describe(r);
     EXPECT_EQ(r.err, "");
     const auto lines = lines_of(r.out);

@@ -232,20 +232,20 @@ void run(const TrainArgs& a) {
   // Only a finished run gets here: a diverged one has thrown, so nothing NaN is saved.
   if (!a.out.empty()) {
     save_model(a.out, model, model_info(a, data.train, standardization, last));
-    std::printf("saved the model to %s\n", a.out.c_str());
+    if (!a.quiet) std::printf("saved the model to %s\n", a.out.c_str());
   }
   if (!a.plot.empty()) {
     write_training_plot(a.plot, history,
                         std::filesystem::path(data.train.source).filename().string() + ", lr " +
                             number_text(a.lr) + ", batch " + std::to_string(a.batch_size) + ", " +
                             std::to_string(last.epoch) + " epochs");
-    std::printf("wrote the training curves to %s\n", a.plot.c_str());
+    if (!a.quiet) std::printf("wrote the training curves to %s\n", a.plot.c_str());
   }
   if (!a.report.empty()) {
     const auto page =
         write_report(a.report, {model, model_info(a, data.train, standardization, last)}, data.test,
                      history, a.threads);
-    std::printf("wrote the report to %s\n", page.c_str());
+    if (!a.quiet) std::printf("wrote the report to %s\n", page.c_str());
   }
 }
 
