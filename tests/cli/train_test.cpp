@@ -593,17 +593,30 @@ TEST(TrainCliFashionMnist, LearnsFromFiveThousandImages) {
 TEST(TrainCliFashionMnist, ResultsDoNotDependOnTheThreadCount) {
   fs::path dir;
   if (const auto why = real_data_or_skip_reason(dir); !why.empty()) GTEST_SKIP() << why;
+  // The printed figures, and the weights themselves: the saved model files must be the same
+  // bytes (the file records no thread count and no time).
+  TempDir out;
   std::vector<std::string> first;
+  std::string first_model;
   for (const int threads : {1, 2, 3}) {
     SCOPED_TRACE("--threads " + std::to_string(threads));
+    const fs::path model = out.path() / ("m" + std::to_string(threads) + ".safetensors");
     const RunResult r = train("--data " + quoted(dir) + " --limit 3000 --epochs 2 --threads " +
-                              std::to_string(threads));
+                              std::to_string(threads) + " --out " + quoted(model));
     ASSERT_EQ(r.status, 0) << describe(r);
-    const auto lines = without_times(parse_output(r.out, 2));
-    if (threads == 1)
+    const std::size_t saved = r.out.find("saved the model to ");
+    ASSERT_NE(saved, std::string::npos) << r.out;
+    const auto lines = without_times(parse_output(r.out.substr(0, saved), 2));
+    std::ifstream in(model, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_GT(bytes.size(), 784u * 10u * 4u) << model;
+    if (threads == 1) {
       first = lines;
-    else
+      first_model = bytes;
+    } else {
       EXPECT_EQ(lines, first);
+      EXPECT_TRUE(bytes == first_model) << "the weights differ from --threads 1's";
+    }
   }
 }
 
