@@ -454,7 +454,8 @@ Dataset load_csv(const fs::path& file, const CsvOptions& options) {
 
   std::size_t label_col = header.size();  // none
   if (options.label.empty()) {
-    if (options.require_label) label_col = header.size() - 1;
+    if (options.require_label || (options.features != 0 && header.size() == options.features + 1))
+      label_col = header.size() - 1;
   } else {
     for (std::size_t c = 0; c < header.size(); ++c)
       if (trim(header[c]) == options.label) label_col = c;
@@ -465,8 +466,10 @@ Dataset load_csv(const fs::path& file, const CsvOptions& options) {
     }
   }
   if (options.require_label && header.size() < 2)
-    fail(file, "expected a label column and at least one feature column but the header has " +
-                   std::to_string(header.size()) + " column");
+    fail(file,
+         "line 1: expected a label column and at least one feature column but the header "
+         "has 1 column (separator '" +
+             std::string(sep == '\t' ? "\\t" : std::string(1, sep)) + "'; --sep chooses another)");
 
   Dataset d;
   d.source = file.string();
@@ -513,7 +516,7 @@ Dataset load_csv(const fs::path& file, const CsvOptions& options) {
 }
 
 Dataset load_libsvm(const fs::path& file, std::size_t inputs,
-                    const std::vector<std::string>& class_names) {
+                    const std::vector<std::string>& class_names, bool keep_labels) {
   const std::string text = text_of(file);
   Dataset d;
   d.source = file.string();
@@ -587,7 +590,7 @@ Dataset load_libsvm(const fs::path& file, std::size_t inputs,
     for (const auto& [j, v] : rows[r].pairs) d.values[r * d.inputs + j] = v;
   for (std::size_t j = 1; j <= d.inputs; ++j) d.feature_names.push_back(std::to_string(j));
   d.class_names = class_names;
-  d.labels = map_labels(file, labels, lines, d.class_names, "label");
+  if (keep_labels) d.labels = map_labels(file, labels, lines, d.class_names, "label");
   return d;
 }
 

@@ -106,6 +106,25 @@ INSTANTIATE_TEST_SUITE_P(
         BadCsv{"EmptyLabel", "a,y\n1,\n2,x\n", "", "line 2, column 2 (y): empty label"}),
     [](const auto& info) { return std::string(info.param.name); });
 
+TEST(DataCsvTest, AModelsFeatureCountFindsTheLabelLastWithoutItsName) {
+  // predict on a model trained with the label last (its name unknown): a file of D features
+  // plus one column is the training file, whose last column is the label, even a string one.
+  TempDir dir;
+  const auto f = dir.path() / "t.csv";
+  write_text(f, "a,b,kind\n1,2,cat\n3,4,dog\n");
+  CsvOptions o;
+  o.require_label = false;
+  o.class_names = {"cat", "dog"};
+  EXPECT_THROW(load_csv(f, o), InputError) << "without the hint 'cat' is read as a feature";
+  o.features = 2;
+  const Dataset d = load_csv(f, o);
+  EXPECT_EQ(d.inputs, 2u);
+  EXPECT_EQ(d.values, (std::vector<float>{1, 2, 3, 4}));
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{0, 1}));
+  o.features = 3;  // three features: every column is one, and 'cat' is not a number
+  EXPECT_THROW(load_csv(f, o), InputError);
+}
+
 TEST(DataCsvTest, UnknownLabelForAModelsClasses) {
   TempDir dir;
   const auto f = dir.path() / "t.csv";
@@ -125,6 +144,19 @@ TEST(DataCsvTest, RealDataSetsLoad) {
   EXPECT_EQ(iris.rows, 150u);
   EXPECT_EQ(iris.inputs, 4u);
   EXPECT_EQ(iris.class_names, (std::vector<std::string>{"setosa", "versicolor", "virginica"}));
+}
+
+TEST(DataLibsvmTest, LabelsCanBeIgnoredForPrediction) {
+  TempDir dir;
+  const auto f = dir.path() / "p.svm";
+  write_text(f, "0 1:0.5\n0 2:1\n");
+  EXPECT_THROW(load_libsvm(f, 2, {"cat", "dog"}), InputError) << "0 is not a class";
+  const Dataset d = load_libsvm(f, 2, {"cat", "dog"}, /*keep_labels=*/false);
+  EXPECT_EQ(d.rows, 2u);
+  EXPECT_TRUE(d.labels.empty());
+  EXPECT_EQ(d.values, (std::vector<float>{0.5f, 0, 0, 1}));
+  write_text(f, "0 1:0.5\n0 3:1\n");  // the format is still checked
+  EXPECT_THROW(load_libsvm(f, 2, {"cat", "dog"}, false), InputError);
 }
 
 TEST(DataLibsvmTest, DensifiesSparseRows) {

@@ -84,6 +84,10 @@ struct CsvOptions {
   /// When false, a file without the label column is read as features only (labels empty), as
   /// `predict` needs.
   bool require_label = true;
+  /// With require_label false and no `label` name: the number of features a model expects. A
+  /// header of features + 1 columns is then the training file's layout, and its last column is
+  /// taken as the label.
+  std::size_t features = 0;
 };
 
 /// Reads a CSV file (RFC 4180: a header row, quoted fields with "" for a quote, CRLF or LF) of
@@ -95,9 +99,10 @@ Dataset load_csv(const std::filesystem::path& file, const CsvOptions& options = 
 /// Reads LIBSVM/liblinear's sparse format, one example a line: `label index:value ...` with
 /// 1-based, strictly increasing indices, densified (missing values are 0). `inputs`, when not 0,
 /// fixes the number of features (a model's); otherwise it is the largest index. Labels map to
-/// classes as in CsvOptions::class_names.
+/// classes as in CsvOptions::class_names. With keep_labels false the labels are required by
+/// the format but not used (labels empty): liblinear's files to predict often carry placeholders.
 Dataset load_libsvm(const std::filesystem::path& file, std::size_t inputs = 0,
-                    const std::vector<std::string>& class_names = {});
+                    const std::vector<std::string>& class_names = {}, bool keep_labels = true);
 
 /// Per-feature mean and standard deviation (population, divide by n) of a table.
 struct Standardization {

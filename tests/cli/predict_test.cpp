@@ -1,6 +1,7 @@
-// End-to-end tests of `softreg predict`: IDX images, PNG images of any size and colour, CSV rows;
-// the output formats; probabilities that sum to 1; and a reader written in Python (standard
-// library and numpy, optionally PyTorch's nn.Linear) that must agree with softreg on the file.
+// End-to-end tests of `softreg predict`: IDX images, PNG images of any size and colour, CSV and
+// LIBSVM rows (as INPUT files or by --csv / --libsvm); the output formats; probabilities that sum
+// to 1; and a reader written in Python (standard library and numpy, optionally PyTorch's
+// nn.Linear) that must agree with softreg on the file.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -361,6 +362,210 @@ TEST(PredictCliCsv, LogisticModelGivesBothProbabilities) {
   EXPECT_NEAR(rows[0]["top"][1]["probability"].get<double>(), 1 - s2, 1e-6);
   EXPECT_EQ(rows[1]["class"], "no");
   EXPECT_NEAR(rows[1]["probability"].get<double>(), s3, 1e-6);
+}
+
+// --- Tables: --csv and --libsvm ------------------------------------------------------------
+
+// Iris (tests/data/iris.csv: four features, the species last) written three ways, with a model
+// trained on it by `softreg train --csv --standardize`: predict must apply the stored
+// standardisation to the raw rows, whichever way they come.
+class PredictCliTable : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    tmp_ = new TempDir;
+    iris_ = fs::path(SOFTREG_TEST_DATA) / "iris.csv";
+    model_ = tmp_->path() / "iris.safetensors";
+    const RunResult r = run_softreg("train -q --csv " + quoted(iris_) +
+                                    " --standardize --epochs 30 --out " + quoted(model_));
+    if (r.status != 0) skip_ = "training failed: " + describe(r);
+    // Without the label column, and in LIBSVM format with liblinear's kind of label (1 to 3, none
+    // of them a class of the model: predict does not use it).
+    std::ifstream in(iris_);
+    std::string line, features = "sepal_length,sepal_width,petal_length,petal_width\n", svm;
+    std::getline(in, line);  // header
+    const std::string names[] = {"setosa", "versicolor", "virginica"};
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();  // the file has CRLF endings
+      if (line.empty()) continue;
+      const auto last = line.rfind(',');
+      features += line.substr(0, last) + "\n";
+      std::size_t y = 0;
+      while (y < 3 && names[y] != line.substr(last + 1)) ++y;
+      std::istringstream cells(line.substr(0, last));
+      svm += std::to_string(y + 1);
+      std::string cell;
+      for (int j = 1; std::getline(cells, cell, ','); ++j)
+        svm += " " + std::to_string(j) + ":" + cell;
+      svm += "\n";
+      truth_.push_back(y);
+    }
+    nolabel_ = tmp_->path() / "features.csv";
+    svm_ = tmp_->path() / "iris.svm";
+    write_text(nolabel_, features);
+    write_text(svm_, svm);
+  }
+  static void TearDownTestSuite() {
+    delete tmp_;
+    tmp_ = nullptr;
+  }
+
+  static RunResult predict(const std::string& args) {
+    return run_softreg("predict --model " + quoted(model_) + " " + args);
+  }
+
+  // One JSON object per row, checked to be named FILE[0], FILE[1], ...
+  static std::vector<json> predict_rows(const std::string& args, const fs::path& named) {
+    const RunResult r = predict("--format json --top 3 " + args);
+    EXPECT_EQ(r.status, 0) << describe(r);
+    EXPECT_EQ(r.err, "");
+    std::vector<json> rows = json_lines(r.out);
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      EXPECT_EQ(rows[i]["input"], named.string() + "[" + std::to_string(i) + "]");
+    return rows;
+  }
+
+  // The same predictions, whatever the names of the rows: classes, probabilities, logits.
+  static void expect_same_predictions(const std::vector<json>& a, const std::vector<json>& b) {
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      SCOPED_TRACE("row " + std::to_string(i));
+      EXPECT_EQ(a[i]["top"], b[i]["top"]);
+      EXPECT_EQ(a[i]["logits"], b[i]["logits"]);
+      EXPECT_FALSE(a[i].contains("inverted"));
+    }
+  }
+
+  static TempDir* tmp_;
+  static fs::path iris_, model_, nolabel_, svm_;
+  static std::vector<std::size_t> truth_;  // the species of each row, 0 to 2
+  static std::string skip_;
+};
+
+TempDir* PredictCliTable::tmp_ = nullptr;
+fs::path PredictCliTable::iris_, PredictCliTable::model_, PredictCliTable::nolabel_,
+    PredictCliTable::svm_;
+std::vector<std::size_t> PredictCliTable::truth_;
+std::string PredictCliTable::skip_;
+
+TEST_F(PredictCliTable, CsvWithAndWithoutTheLabelColumnGivesEvalsClasses) {
+  ASSERT_EQ(skip_, "");
+  ASSERT_EQ(truth_.size(), 150u);
+  const auto with_label = predict_rows("--csv " + quoted(iris_), iris_);
+  const auto without_label = predict_rows("--csv " + quoted(nolabel_), nolabel_);
+  ASSERT_EQ(with_label.size(), 150u);
+  expect_same_predictions(with_label, without_label);
+  // As INPUT files too: the same rows, the same names.
+  EXPECT_EQ(predict_rows(quoted(iris_), iris_), with_label);
+  EXPECT_EQ(predict_rows(quoted(nolabel_), nolabel_), without_label);
+
+  // eval's confusion matrix on the same rows, counted again from predict's classes.
+  const RunResult e =
+      run_softreg("eval --json --model " + quoted(model_) + " --csv " + quoted(iris_));
+  ASSERT_EQ(e.status, 0) << describe(e);
+  const json eval = json::parse(e.out);
+  ASSERT_EQ(eval["examples"], 150);
+  std::vector<std::vector<int>> confusion(3, std::vector<int>(3, 0));
+  for (std::size_t i = 0; i < 150; ++i)
+    ++confusion[truth_[i]][with_label[i]["index"].get<std::size_t>()];
+  EXPECT_EQ(eval["confusion"], json(confusion));
+  EXPECT_GT(eval["accuracy"].get<double>(), 0.8) << "a model that learnt something";
+}
+
+TEST_F(PredictCliTable, TextAndCsvOutputOfCsvRowsAreTheInputsOnes) {
+  ASSERT_EQ(skip_, "");
+  for (const std::string format : {"text", "csv"}) {
+    SCOPED_TRACE(format);
+    const RunResult option = predict("--top 2 --format " + format + " --csv " + quoted(nolabel_));
+    const RunResult input = predict("--top 2 --format " + format + " " + quoted(nolabel_));
+    ASSERT_EQ(option.status, 0) << describe(option);
+    EXPECT_EQ(option.out, input.out);
+    EXPECT_EQ(lines_of(option.out).size(), format == "csv" ? 151u : 150u);
+  }
+}
+
+TEST_F(PredictCliTable, LibsvmGivesTheSamePredictionsAsCsv) {
+  ASSERT_EQ(skip_, "");
+  const auto from_csv = predict_rows("--csv " + quoted(nolabel_), nolabel_);
+  const auto from_svm = predict_rows("--libsvm " + quoted(svm_), svm_);
+  ASSERT_EQ(from_csv.size(), 150u);
+  expect_same_predictions(from_svm, from_csv);
+  // An INPUT named .svm, .libsvm or .libsvm.txt is read as LIBSVM, not as CSV.
+  for (const std::string name : {"copy.svm", "copy.libsvm", "copy.libsvm.txt", "COPY.SVM"}) {
+    SCOPED_TRACE(name);
+    fs::copy_file(svm_, tmp_->path() / name, fs::copy_options::overwrite_existing);
+    expect_same_predictions(predict_rows(quoted(tmp_->path() / name), tmp_->path() / name),
+                            from_csv);
+  }
+}
+
+TEST_F(PredictCliTable, FilesArePredictedInTheOrderOfTheCommandLine) {
+  ASSERT_EQ(skip_, "");
+  const RunResult r = predict("--libsvm " + quoted(svm_) + " " + quoted(nolabel_) + " --csv " +
+                              quoted(iris_) + " --libsvm " + quoted(svm_));
+  ASSERT_EQ(r.status, 0) << describe(r);
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 600u);
+  const fs::path order[] = {svm_, nolabel_, iris_, svm_};
+  for (std::size_t i = 0; i < 600; ++i)
+    EXPECT_EQ(lines[i].rfind(order[i / 150].string() + "[" + std::to_string(i % 150) + "]  ", 0),
+              0u)
+        << lines[i];
+}
+
+// Sparse rows are densified: a missing index is a 0, as in the CSV rows written out in full.
+TEST(PredictCliLibsvm, SparseRowsEqualTheirCsvRows) {
+  TempDir dir;
+  const fs::path model = write_tabular_model(dir.path());
+  write_text(dir.path() / "rows.csv", "x1,x2,x3,x4\n5,1,0,0\n0,0,9,1\n0,0,0,0\n");
+  write_text(dir.path() / "rows.txt",
+             "# liblinear's kind of file\n-1 1:5 2:1\r\n\n+1 3:9 4:1\n0\n");
+  const RunResult csv = run_softreg("predict --format json --top 3 --model " + quoted(model) +
+                                    " --csv " + quoted(dir.path() / "rows.csv"));
+  const RunResult svm = run_softreg("predict --format json --top 3 --model " + quoted(model) +
+                                    " --libsvm " + quoted(dir.path() / "rows.txt"));
+  ASSERT_EQ(csv.status, 0) << describe(csv);
+  ASSERT_EQ(svm.status, 0) << describe(svm);
+  const auto c = json_lines(csv.out), s = json_lines(svm.out);
+  ASSERT_EQ(s.size(), 3u) << svm.out;
+  ASSERT_EQ(c.size(), 3u) << csv.out;
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(s[i]["input"], (dir.path() / "rows.txt").string() + "[" + std::to_string(i) + "]");
+    EXPECT_EQ(s[i]["top"], c[i]["top"]) << i;
+    EXPECT_EQ(s[i]["logits"], c[i]["logits"]) << i;
+  }
+  EXPECT_EQ(s[0]["class"], "alpha");
+  EXPECT_EQ(s[1]["class"], "gamma");
+  EXPECT_NEAR(s[2]["probability"].get<double>(), 1.0 / 3, 1e-6);
+}
+
+TEST(PredictCliLibsvm, ErrorsNameTheFileTheLineAndThePair) {
+  TempDir dir;
+  const fs::path model = write_tabular_model(dir.path());
+  auto rejected = [&](const std::string& name, const std::string& text,
+                      const std::string& message) {
+    SCOPED_TRACE(name);
+    const fs::path file = dir.path() / name;
+    write_text(file, text);
+    // Given by --libsvm, and as an INPUT named .svm.
+    expect_rejected(run_softreg("predict --model " + quoted(model) + " --libsvm " + quoted(file)),
+                    {file.string() + ": " + message});
+    fs::copy_file(file, dir.path() / (name + ".svm"));
+    expect_rejected(run_softreg("predict --model " + quoted(model) + " " +
+                                quoted(dir.path() / (name + ".svm"))),
+                    {(dir.path() / (name + ".svm")).string() + ": " + message});
+  };
+  rejected("beyond", "1 1:1 4:2\n2 2:1 5:3\n",
+           "line 2, pair 2: index 5 but the model has 4 features");
+  rejected("malformed", "1 1:1\n\n0 3=1\n", "line 3, pair 1: expected index:value but found '3=1'");
+  rejected("value", "1 1:1 2:x\n", "line 1, pair 2: expected index:value but found '2:x'");
+  rejected("unlabelled", "1:1 2:1\n", "line 1: expected a label first but found '1:1'");
+  rejected("zero", "1 0:1\n", "line 1, pair 1: indices start at 1 but found 0");
+  expect_rejected(run_softreg("predict --model " + quoted(model) + " --libsvm " +
+                              quoted(dir.path() / "none.svm")),
+                  {"none.svm"});
+  expect_rejected(
+      run_softreg("predict --model " + quoted(model) + " --csv " + quoted(dir.path() / "none.csv")),
+      {"none.csv"});
 }
 
 // --- Python reads the file -----------------------------------------------------------------

@@ -1,5 +1,7 @@
-// softreg predict: a saved model's class probabilities for IDX images, PNG images or CSV rows.
+// softreg predict: a saved model's class probabilities for IDX images, PNG images, CSV rows or
+// LIBSVM rows.
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +13,7 @@
 #include <numeric>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "commands.hpp"
@@ -28,7 +31,9 @@ namespace fs = std::filesystem;
 
 struct PredictArgs {
   std::string model;
-  std::vector<std::string> inputs;
+  std::vector<std::string> inputs;  // INPUT...: told apart by name and content
+  std::vector<std::string> csv;     // --csv FILE (repeatable)
+  std::vector<std::string> libsvm;  // --libsvm FILE (repeatable)
   std::optional<long long> index;
   std::size_t top = 1;
   std::string format = "text";
@@ -43,16 +48,33 @@ struct Examples {
   std::vector<int> inverted;       // per example: 1 inverted PNG, 0 PNG as is, -1 not a PNG
 };
 
-enum class Kind { png, idx, csv };
+enum class Kind { png, idx, csv, libsvm };
+
+// A file to predict and how to read it: given by --csv or --libsvm, or found by kind_of.
+struct Source {
+  std::string file;
+  std::optional<Kind> kind;
+};
+
+// LIBSVM files go by their name: .svm, .libsvm or .libsvm.txt (any case).
+bool libsvm_name(const fs::path& file) {
+  std::string name = file.filename().string();
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const std::string_view ext : {".svm", ".libsvm", ".libsvm.txt"})
+    if (name.size() > ext.size() && name.ends_with(ext)) return true;
+  return false;
+}
 
 Kind kind_of(const fs::path& file) {
   std::error_code ec;
   if (fs::is_directory(file, ec))
-    throw InputError(file.string() + ": expected a file (IDX, PNG or CSV) but found a folder");
+    throw InputError(file.string() +
+                     ": expected a file (IDX, PNG, CSV or LIBSVM) but found a folder");
   std::ifstream in(file, std::ios::binary);
   if (!in)
     throw InputError(file.string() + ": cannot open file (" +
                      (fs::exists(file, ec) ? "permission denied" : "no such file") + ")");
+  if (libsvm_name(file)) return Kind::libsvm;
   unsigned char head[4] = {};
   in.read(reinterpret_cast<char*>(head), sizeof head);
   const auto got = in.gcount();
@@ -112,8 +134,18 @@ void add_idx(const fs::path& file, const ModelInfo& info, std::optional<long lon
   }
 }
 
+void add_rows(const std::string& file, const Dataset& t, Examples& ex) {
+  for (std::size_t i = 0; i < t.rows; ++i) {
+    ex.names.push_back(file + "[" + std::to_string(i) + "]");
+    ex.inverted.push_back(-1);
+  }
+  ex.values.insert(ex.values.end(), t.values.begin(), t.values.end());
+}
+
 // Rows of a table (CSV, read by the data module's loader: header, quoting, separators). The
 // model's label column is dropped when the file has it; without it every column is a feature.
+// A model trained with the label in the last column (train's default) knows no label name: a
+// header of D + 1 fields is then the training file's layout, D features and the label last.
 void add_csv(const fs::path& file, const SavedModel& saved, Examples& ex) {
   const std::size_t d = saved.model.inputs();
   CsvOptions o;
@@ -121,19 +153,22 @@ void add_csv(const fs::path& file, const SavedModel& saved, Examples& ex) {
   o.class_names = saved.info.class_names;
   const auto label = saved.info.notes.find("label_column");
   if (label != saved.info.notes.end() && label->second != "(last column)") o.label = label->second;
-  Dataset t = load_csv(file, o);
-  if (o.label.empty() && t.inputs == d + 1) {
-    o.require_label = true;  // the training file's layout: features, then the label last
-    t = load_csv(file, o);
-  }
+  o.features = d;
+  const Dataset t = load_csv(file, o);
   if (t.inputs != d)
     throw InputError(file.string() + ": rows of " + std::to_string(t.inputs) +
                      " features but the model expects " + std::to_string(d));
-  for (std::size_t i = 0; i < t.rows; ++i) {
-    ex.names.push_back(file.string() + "[" + std::to_string(i) + "]");
-    ex.inverted.push_back(-1);
-  }
-  ex.values.insert(ex.values.end(), t.values.begin(), t.values.end());
+  add_rows(file.string(), t, ex);
+}
+
+// Rows of a LIBSVM file (label index:value ..., read by the data module's loader): densified to
+// the model's D features; an index beyond D is an error naming the line and the pair. The label
+// each line starts with is required by the format but not used: liblinear's files to predict often
+// carry a placeholder, so any label is accepted, whether or not it is one of the model's classes.
+void add_libsvm(const fs::path& file, const SavedModel& saved, Examples& ex) {
+  add_rows(file.string(),
+           load_libsvm(file, saved.model.inputs(), saved.info.class_names, /*keep_labels=*/false),
+           ex);
 }
 
 std::string csv_field(const std::string& s) {
@@ -149,7 +184,11 @@ std::string float_text(float v) {
   return std::string(buf, r.ptr);
 }
 
-void run(const PredictArgs& a) {
+void run(const PredictArgs& a, const std::vector<Source>& sources) {
+  if (sources.empty())
+    throw InputError(
+        "nothing to predict: expected inputs (INPUT files, --csv FILE or --libsvm "
+        "FILE) but found none");
   const SavedModel saved = load_model(a.model);
   const ModelInfo& info = saved.info;
   const std::size_t k = saved.model.classes(), d = saved.model.inputs();  // k classes
@@ -161,16 +200,19 @@ void run(const PredictArgs& a) {
                                            : Invert::automatic;
 
   Examples ex;
-  for (const std::string& input : a.inputs) {
-    switch (kind_of(input)) {
+  for (const Source& s : sources) {
+    switch (s.kind ? *s.kind : kind_of(s.file)) {
       case Kind::png:
-        add_png(input, info, invert, ex);
+        add_png(s.file, info, invert, ex);
         break;
       case Kind::idx:
-        add_idx(input, info, a.index, ex);
+        add_idx(s.file, info, a.index, ex);
         break;
       case Kind::csv:
-        add_csv(input, saved, ex);
+        add_csv(s.file, saved, ex);
+        break;
+      case Kind::libsvm:
+        add_libsvm(s.file, saved, ex);
         break;
     }
   }
@@ -250,11 +292,20 @@ void add_predict(CLI::App& app) {
       "probable class and its probability");
   cmd->add_option("--model", a->model, "The model file (safetensors, from softreg train --out)")
       ->required();
-  cmd->add_option(
-         "inputs", a->inputs,
-         "IDX files (every image, or --index I), PNG images (any size and colour; "
-         "made grayscale and resized to the model's input), CSV tables (header row, D features)")
-      ->required();
+  CLI::Option* inputs = cmd->add_option(
+      "inputs", a->inputs,
+      "IDX files (every image, or --index I), PNG images (any size and colour; made grayscale and "
+      "resized to the model's input), LIBSVM files (named .svm, .libsvm or .libsvm.txt), CSV "
+      "tables (header row, D features, the label column optional)");
+  CLI::Option* csv =
+      cmd->add_option("--csv", a->csv,
+                      "Rows of a CSV table to predict (header row, D features, the model's label "
+                      "column optional); repeatable")
+          ->allow_extra_args(false);
+  CLI::Option* libsvm = cmd->add_option("--libsvm", a->libsvm,
+                                        "Rows of a LIBSVM file to predict (label index:value ..., "
+                                        "the label not used); repeatable")
+                            ->allow_extra_args(false);
   cmd->add_option("--index", a->index, "Only example I (from 0) of each IDX file");
   cmd->add_option("--top", a->top, "List the K most probable classes")
       ->capture_default_str()
@@ -270,7 +321,25 @@ void add_predict(CLI::App& app) {
   cmd->add_option("--threads", a->threads, "Threads (0: one per core)")
       ->capture_default_str()
       ->check(CLI::Range(0u, 256u));
-  cmd->callback([a] { run(*a); });
+  cmd->callback([a, cmd, inputs, csv, libsvm] {
+    // The files in the order of the command line, whatever option gave each.
+    std::vector<Source> sources;
+    std::size_t next_input = 0, next_csv = 0, next_libsvm = 0;
+    for (const CLI::Option* o : cmd->parse_order()) {
+      if (o == inputs && next_input < a->inputs.size())
+        sources.push_back({a->inputs[next_input++], std::nullopt});
+      else if (o == csv && next_csv < a->csv.size())
+        sources.push_back({a->csv[next_csv++], Kind::csv});
+      else if (o == libsvm && next_libsvm < a->libsvm.size())
+        sources.push_back({a->libsvm[next_libsvm++], Kind::libsvm});
+    }
+    // Never lose a file, should the parser not have recorded it.
+    while (next_input < a->inputs.size()) sources.push_back({a->inputs[next_input++], {}});
+    while (next_csv < a->csv.size()) sources.push_back({a->csv[next_csv++], Kind::csv});
+    while (next_libsvm < a->libsvm.size())
+      sources.push_back({a->libsvm[next_libsvm++], Kind::libsvm});
+    run(*a, sources);
+  });
 }
 
 }  // namespace softreg::cli
