@@ -3,10 +3,13 @@
 // (softreg train does the same with the fused, threaded kernel: see src/kernel.cpp.)
 //
 //   scratch [DATA_DIR] [EPOCHS] [LIMIT]
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <numeric>
 #include <string>
+#include <vector>
 
 #include "softreg/batch.hpp"
 #include "softreg/data.hpp"
@@ -17,16 +20,11 @@
 
 using namespace softreg;
 
-// The test set's accuracy, a batch at a time.
+// The test set's accuracy: the fraction of images whose largest logit is the true class.
 double evaluate_accuracy(const SoftmaxRegression& net, const Dataset& data) {
-  BatchOrder order(data.rows, 256);  // not shuffled: the order does not matter here
-  std::size_t correct = 0;
-  for (std::size_t b = 0; b < order.batches(); ++b) {
-    const auto rows = order.batch(b);
-    const auto y = gather_labels(data, rows);
-    correct += count_correct(net.logits(gather_features(data, rows)), y);
-  }
-  return static_cast<double>(correct) / static_cast<double>(data.rows);
+  std::vector<std::uint32_t> all(data.rows);
+  std::iota(all.begin(), all.end(), 0u);
+  return accuracy(net.logits(gather_features(data, all)), data.labels);
 }
 
 int main(int argc, char** argv) try {
@@ -77,6 +75,17 @@ int main(int argc, char** argv) try {
     const double n = static_cast<double>(data.train.rows);
     std::printf("epoch %d  loss %.4f  train acc %.4f  test acc %.4f\n", epoch, loss_sum / n,
                 static_cast<double>(correct) / n, evaluate_accuracy(net, data.test));
+  }
+
+  // Prediction: the probabilities softmax(X Wᵀ + b) of the first test images; argmax is the class.
+  std::vector<std::uint32_t> first(std::min<std::size_t>(6, data.test.rows));
+  std::iota(first.begin(), first.end(), 0u);
+  const Matrix<float> P = softmax(net.logits(gather_features(data.test, first)));
+  for (std::size_t i = 0; i < P.rows; ++i) {
+    const std::size_t k = argmax<float>(P.row(i));
+    std::printf("test image %zu: %s, predicted %s with probability %.3f\n", i,
+                data.test.class_names[data.test.labels[i]].c_str(),
+                data.test.class_names[k].c_str(), static_cast<double>(P(i, k)));
   }
   return 0;
 } catch (const std::exception& e) {

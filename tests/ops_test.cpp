@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -64,6 +65,36 @@ TEST(OpsTest, NaiveSoftmaxEqualsStableOnModerateLogits) {
   const Matrix<double> z = random_logits(20, 10, 2.0, rng);
   const Matrix<double> a = softmax_naive(z), b = softmax(z);
   for (std::size_t i = 0; i < z.data.size(); ++i) EXPECT_NEAR(a.data[i], b.data[i], 1e-15);
+}
+
+// softmax_naive against the definition exp(o_j) / Σ_k exp(o_k), summed here in float64. Each
+// exp is within 1 ulp, the K-term sum within K - 1 ulps and the division within half an ulp, so
+// the relative error is below (K + 2) ulps of the type; the float run starts from the logits
+// rounded to float, so that input rounding is not counted against it.
+TEST(OpsTest, NaiveSoftmaxMatchesAFloat64ReferenceOnModerateLogits) {
+  Rng rng(8);
+  for (std::size_t cols : {1u, 2u, 3u, 10u, 17u}) {
+    const Matrix<double> z = random_logits(16, cols, 5.0, rng);
+    const Matrix<float> zf = to_float(z);
+    const Matrix<double> p = softmax_naive(z);
+    const Matrix<float> pf = softmax_naive(zf);
+    const double bound = static_cast<double>(cols + 2);
+    for (std::size_t i = 0; i < z.rows; ++i) {
+      double sum = 0, sum_f = 0;
+      for (std::size_t j = 0; j < cols; ++j) {
+        sum += std::exp(z(i, j));
+        sum_f += std::exp(static_cast<double>(zf(i, j)));
+      }
+      for (std::size_t j = 0; j < cols; ++j) {
+        const double want = std::exp(z(i, j)) / sum;
+        const double want_f = std::exp(static_cast<double>(zf(i, j))) / sum_f;
+        EXPECT_NEAR(p(i, j), want, bound * std::numeric_limits<double>::epsilon() * want)
+            << "cols " << cols << " row " << i << " col " << j;
+        EXPECT_NEAR(pf(i, j), want_f, bound * std::numeric_limits<float>::epsilon() * want_f)
+            << "cols " << cols << " row " << i << " col " << j;
+      }
+    }
+  }
 }
 
 TEST(OpsTest, NaiveSoftmaxOverflowsWhereStableStaysExact) {
@@ -181,6 +212,63 @@ TEST(OpsTest, AccuracyCountsArgmaxHits) {
   EXPECT_EQ(count_correct(s, y), 3u);
   EXPECT_DOUBLE_EQ(accuracy(s, y), 0.75);
   EXPECT_EQ(argmax<float>(s.row(3)), 0u);
+}
+
+// The first index of the largest entry, and the hits counted, by plain loops in float64.
+std::size_t ref_argmax(std::span<const double> row) {
+  std::size_t best = 0;
+  for (std::size_t j = 1; j < row.size(); ++j)
+    if (row[j] > row[best]) best = j;
+  return best;
+}
+
+TEST(OpsTest, AccuracyAndCountCorrectMatchAPlainReferenceOnRandomScores) {
+  Rng rng(9);
+  for (std::size_t cols : {1u, 2u, 3u, 10u}) {
+    for (std::size_t rows : {1u, 7u, 100u}) {
+      // Scores rounded to whole numbers in [-2, 2], so that ties are common (the first wins).
+      Matrix<double> z = random_logits(rows, cols, 1.5, rng);
+      for (double& v : z.data) v = std::clamp(std::round(v), -2.0, 2.0);
+      // Labels: about half the rows get their reference argmax, the rest a random class.
+      std::vector<std::int32_t> y = random_labels(rows, cols, rng);
+      for (std::size_t i = 0; i < rows; ++i)
+        if (rng.below(2) == 0) y[i] = static_cast<std::int32_t>(ref_argmax(z.row(i)));
+      const Matrix<float> zf = to_float(z);
+      std::size_t hits = 0;
+      for (std::size_t i = 0; i < rows; ++i) {
+        const std::size_t want = ref_argmax(z.row(i));
+        hits += want == static_cast<std::size_t>(y[i]);
+        EXPECT_EQ(argmax<double>(z.row(i)), want) << "row " << i;
+        EXPECT_EQ(argmax<float>(zf.row(i)), want) << "row " << i;
+      }
+      const double want_accuracy = static_cast<double>(hits) / static_cast<double>(rows);
+      EXPECT_EQ(count_correct(z, y), hits) << cols << " classes, " << rows << " rows";
+      EXPECT_EQ(count_correct(zf, y), hits) << cols << " classes, " << rows << " rows";
+      EXPECT_DOUBLE_EQ(accuracy(z, y), want_accuracy) << cols << " classes, " << rows << " rows";
+      EXPECT_DOUBLE_EQ(accuracy(zf, y), want_accuracy) << cols << " classes, " << rows << " rows";
+      // Probabilities rank as the scores do: the same hits.
+      EXPECT_EQ(count_correct(softmax(z), y), hits);
+    }
+  }
+}
+
+TEST(OpsTest, OnehotMatchesAPlainReferenceOnRandomLabels) {
+  Rng rng(10);
+  for (std::size_t classes : {1u, 2u, 3u, 10u, 17u}) {
+    const auto y = random_labels(40, classes, rng);
+    const Matrix<double> h = onehot<double>(y, classes);
+    const Matrix<float> hf = onehot<float>(y, classes);
+    ASSERT_EQ(h.rows, y.size());
+    ASSERT_EQ(h.cols, classes);
+    ASSERT_EQ(hf.rows, y.size());
+    ASSERT_EQ(hf.cols, classes);
+    for (std::size_t i = 0; i < y.size(); ++i)
+      for (std::size_t j = 0; j < classes; ++j) {
+        const double want = static_cast<std::size_t>(y[i]) == j ? 1.0 : 0.0;
+        EXPECT_EQ(h(i, j), want) << "row " << i << " col " << j;
+        EXPECT_EQ(hf(i, j), static_cast<float>(want)) << "row " << i << " col " << j;
+      }
+  }
 }
 
 TEST(OpsTest, OnehotPlacesOnesAndRejectsBadLabels) {
