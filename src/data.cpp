@@ -268,7 +268,9 @@ fs::path default_fashion_mnist_dir() {
   return "/usr/share/datasets/fashion-mnist";
 }
 
-TrainTest load_fashion_mnist(const fs::path& dir) {
+namespace {
+
+void check_fashion_mnist_dir(const fs::path& dir) {
   std::error_code ec;
   if (!fs::exists(dir, ec))
     fail(dir,
@@ -276,11 +278,26 @@ TrainTest load_fashion_mnist(const fs::path& dir) {
          "SOFTREG_DATA, or install Debian's dataset-fashion-mnist)");
   if (!fs::is_directory(dir, ec))
     fail(dir, "expected a folder of Fashion-MNIST files but found a file");
+}
+
+Dataset fashion_mnist_test(const fs::path& dir) {
+  return images_and_labels(find_file(dir, "t10k-images", "idx3-ubyte"),
+                           find_file(dir, "t10k-labels", "idx1-ubyte"));
+}
+
+}  // namespace
+
+Dataset load_fashion_mnist_test(const fs::path& dir) {
+  check_fashion_mnist_dir(dir);
+  return fashion_mnist_test(dir);
+}
+
+TrainTest load_fashion_mnist(const fs::path& dir) {
+  check_fashion_mnist_dir(dir);
   TrainTest tt;
   tt.train = images_and_labels(find_file(dir, "train-images", "idx3-ubyte"),
                                find_file(dir, "train-labels", "idx1-ubyte"));
-  tt.test = images_and_labels(find_file(dir, "t10k-images", "idx3-ubyte"),
-                              find_file(dir, "t10k-labels", "idx1-ubyte"));
+  tt.test = fashion_mnist_test(dir);
   if (tt.train.shape != tt.test.shape)
     fail(tt.test.source, "images are " + dims_text(tt.test.shape, 0) +
                              " but the training images are " + dims_text(tt.train.shape, 0));

@@ -339,6 +339,25 @@ TEST(DataFashionMnistTest, LoadsEveryNamingStyleRawAndGzipped) {
     }
 }
 
+TEST(DataFashionMnistTest, TheTestSetAloneNeedsOnlyTheTestFiles) {
+  // eval and show read only t10k-*: a folder without training files is enough for them, and
+  // what they get equals the test half of the full load.
+  TempDir dir;
+  const Names names = debian_names(true);
+  write_set(dir.path(), names, true);
+  const Dataset whole = load_fashion_mnist(dir.path()).test;
+  std::filesystem::remove(dir.path() / names.train_images);
+  std::filesystem::remove(dir.path() / names.train_labels);
+  EXPECT_THROW(load_fashion_mnist(dir.path()), InputError);
+  const Dataset test = load_fashion_mnist_test(dir.path());
+  EXPECT_EQ(test.rows, whole.rows);
+  EXPECT_EQ(test.shape, whole.shape);
+  EXPECT_EQ(test.pixels, whole.pixels);
+  EXPECT_EQ(test.labels, whole.labels);
+  EXPECT_EQ(test.class_names, whole.class_names);
+  EXPECT_THROW(load_fashion_mnist_test(dir.path() / "missing"), InputError);
+}
+
 TEST(DataFashionMnistTest, LoadsAFolderMixingStylesAndCompression) {
   TempDir dir;
   const Names names = {"train-images-idx3-ubyte.gz", "train-labels.idx1-ubyte",

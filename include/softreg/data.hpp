@@ -68,6 +68,10 @@ struct TrainTest {
 /// test images have the same dimensions.
 TrainTest load_fashion_mnist(const std::filesystem::path& dir);
 
+/// Only the test set (t10k-images, t10k-labels) of the folder, checked as above: what eval and
+/// show need, without decoding the 47 MB of training images.
+Dataset load_fashion_mnist_test(const std::filesystem::path& dir);
+
 // ------------------------------------------------------------------------------------ tables
 
 /// How to read a CSV file.

@@ -71,9 +71,8 @@ void run(const EvalArgs& a) {
     // A table given whole: every row is a test example, labelled with the model's classes.
     test = load_table(a.data, saved.info.class_names, saved.model.inputs(), true);
   } else {
-    test = load_fashion_mnist(a.data.data.empty() ? default_fashion_mnist_dir()
-                                                  : std::filesystem::path(a.data.data))
-               .test;
+    test = load_fashion_mnist_test(a.data.data.empty() ? default_fashion_mnist_dir()
+                                                       : std::filesystem::path(a.data.data));
   }
   check_model_fits(a.model, saved, test);
 

@@ -38,7 +38,7 @@ struct ModelAndTest {
 ModelAndTest load(const ShowArgs& a) {
   ModelAndTest m{load_model(a.model), {}};
   const fs::path dir = a.data.empty() ? default_fashion_mnist_dir() : fs::path(a.data);
-  m.test = load_fashion_mnist(dir).test;
+  m.test = load_fashion_mnist_test(dir);
   check_model_fits(a.model, m.saved, m.test);
   return m;
 }
