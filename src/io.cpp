@@ -16,6 +16,7 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <stdexcept>
 #include <utility>
 
@@ -400,12 +401,26 @@ SavedModel parse_model_file(std::span<const std::uint8_t> bytes, const std::stri
   const auto data = bytes.subspan(8 + static_cast<std::size_t>(n));
 
   // 2. The JSON.
+  // A key given twice in one object is refused: readers disagree on which of the two counts
+  // (nlohmann keeps the last), so such a file could mean one model here and another elsewhere.
   json header;
+  std::vector<std::set<std::string>> keys;  // the keys seen in each open object
+  std::string duplicate;
+  const json::parser_callback_t check_keys = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) keys.emplace_back();
+    if (event == json::parse_event_t::object_end && !keys.empty()) keys.pop_back();
+    if (event == json::parse_event_t::key && !keys.empty() && duplicate.empty() &&
+        !keys.back().insert(parsed.get<std::string>()).second)
+      duplicate = parsed.get<std::string>();
+    return true;
+  };
   try {
-    header = json::parse(header_text.begin(), header_text.end());
+    header = json::parse(header_text.begin(), header_text.end(), check_keys);
   } catch (const json::exception& e) {
     fail(file, "invalid JSON in the header: " + json_message(e));
   }
+  if (!duplicate.empty())
+    fail(file, "invalid header: the key '" + duplicate + "' appears twice in one JSON object");
   if (!header.is_object()) fail(file, "expected the header to be a JSON object");
 
   // 3. Every tensor's entry, and their byte ranges: inside the data section, not overlapping,

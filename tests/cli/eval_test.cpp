@@ -270,6 +270,17 @@ const BadModel kBadModels[] = {
                    split(good_model_bytes()).data);
      },
      {"invalid JSON in the header"}},
+    {"DuplicateKey",
+     [] {
+       // A second "bias" entry first: a reader keeping the first and one keeping the last would
+       // read different tensors from the same file.
+       const Parts p = split(good_model_bytes());
+       const std::string header = p.header.dump();
+       return join("{\"bias\":{\"dtype\":\"F32\",\"shape\":[10],\"data_offsets\":[0,40]}," +
+                       header.substr(1),
+                   p.data);
+     },
+     {"the key 'bias' appears twice"}},
     {"OffsetsOutOfRange",
      [] { return with_header([](json& h) {
             h["bias"]["data_offsets"] = {31360, 40000};
