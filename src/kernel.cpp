@@ -216,19 +216,19 @@ inline void prefetch_row(const T* row, std::size_t d) {
 // memory.
 constexpr std::size_t kPrefetchRows = 4;
 
-// The logits of rows [begin, end) of a list of row pointers into o (row stride k_all), in
-// groups of kRowsAtOnce.
+// The logits of the n rows of a list of row pointers into o (row stride k_all), in groups of
+// kRowsAtOnce.
 template <class T>
-void logits_of_rows(const T* const* x, std::size_t begin, std::size_t end, const float* w,
-                    const float* b, std::size_t d, std::size_t k_all, float scale, float* o) {
-  for (std::size_t a = begin; a < std::min(end, begin + kPrefetchRows); ++a) prefetch_row(x[a], d);
-  std::size_t r = begin;
-  for (; r + kRowsAtOnce <= end; r += kRowsAtOnce) {
-    for (std::size_t a = r + kPrefetchRows; a < std::min(end, r + kPrefetchRows + kRowsAtOnce); ++a)
+void logits_of_rows(const T* const* x, std::size_t n, const float* w, const float* b, std::size_t d,
+                    std::size_t k_all, float scale, float* o) {
+  for (std::size_t a = 0; a < std::min(n, kPrefetchRows); ++a) prefetch_row(x[a], d);
+  std::size_t r = 0;
+  for (; r + kRowsAtOnce <= n; r += kRowsAtOnce) {
+    for (std::size_t a = r + kPrefetchRows; a < std::min(n, r + kPrefetchRows + kRowsAtOnce); ++a)
       prefetch_row(x[a], d);
     rows_logits<kRowsAtOnce>(x + r, w, b, d, k_all, scale, o + r * k_all);
   }
-  for (; r < end; ++r) rows_logits<1>(x + r, w, b, d, k_all, scale, o + r * k_all);
+  for (; r < n; ++r) rows_logits<1>(x + r, w, b, d, k_all, scale, o + r * k_all);
 }
 
 // Softmax regression, one example: turns the logits o (K) into dL/do = p - onehot(y) in place
@@ -448,7 +448,7 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
       const std::size_t begin = c * kRowsPerChunk, end = std::min(n, begin + kRowsPerChunk);
       float* const o = scratch + c * layout.size + layout.logits;
       float* const db = scratch + c * layout.size + layout.bias;
-      logits_of_rows(row + begin, 0, end - begin, w, b, d, k_all, x.scale, o);
+      logits_of_rows(row + begin, end - begin, w, b, d, k_all, x.scale, o);
       ChunkStats s;
       std::fill(db, db + k_all, 0.0f);
       for (std::size_t r = begin; r < end; ++r) {
@@ -515,7 +515,7 @@ void for_row_blocks(const SoftmaxRegression& model, const Features& x, std::size
       const T* row[kEvalRowsPerTask];
       std::vector<float> o((end - begin) * k_all);
       for (std::size_t r = begin; r < end; ++r) row[r - begin] = base + r * d;
-      logits_of_rows(row, 0, end - begin, model.weight().data(), model.bias().data(), d, k_all,
+      logits_of_rows(row, end - begin, model.weight().data(), model.bias().data(), d, k_all,
                      x.scale, o.data());
       f(t, begin, end, o.data());
     });

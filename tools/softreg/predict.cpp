@@ -322,7 +322,8 @@ void add_predict(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0u, 256u));
   cmd->callback([a, cmd, inputs, csv, libsvm] {
-    // The files in the order of the command line, whatever option gave each.
+    // The files in the order of the command line, whatever option gave each: CLI11 records
+    // every value of an option and every positional value in parse_order().
     std::vector<Source> sources;
     std::size_t next_input = 0, next_csv = 0, next_libsvm = 0;
     for (const CLI::Option* o : cmd->parse_order()) {
@@ -333,11 +334,6 @@ void add_predict(CLI::App& app) {
       else if (o == libsvm && next_libsvm < a->libsvm.size())
         sources.push_back({a->libsvm[next_libsvm++], Kind::libsvm});
     }
-    // Never lose a file, should the parser not have recorded it.
-    while (next_input < a->inputs.size()) sources.push_back({a->inputs[next_input++], {}});
-    while (next_csv < a->csv.size()) sources.push_back({a->csv[next_csv++], Kind::csv});
-    while (next_libsvm < a->libsvm.size())
-      sources.push_back({a->libsvm[next_libsvm++], Kind::libsvm});
     run(*a, sources);
   });
 }
