@@ -217,7 +217,7 @@ TEST_F(PredictCli, TopThreeAsTextAndCsv) {
 TEST_F(PredictCli, MissingInput) {
   ASSERT_EQ(tiny_.skip, "");
   expect_rejected(predict(tiny_, quoted(tmp_->path() / "none.png")), {"none.png", "no such file"});
-  expect_rejected(predict(tiny_, ""), {"inputs"});
+  expect_rejected(predict(tiny_, ""), {"nothing to predict", "--csv FILE or --libsvm FILE"});
 }
 
 // --- PNG -----------------------------------------------------------------------------------
