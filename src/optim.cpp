@@ -29,7 +29,7 @@ void Sgd::step(std::size_t slot, std::span<const float> gradient, std::size_t be
     for (std::size_t i = begin; i < end; ++i) p[i] -= lr * (gradient[i] + wd * p[i]);
     return;
   }
-  std::vector<float>& v = velocity_[slot];
+  AlignedFloats& v = velocity_[slot];
   for (std::size_t i = begin; i < end; ++i) {
     v[i] = mu * v[i] + (gradient[i] + wd * p[i]);
     p[i] -= lr * v[i];

@@ -148,7 +148,7 @@ TEST(KernelTest, StepIsBitIdenticalForEveryThreadCount) {
   Problem p(300, 785, 10, 77);
   std::vector<std::uint32_t> batch(300);
   std::iota(batch.begin(), batch.end(), 0u);
-  std::vector<std::vector<float>> results;
+  std::vector<AlignedFloats> results;
   for (unsigned threads : {1u, 2u, 3u, 5u}) {
     ThreadPool pool(threads);
     SoftmaxKernel kernel(785, 10, 300);
@@ -279,6 +279,18 @@ TEST(KernelLogisticTest, StepAndEvaluateMatchTheDefinitions) {
     const PassStats e = evaluate(model, f, y, n, pool);
     EXPECT_LE(std::abs(e.loss_sum - loss) / loss, 1e-5);
     EXPECT_EQ(e.correct, correct);
+  }
+}
+
+// W and dW start on cache lines (as does the optimizer's velocity): the kernel's vector loads of W
+// then never straddle two lines, and no line holds two threads' blocks of dW or W.
+TEST(KernelTest, ParametersAndGradientsStartOnCacheLines) {
+  for (std::size_t inputs : {1u, 13u, 785u}) {
+    SoftmaxRegression model(inputs, 10);
+    Gradients grad;
+    grad.weight.resize(model.weight().size());
+    EXPECT_EQ(0u, reinterpret_cast<std::uintptr_t>(model.weight().data()) % 64) << inputs;
+    EXPECT_EQ(0u, reinterpret_cast<std::uintptr_t>(grad.weight.data()) % 64) << inputs;
   }
 }
 

@@ -78,8 +78,8 @@ struct PassStats {
 
 /// Gradients of the mean loss over a batch, shaped like the model's parameters.
 struct Gradients {
-  std::vector<float> weight;  // K x D
-  std::vector<float> bias;    // K
+  AlignedFloats weight;     // K x D
+  std::vector<float> bias;  // K
 };
 
 /// Runs the fused steps of a model of a given shape; holds the scratch memory for a batch.

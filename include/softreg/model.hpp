@@ -53,7 +53,7 @@ class SoftmaxRegression {
   std::size_t inputs_ = 0;
   std::size_t classes_ = 0;
   Output output_ = Output::softmax;
-  std::vector<float> weight_;
+  AlignedFloats weight_;
   std::vector<float> bias_;
 };
 

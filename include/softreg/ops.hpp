@@ -12,10 +12,32 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <span>
 #include <vector>
 
 namespace softreg {
+
+/// Allocates on cache-line (64-byte) boundaries. The kernel's threads each write their own
+/// blocks of W and of its gradient; blocks that start on a line of their own never share a line
+/// with another thread's block, which would make the line bounce between the cores.
+template <class T>
+struct CacheLineAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kAlign{64};
+  CacheLineAllocator() = default;
+  template <class U>
+  CacheLineAllocator(const CacheLineAllocator<U>&) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, kAlign); }
+  template <class U>
+  bool operator==(const CacheLineAllocator<U>&) const {
+    return true;
+  }
+};
+
+/// Floats starting on a cache line: parameters, their gradients and optimizer state.
+using AlignedFloats = std::vector<float, CacheLineAllocator<float>>;
 
 /// A dense row-major matrix: the only data structure the lesson needs.
 template <std::floating_point T>

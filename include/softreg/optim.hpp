@@ -5,6 +5,8 @@
 #include <span>
 #include <vector>
 
+#include "softreg/ops.hpp"
+
 namespace softreg {
 
 /// Options of stochastic gradient descent, with PyTorch's meaning:
@@ -35,7 +37,7 @@ class Sgd {
  private:
   SgdOptions options_;
   std::vector<std::span<float>> parameters_;
-  std::vector<std::vector<float>> velocity_;
+  std::vector<AlignedFloats> velocity_;
 };
 
 }  // namespace softreg
