@@ -7,11 +7,14 @@
 #include <libdeflate.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <numeric>
+#include <thread>
 #include <vector>
 
 #include "softreg/data.hpp"
@@ -126,6 +129,41 @@ void BM_GatherRows(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kRows * kInputs));
 }
 BENCHMARK(BM_GatherRows)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// What it costs two cores to work on one step together: data that one core wrote and the other
+// reads. Each round, a second thread writes N KB (a float in each of its cache lines) and hands
+// over with a flag; this thread then reads them and hands back. With N = 0 only the flag goes
+// back and forth: the least a meeting of the two threads costs. Threaded steps pay this for
+// every batch: the row split moves a partial dW and W (31 KB each for Fashion-MNIST) between the
+// cores, so docs/performance.md compares the step's time with 2 threads against these rounds.
+void BM_CoreHandoff(benchmark::State& state) {
+  const auto lines = static_cast<std::size_t>(state.range(0)) * 1024 / 64;
+  AlignedFloats buffer(std::max<std::size_t>(lines, 1) * 16, 0.0f);
+  alignas(64) std::atomic<std::uint64_t> turn{0};  // odd: the second thread's turn
+  alignas(64) std::atomic<bool> stop{false};
+  std::thread other([&] {
+    for (std::uint64_t mine = 1;; mine += 2) {
+      while (turn.load(std::memory_order_acquire) != mine)
+        if (stop.load(std::memory_order_relaxed)) return;
+      for (std::size_t l = 0; l < lines; ++l) buffer[l * 16] += 1.0f;
+      turn.store(mine + 1, std::memory_order_release);
+    }
+  });
+  std::uint64_t round = 0;
+  float sum = 0.0f;
+  for (auto _ : state) {
+    turn.store(round + 1, std::memory_order_release);
+    while (turn.load(std::memory_order_acquire) != round + 2) {
+    }
+    for (std::size_t l = 0; l < lines; ++l) sum += buffer[l * 16];
+    round += 2;
+  }
+  stop.store(true, std::memory_order_relaxed);
+  other.join();
+  benchmark::DoNotOptimize(sum);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * lines * 64));
+}
+BENCHMARK(BM_CoreHandoff)->Arg(0)->Arg(4)->Arg(10)->Arg(31)->Arg(62)->UseRealTime();
 
 // The machine's float32 FMA peak on one core: 16 independent chains of FMAs at the kernel's
 // vector width, enough to hide the FMA latency, so the loop runs at the FMA units' throughput.
