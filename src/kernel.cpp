@@ -401,7 +401,7 @@ struct ChunkLayout {
 void SoftmaxKernel::reserve(std::size_t batch) {
   const std::size_t chunks = ceil_div(batch, kRowsPerChunk);
   if (chunks <= chunk_stats_.size()) return;
-  scratch_.resize(chunks * ChunkLayout(inputs_, classes_).size + kLineFloats);
+  scratch_.resize(chunks * ChunkLayout(inputs_, classes_).size);
   chunk_stats_.resize(chunks);
   row_ptr_.resize(chunks * kRowsPerChunk);
 }
@@ -428,8 +428,7 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
   const float inv_n = 1.0f / static_cast<float>(n);
   const std::size_t chunks = ceil_div(n, kRowsPerChunk);
   const ChunkLayout layout(d, k_all);
-  float* const scratch =
-      reinterpret_cast<float*>(round_up(reinterpret_cast<std::uintptr_t>(scratch_.data()), 64));
+  float* const scratch = scratch_.data();
   // One chunk writes its partial gradient straight into grad.weight.
   auto partial_weight = [&](std::size_t c) {
     return chunks == 1 ? grad.weight.data() : scratch + c * layout.size + layout.weight;

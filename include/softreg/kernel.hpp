@@ -113,7 +113,7 @@ class SoftmaxKernel {
 
   std::size_t inputs_;
   std::size_t classes_;
-  std::vector<float> scratch_;           // per chunk of rows: dO, partial db, partial dW
+  AlignedFloats scratch_;                // per chunk of rows: dO, partial db, partial dW
   std::vector<ChunkStats> chunk_stats_;  // per chunk of rows
   std::vector<const void*> row_ptr_;     // the batch's rows
 };
