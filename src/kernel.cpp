@@ -35,7 +35,7 @@ constexpr int kSpins = 4000;
 
 ThreadPool::ThreadPool(unsigned threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned t = 1; t < threads; ++t) workers_.emplace_back([this] { worker_loop(); });
+  for (unsigned t = 1; t < threads; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -45,11 +45,15 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w.join();
 }
 
-void ThreadPool::work() {
+void ThreadPool::work(std::size_t member) {
+  if (team_) {
+    if (member < tasks_) (*task_)(member);
+    return;
+  }
   for (std::size_t t; (t = next_.fetch_add(1, std::memory_order_relaxed)) < tasks_;) (*task_)(t);
 }
 
-void ThreadPool::worker_loop() {
+void ThreadPool::worker_loop(std::size_t member) {
   std::uint64_t seen = 0;
   for (;;) {
     std::uint64_t now;
@@ -61,7 +65,7 @@ void ThreadPool::worker_loop() {
     }
     seen = now;
     if (stop_.load(std::memory_order_relaxed)) return;
-    work();
+    work(member);
     if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) busy_.notify_one();
   }
 }
@@ -71,13 +75,28 @@ void ThreadPool::run(std::size_t tasks, const std::function<void(std::size_t)>& 
     for (std::size_t t = 0; t < tasks; ++t) task(t);
     return;
   }
+  start(tasks, task, false);
+}
+
+void ThreadPool::run_team(std::size_t members, const std::function<void(std::size_t)>& task) {
+  if (members > size())
+    throw std::invalid_argument("ThreadPool::run_team: more members than threads");
+  if (members <= 1) {
+    if (members == 1) task(0);
+    return;
+  }
+  start(members, task, true);
+}
+
+void ThreadPool::start(std::size_t tasks, const std::function<void(std::size_t)>& task, bool team) {
   task_ = &task;
   tasks_ = tasks;
+  team_ = team;
   next_.store(0, std::memory_order_relaxed);
   busy_.store(static_cast<unsigned>(workers_.size()), std::memory_order_relaxed);
   generation_.fetch_add(1, std::memory_order_release);
   generation_.notify_all();
-  work();
+  work(0);
   unsigned left;
   for (int i = 0; (left = busy_.load(std::memory_order_acquire)) != 0; ++i) {
     if (i < kSpins)
@@ -339,7 +358,6 @@ void grad_columns(const T* const* rows, std::size_t n_rows, const float* dlogits
 // partial gradient is summed over its rows in row order and the partials are added in chunk
 // order. So the result does not depend on which thread computed what.
 constexpr std::size_t kRowsPerChunk = 128;
-constexpr std::size_t kSumPerTask = 1024;
 constexpr std::size_t kEvalRowsPerTask = 128;
 
 std::size_t ceil_div(std::size_t a, std::size_t b) {
@@ -396,6 +414,17 @@ struct ChunkLayout {
         size(weight + round_up(k_all * d, kLineFloats)) {}
 };
 
+// Waits until flag holds value: spins a little, then sleeps.
+void wait_for(const std::atomic<std::uint64_t>& flag, std::uint64_t value) {
+  std::uint64_t now;
+  for (int i = 0; (now = flag.load(std::memory_order_acquire)) != value; ++i) {
+    if (i < kSpins)
+      cpu_relax();
+    else
+      flag.wait(now, std::memory_order_acquire);
+  }
+}
+
 }  // namespace
 
 void SoftmaxKernel::reserve(std::size_t batch) {
@@ -433,50 +462,74 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
   auto partial_weight = [&](std::size_t c) {
     return chunks == 1 ? grad.weight.data() : scratch + c * layout.size + layout.weight;
   };
+  // The step runs on a team of threads, member m always on the same thread. Member m takes the
+  // chunks m, m + members, ... and owns the columns [col_begin(m), col_begin(m + 1)) of dW and
+  // W: it adds up the chunks' partial gradients there and updates W there, step after step, so
+  // those entries stay in its core's cache. What must cross between the cores is each member's
+  // partial gradient of the other members' columns, which it computes first and then raises its
+  // flag; it computes its own columns while the others do the same. And the next step's forward
+  // pass reads the other members' columns of W.
+  const std::size_t members = std::min<std::size_t>(pool.size(), chunks);
+  auto col_begin = [&](std::size_t m) {
+    return m == members ? d : m * d / members / kLanes * kLanes;
+  };
+  if (flag_count_ < members) {
+    flags_ = std::make_unique<Flag[]>(members);
+    flag_count_ = members;
+  }
+  const std::uint64_t seq = ++steps_;
 
-  PassStats stats;
   with_type(x, [&](const auto* base) {
     using T = std::remove_cv_t<std::remove_pointer_t<decltype(base)>>;
     for (std::size_t r = 0; r < n; ++r) row_ptr_[r] = base + static_cast<std::size_t>(rows[r]) * d;
     const T* const* row = reinterpret_cast<const T* const*>(row_ptr_.data());
 
-    // Each chunk of kRowsPerChunk rows is one task: forward, softmax (or sigmoid), loss and
-    // dO = (p - onehot(y)) / n for its rows, then its partial gradients Σ_r dO_r x_rᵀ and Σ_r dO_r
-    // while the rows are still in this core's cache.
-    pool.run(chunks, [&](std::size_t c) {
-      const std::size_t begin = c * kRowsPerChunk, end = std::min(n, begin + kRowsPerChunk);
-      float* const o = scratch + c * layout.size + layout.logits;
-      float* const db = scratch + c * layout.size + layout.bias;
-      logits_of_rows(row + begin, end - begin, w, b, d, k_all, x.scale, o);
-      ChunkStats s;
-      std::fill(db, db + k_all, 0.0f);
-      for (std::size_t r = begin; r < end; ++r) {
-        float* const dr = o + (r - begin) * k_all;
-        bool ok = false;
-        s.loss_sum += row_loss(output, dr, k_all, labels[rows[r]], &ok);
-        s.correct += ok;
-        for (std::size_t k = 0; k < k_all; ++k) db[k] += dr[k] *= inv_n;
+    pool.run_team(members, [&](std::size_t m) {
+      const std::size_t own0 = col_begin(m), own1 = col_begin(m + 1);
+      // Forward, softmax (or sigmoid), loss and dO = (p - onehot(y)) / n of each chunk's rows.
+      for (std::size_t c = m; c < chunks; c += members) {
+        const std::size_t begin = c * kRowsPerChunk, end = std::min(n, begin + kRowsPerChunk);
+        float* const o = scratch + c * layout.size + layout.logits;
+        float* const db = scratch + c * layout.size + layout.bias;
+        logits_of_rows(row + begin, end - begin, w, b, d, k_all, x.scale, o);
+        ChunkStats s;
+        std::fill(db, db + k_all, 0.0f);
+        for (std::size_t r = begin; r < end; ++r) {
+          float* const dr = o + (r - begin) * k_all;
+          bool ok = false;
+          s.loss_sum += row_loss(output, dr, k_all, labels[rows[r]], &ok);
+          s.correct += ok;
+          for (std::size_t k = 0; k < k_all; ++k) db[k] += dr[k] *= inv_n;
+        }
+        chunk_stats_[c] = s;
       }
-      chunk_stats_[c] = s;
-      grad_columns(row + begin, end - begin, o, k_all, 0, d, d, x.scale, partial_weight(c));
-    });
-    // db and the batch's figures: the chunks' partial sums in chunk order.
-    stats.rows = n;
-    for (std::size_t c = 0; c < chunks; ++c) {
-      const float* db = scratch + c * layout.size + layout.bias;
-      for (std::size_t k = 0; k < k_all; ++k) grad.bias[k] += db[k];
-      stats.loss_sum += chunk_stats_[c].loss_sum;
-      stats.correct += chunk_stats_[c].correct;
-    }
-    // A diverged batch (loss not finite) must not touch W: the caller stops there, with the
-    // weights from before the batch.
-    const bool update = on_weight_block && std::isfinite(stats.loss_sum);
-    // dW = the chunks' partial gradients added in chunk order, a block of entries per task,
-    // and the caller's update of that block of W.
-    if (chunks > 1 || update) {
-      const std::size_t size = k_all * d;
-      pool.run(ceil_div(size, kSumPerTask), [&](std::size_t t) {
-        const std::size_t i0 = t * kSumPerTask, i1 = std::min(size, i0 + kSumPerTask);
+      // The chunks' partial gradients Σ_r dO_r x_rᵀ, while the rows are still in this core's
+      // cache: first the columns the other members own, then this member's. Each entry is the
+      // same sum over the chunk's rows in row order, whichever columns are computed together.
+      auto partials = [&](std::size_t j0, std::size_t j1) {
+        for (std::size_t c = m; c < chunks; c += members) {
+          const std::size_t begin = c * kRowsPerChunk, end = std::min(n, begin + kRowsPerChunk);
+          grad_columns(row + begin, end - begin, scratch + c * layout.size + layout.logits, k_all,
+                       j0, j1, d, x.scale, partial_weight(c));
+        }
+      };
+      partials(0, own0);
+      partials(own1, d);
+      flags_[m].value.store(seq, std::memory_order_release);
+      flags_[m].value.notify_all();
+      partials(own0, own1);
+      for (std::size_t u = 0; u < members; ++u)
+        if (u != m) wait_for(flags_[u].value, seq);  // then the other chunks' partials are final
+
+      // A diverged batch (loss not finite) must not touch W: the caller stops there, with the
+      // weights from before the batch.
+      double loss = 0.0;
+      for (std::size_t c = 0; c < chunks; ++c) loss += chunk_stats_[c].loss_sum;
+      const bool update = on_weight_block && std::isfinite(loss);
+      // dW = the chunks' partial gradients added in chunk order, and the caller's update of W,
+      // over this member's columns.
+      for (std::size_t k = 0; k < k_all; ++k) {
+        const std::size_t i0 = k * d + own0, i1 = k * d + own1;
         if (chunks > 1) {
           float* out = grad.weight.data();
           std::copy(partial_weight(0) + i0, partial_weight(0) + i1, out + i0);
@@ -485,11 +538,20 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
             for (std::size_t i = i0; i < i1; ++i) out[i] += p[i];
           }
         }
-        if (update) on_weight_block(i0, i1);
-      });
-    }
+        if (update && i1 > i0) on_weight_block(i0, i1);
+      }
+    });
   });
 
+  // db and the batch's figures: the chunks' partial sums in chunk order.
+  PassStats stats;
+  stats.rows = n;
+  for (std::size_t c = 0; c < chunks; ++c) {
+    const float* db = scratch + c * layout.size + layout.bias;
+    for (std::size_t k = 0; k < k_all; ++k) grad.bias[k] += db[k];
+    stats.loss_sum += chunk_stats_[c].loss_sum;
+    stats.correct += chunk_stats_[c].correct;
+  }
   return stats;
 }
 

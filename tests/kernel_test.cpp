@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <thread>
 
 #include "softreg/ops.hpp"
 #include "softreg/random.hpp"
@@ -145,20 +147,28 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Bool(), ::testing::Values(1u, 2u, 3u)));
 
 TEST(KernelTest, StepIsBitIdenticalForEveryThreadCount) {
-  Problem p(300, 785, 10, 77);
-  std::vector<std::uint32_t> batch(300);
-  std::iota(batch.begin(), batch.end(), 0u);
-  std::vector<AlignedFloats> results;
-  for (unsigned threads : {1u, 2u, 3u, 5u}) {
-    ThreadPool pool(threads);
-    SoftmaxKernel kernel(785, 10, 300);
-    Gradients grad;
-    kernel.step(p.model, p.features(true), p.labels, batch, grad, pool);
-    grad.weight.insert(grad.weight.end(), grad.bias.begin(), grad.bias.end());
-    results.push_back(grad.weight);
+  // 785 inputs: no whole vectors at the end of a row; 784: every row of W and dW on whole vectors,
+  // where the threads hand partial gradients over through memory. 300 rows are 3 chunks, 1000
+  // rows 8, more than any team here has members.
+  for (const std::size_t d : {785u, 784u}) {
+    for (const std::size_t n : {300u, 1000u}) {
+      Problem p(n, d, 10, 77);
+      std::vector<std::uint32_t> batch(n);
+      std::iota(batch.begin(), batch.end(), 0u);
+      std::vector<std::vector<float>> results;
+      for (unsigned threads : {1u, 2u, 3u, 5u}) {
+        ThreadPool pool(threads);
+        SoftmaxKernel kernel(d, 10, n);
+        Gradients grad;
+        kernel.step(p.model, p.features(true), p.labels, batch, grad, pool);
+        results.emplace_back(grad.weight.begin(), grad.weight.end());
+        results.back().insert(results.back().end(), grad.bias.begin(), grad.bias.end());
+      }
+      for (std::size_t i = 1; i < results.size(); ++i)
+        EXPECT_EQ(0, std::memcmp(results[0].data(), results[i].data(), results[0].size() * 4))
+            << d << " inputs, " << n << " rows, thread count #" << i;
+    }
   }
-  for (std::size_t i = 1; i < results.size(); ++i)
-    EXPECT_EQ(0, std::memcmp(results[0].data(), results[i].data(), results[0].size() * 4));
 }
 
 TEST(KernelTest, WeightBlocksCoverDwOnceAndSeeItFinal) {
@@ -227,6 +237,38 @@ TEST(ThreadPoolTest, RunsEveryTaskOnce) {
         pool.run(tasks, [&](std::size_t t) { hits[t].fetch_add(1); });
       for (auto& h : hits) EXPECT_EQ(h.load(), 50);
     }
+  }
+}
+
+TEST(ThreadPoolTest, TeamMembersRunTogetherEachOnAThreadOfItsOwn) {
+  for (unsigned threads : {1u, 2u, 4u}) {
+    ThreadPool pool(threads);
+    for (std::size_t members = 1; members <= threads; ++members) {
+      std::vector<std::thread::id> first(members);
+      for (int round = 0; round < 20; ++round) {
+        // Every member waits (with a deadline, so that a failure cannot hang the test) until all
+        // have arrived: that only ends if they run at the same time.
+        std::atomic<std::size_t> arrived{0};
+        std::vector<std::thread::id> ids(members);
+        std::vector<char> met(members, 0);
+        pool.run_team(members, [&](std::size_t m) {
+          ids[m] = std::this_thread::get_id();
+          arrived.fetch_add(1);
+          const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+          while (arrived.load() < members && std::chrono::steady_clock::now() < deadline) {
+          }
+          met[m] = arrived.load() == members;
+        });
+        for (std::size_t m = 0; m < members; ++m) EXPECT_TRUE(met[m]) << "member " << m;
+        EXPECT_EQ(ids[0], std::this_thread::get_id());  // the caller is member 0
+        std::vector<std::thread::id> distinct = ids;
+        std::sort(distinct.begin(), distinct.end());
+        EXPECT_EQ(std::unique(distinct.begin(), distinct.end()), distinct.end());
+        if (round == 0) first = ids;
+        EXPECT_EQ(ids, first) << "a member moved to another thread";
+      }
+    }
+    EXPECT_THROW(pool.run_team(threads + 1, [](std::size_t) {}), std::invalid_argument);
   }
 }
 

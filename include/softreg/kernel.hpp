@@ -9,17 +9,18 @@
 //   backward   dO_i = (p_i - onehot(y_i)) / B
 //              dW = Σ_i dO_i x_iᵀ    (K x D)      db = Σ_i dO_i
 //
-// Reproducibility: a batch is cut into fixed chunks of rows (128, whatever the thread count); a
-// chunk's forward pass and partial gradient run as one task, summing over its rows in row order,
-// and the partial gradients are added in chunk order. So each number is computed by the same
-// operations in the same order whichever thread computes it: the same seed gives bit-identical
-// weights for every thread count.
+// Reproducibility: a batch is cut into fixed chunks of rows (128, whatever the thread count); one
+// thread computes a chunk's forward pass and its partial gradient, each entry summed over the
+// chunk's rows in row order, and the partial gradients are added in chunk order. So each number
+// is computed by the same operations in the same order whichever thread computes it: the same
+// seed gives bit-identical weights for every thread count.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <thread>
 #include <vector>
@@ -42,16 +43,23 @@ class ThreadPool {
   unsigned size() const { return static_cast<unsigned>(workers_.size()) + 1; }
   /// Calls task(t) for t in [0, tasks), spread over the threads; returns when all are done.
   void run(std::size_t tasks, const std::function<void(std::size_t)>& task);
+  /// Calls task(m) for m in [0, members) at the same time, each member on a thread of its own,
+  /// and always the same thread for the same m (the calling thread is member 0): the members
+  /// may wait for each other, and what member m wrote in one call is in its core's cache in the
+  /// next. members <= size().
+  void run_team(std::size_t members, const std::function<void(std::size_t)>& task);
 
  private:
-  void work();
-  void worker_loop();
+  void start(std::size_t tasks, const std::function<void(std::size_t)>& task, bool team);
+  void work(std::size_t member);
+  void worker_loop(std::size_t member);
 
   // Each counter on a cache line of its own: the threads spin on generation_ and busy_ while
   // next_ is taken, and sharing a line would make every fetch_add pull it from the spinning core.
   std::vector<std::thread> workers_;
   const std::function<void(std::size_t)>* task_ = nullptr;
   std::size_t tasks_ = 0;
+  bool team_ = false;
   std::atomic<bool> stop_{false};
   alignas(64) std::atomic<std::size_t> next_{0};
   alignas(64) std::atomic<unsigned> busy_{0};
@@ -116,6 +124,14 @@ class SoftmaxKernel {
   AlignedFloats scratch_;                // per chunk of rows: dO, partial db, partial dW
   std::vector<ChunkStats> chunk_stats_;  // per chunk of rows
   std::vector<const void*> row_ptr_;     // the batch's rows
+  /// A member of a step's team has published its partial gradients of the other members'
+  /// columns when its flag holds the step's number.
+  struct alignas(64) Flag {
+    std::atomic<std::uint64_t> value{0};
+  };
+  std::unique_ptr<Flag[]> flags_;
+  std::size_t flag_count_ = 0;
+  std::uint64_t steps_ = 0;
 };
 
 /// Loss and accuracy of `model` on all rows of x; when `predictions` is not empty (size rows), the
