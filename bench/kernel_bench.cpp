@@ -7,6 +7,10 @@
 #include <libdeflate.h>
 #include <zlib.h>
 
+#if defined(__SSE__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -131,13 +135,19 @@ void BM_GatherRows(benchmark::State& state) {
 BENCHMARK(BM_GatherRows)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // What it costs two cores to work on one step together: data that one core wrote and the other
-// reads. Each round, a second thread writes N KB (a float in each of its cache lines) and hands
-// over with a flag; this thread then reads them and hands back. With N = 0 only the flag goes
-// back and forth: the least a meeting of the two threads costs. Threaded steps pay this for
-// every batch: the row split moves a partial dW and W (31 KB each for Fashion-MNIST) between the
-// cores, so docs/performance.md compares the step's time with 2 threads against these rounds.
+// reads. Each round, a second thread writes N KB (whole cache lines) and hands over with a flag;
+// this thread then reads them and hands back. With N = 0 only the flag goes back and forth: the
+// least a meeting of the two threads costs. Threaded steps pay this for every batch: the row
+// split moves partial gradients and W between the cores (15.7 KB each way and each, for
+// Fashion-MNIST), so docs/performance.md compares the step's time with 2 threads against these
+// rounds. The second argument 1 writes with streaming stores, which send the lines to memory
+// instead of the writer's cache (tried for the partial gradients: see docs/performance.md).
 void BM_CoreHandoff(benchmark::State& state) {
   const auto lines = static_cast<std::size_t>(state.range(0)) * 1024 / 64;
+  const bool streamed = state.range(1) != 0;
+#if !defined(__SSE__)
+  if (streamed) return state.SkipWithError("streaming stores: x86 only");
+#endif
   AlignedFloats buffer(std::max<std::size_t>(lines, 1) * 16, 0.0f);
   alignas(64) std::atomic<std::uint64_t> turn{0};  // odd: the second thread's turn
   alignas(64) std::atomic<bool> stop{false};
@@ -145,7 +155,15 @@ void BM_CoreHandoff(benchmark::State& state) {
     for (std::uint64_t mine = 1;; mine += 2) {
       while (turn.load(std::memory_order_acquire) != mine)
         if (stop.load(std::memory_order_relaxed)) return;
-      for (std::size_t l = 0; l < lines; ++l) buffer[l * 16] += 1.0f;
+      const auto value = static_cast<float>(mine);
+#if defined(__SSE__)
+      if (streamed) {
+        for (std::size_t i = 0; i < lines * 16; i += 4)
+          _mm_stream_ps(&buffer[i], _mm_set1_ps(value));
+        _mm_sfence();
+      }
+#endif
+      if (!streamed) std::fill(buffer.begin(), buffer.begin() + lines * 16, value);
       turn.store(mine + 1, std::memory_order_release);
     }
   });
@@ -163,7 +181,10 @@ void BM_CoreHandoff(benchmark::State& state) {
   benchmark::DoNotOptimize(sum);
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * lines * 64));
 }
-BENCHMARK(BM_CoreHandoff)->Arg(0)->Arg(4)->Arg(10)->Arg(31)->Arg(62)->UseRealTime();
+BENCHMARK(BM_CoreHandoff)
+    ->ArgNames({"KB", "streamed"})
+    ->ArgsProduct({{0, 4, 16, 31, 62}, {0, 1}})
+    ->UseRealTime();
 
 // The machine's float32 FMA peak on one core: 16 independent chains of FMAs at the kernel's
 // vector width, enough to hide the FMA latency, so the loop runs at the FMA units' throughput.
