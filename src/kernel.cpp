@@ -517,9 +517,29 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
       partials(own1, d);
       flags_[m].value.store(seq, std::memory_order_release);
       flags_[m].value.notify_all();
-      partials(own0, own1);
-      for (std::size_t u = 0; u < members; ++u)
-        if (u != m) wait_for(flags_[u].value, seq);  // then the other chunks' partials are final
+      // Two members, two chunks: dW of this member's columns is this chunk's partial plus the
+      // other's, in either order (a sum of two). So each block of columns is written straight
+      // into dW and the other chunk's partial added there at once: its loads from the other
+      // core overlap the next block's arithmetic instead of queueing in a loop of their own.
+      const bool fused = members == 2 && chunks == 2;
+      if (fused) {
+        wait_for(flags_[1 - m].value, seq);
+        const float* other = partial_weight(1 - m);
+        float* const out = grad.weight.data();
+        const std::size_t begin = m * kRowsPerChunk, end = std::min(n, begin + kRowsPerChunk);
+        const float* dlogits = scratch + m * layout.size + layout.logits;
+        constexpr std::size_t kBlock = 2 * kColumnVectors * kLanes;
+        for (std::size_t j0 = own0; j0 < own1; j0 += kBlock) {
+          const std::size_t j1 = std::min(own1, j0 + kBlock);
+          grad_columns(row + begin, end - begin, dlogits, k_all, j0, j1, d, x.scale, out);
+          for (std::size_t k = 0; k < k_all; ++k)
+            for (std::size_t j = j0; j < j1; ++j) out[k * d + j] += other[k * d + j];
+        }
+      } else {
+        partials(own0, own1);
+        for (std::size_t u = 0; u < members; ++u)
+          if (u != m) wait_for(flags_[u].value, seq);  // then the other chunks' partials are final
+      }
 
       // A diverged batch (loss not finite) must not touch W: the caller stops there, with the
       // weights from before the batch.
@@ -530,7 +550,7 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
       // over this member's columns.
       for (std::size_t k = 0; k < k_all; ++k) {
         const std::size_t i0 = k * d + own0, i1 = k * d + own1;
-        if (chunks > 1) {
+        if (chunks > 1 && !fused) {
           float* out = grad.weight.data();
           std::copy(partial_weight(0) + i0, partial_weight(0) + i1, out + i0);
           for (std::size_t c = 1; c < chunks; ++c) {
