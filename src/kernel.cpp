@@ -502,6 +502,10 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
           for (std::size_t k = 0; k < k_all; ++k) db[k] += dr[k] *= inv_n;
         }
         chunk_stats_[c] = s;
+        // Alone, the member forms each chunk's partial gradient right after its forward pass,
+        // while the chunk's rows are in the nearest caches.
+        if (members == 1)
+          grad_columns(row + begin, end - begin, o, k_all, 0, d, d, x.scale, partial_weight(c));
       }
       // The chunks' partial gradients Σ_r dO_r x_rᵀ, while the rows are still in this core's
       // cache: first the columns the other members own, then this member's. Each entry is the
@@ -513,10 +517,12 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
                        j0, j1, d, x.scale, partial_weight(c));
         }
       };
-      partials(0, own0);
-      partials(own1, d);
-      flags_[m].value.store(seq, std::memory_order_release);
-      flags_[m].value.notify_all();
+      if (members > 1) {
+        partials(0, own0);
+        partials(own1, d);
+        flags_[m].value.store(seq, std::memory_order_release);
+        flags_[m].value.notify_all();
+      }
       // Two members, two chunks: dW of this member's columns is this chunk's partial plus the
       // other's, in either order (a sum of two). So each block of columns is written straight
       // into dW and the other chunk's partial added there at once: its loads from the other
@@ -535,7 +541,7 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
           for (std::size_t k = 0; k < k_all; ++k)
             for (std::size_t j = j0; j < j1; ++j) out[k * d + j] += other[k * d + j];
         }
-      } else {
+      } else if (members > 1) {
         partials(own0, own1);
         for (std::size_t u = 0; u < members; ++u)
           if (u != m) wait_for(flags_[u].value, seq);  // then the other chunks' partials are final
