@@ -18,6 +18,7 @@
 #include <fstream>
 #include <iterator>
 #include <numeric>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -49,20 +50,19 @@ const Data& data() {
   return d;
 }
 
-// One fused step (forward, softmax-cross-entropy, gradient, SGD update) on a batch of 256 random
-// rows, as the trainer runs it.
-void BM_Step(benchmark::State& state) {
-  const auto threads = static_cast<unsigned>(state.range(0));
-  const std::size_t batch = 256;
+constexpr std::size_t kBatch = 256;
+
+// Fused steps (forward, softmax-cross-entropy, gradient, SGD update) as the trainer runs them,
+// each on the batch of kBatch rows that next_batch() returns.
+template <class NextBatch>
+void run_steps(benchmark::State& state, NextBatch&& next_batch) {
+  ThreadPool pool(static_cast<unsigned>(state.range(0)));
   const Features x = data().features();
-  ThreadPool pool(threads);
   Rng rng(2);
   SoftmaxRegression model(kInputs, kClasses);
   model.init(rng);
-  SoftmaxKernel kernel(kInputs, kClasses, batch);
+  SoftmaxKernel kernel(kInputs, kClasses, kBatch);
   Gradients grad;
-  std::vector<std::uint32_t> rows(batch);
-  for (auto& r : rows) r = static_cast<std::uint32_t>(rng.below(kRows));
   // The trainer's update: W's SGD step block by block inside the kernel's step, then b's.
   Sgd sgd(SgdOptions{.lr = 0.01f});
   const std::size_t w_slot = sgd.add(model.weight()), b_slot = sgd.add(model.bias());
@@ -70,16 +70,40 @@ void BM_Step(benchmark::State& state) {
     sgd.step(w_slot, grad.weight, begin, end);
   };
   for (auto _ : state) {
-    auto s = kernel.step(model, x, data().labels, rows, grad, pool, update);
+    auto s = kernel.step(model, x, data().labels, next_batch(), grad, pool, update);
     sgd.step(b_slot, grad.bias);
     benchmark::DoNotOptimize(s);
   }
   // 2 multiply-adds per weight per row: one forward, one for the gradient.
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(static_cast<double>(state.iterations()) * 4.0 * batch * kInputs * kClasses,
-                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * 4.0 * kBatch * kInputs * kClasses,
+      benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
+// The step on one batch of 256 random rows, again and again: its rows stay in the caches.
+void BM_Step(benchmark::State& state) {
+  Rng rng(5);
+  std::vector<std::uint32_t> rows(kBatch);
+  for (auto& r : rows) r = static_cast<std::uint32_t>(rng.below(kRows));
+  run_steps(state, [&] { return std::span<const std::uint32_t>(rows); });
 }
 BENCHMARK(BM_Step)->Arg(1)->Arg(2)->UseRealTime();
+
+// The step as training runs it: each iteration takes the next batch of a shuffled order of all
+// 60000 rows, so the rows come from memory (47 MB) rather than from the caches as in BM_Step.
+void BM_StepShuffled(benchmark::State& state) {
+  std::vector<std::uint32_t> order(kRows);
+  std::iota(order.begin(), order.end(), 0u);
+  Rng rng(4);
+  shuffle(order, rng);
+  std::size_t next = 0;
+  run_steps(state, [&] {
+    if (next + kBatch > kRows) next = 0;
+    next += kBatch;
+    return std::span<const std::uint32_t>(order.data() + next - kBatch, kBatch);
+  });
+}
+BENCHMARK(BM_StepShuffled)->Arg(1)->Arg(2)->UseRealTime();
 
 // Evaluation (forward, loss, accuracy) of 10000 rows.
 void BM_Evaluate(benchmark::State& state) {
