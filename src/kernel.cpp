@@ -589,14 +589,24 @@ namespace {
 // the pool, and hands each block to f(task, begin, end, logits of the block).
 template <class F>
 void for_row_blocks(const SoftmaxRegression& model, const Features& x, std::size_t rows,
-                    ThreadPool& pool, F&& f) {
+                    ThreadPool& pool, F&& f, const std::function<void()>& alongside = {}) {
   const std::size_t d = model.inputs(), k_all = model.outputs();
   if (x.inputs != d)
     throw std::invalid_argument("data rows have " + std::to_string(x.inputs) +
                                 " inputs but the model expects " + std::to_string(d));
   with_type(x, [&](const auto* base) {
     using T = std::remove_cv_t<std::remove_pointer_t<decltype(base)>>;
-    pool.run(ceil_div(rows, kEvalRowsPerTask), [&](std::size_t t) {
+    // The extra job, when there is one, is task 0: the calling thread usually takes it first,
+    // and the other threads start on the rows.
+    const std::size_t extra = alongside ? 1 : 0;
+    pool.run(ceil_div(rows, kEvalRowsPerTask) + extra, [&](std::size_t t) {
+      if (extra != 0) {
+        if (t == 0) {
+          alongside();
+          return;
+        }
+        --t;
+      }
       const std::size_t begin = t * kEvalRowsPerTask,
                         end = std::min(rows, begin + kEvalRowsPerTask);
       const T* row[kEvalRowsPerTask];
@@ -613,24 +623,26 @@ void for_row_blocks(const SoftmaxRegression& model, const Features& x, std::size
 
 PassStats evaluate(const SoftmaxRegression& model, const Features& x,
                    std::span<const std::int32_t> labels, std::size_t rows, ThreadPool& pool,
-                   std::span<std::int32_t> predictions) {
+                   std::span<std::int32_t> predictions, const std::function<void()>& alongside) {
   const std::size_t k_all = model.outputs();
   const Output output = model.output();
   const std::size_t tasks = ceil_div(rows, kEvalRowsPerTask);
   std::vector<PassStats> partial(tasks);
-  for_row_blocks(model, x, rows, pool,
-                 [&](std::size_t t, std::size_t begin, std::size_t end, float* o) {
-                   PassStats& s = partial[t];
-                   for (std::size_t r = begin; r < end; ++r, o += k_all) {
-                     if (!predictions.empty()) predictions[r] = predicted_class(output, o, k_all);
-                     if (!labels.empty()) {
-                       bool ok = false;
-                       s.loss_sum += row_loss(output, o, k_all, labels[r], &ok);
-                       s.correct += ok;
-                     }
-                     ++s.rows;
-                   }
-                 });
+  for_row_blocks(
+      model, x, rows, pool,
+      [&](std::size_t t, std::size_t begin, std::size_t end, float* o) {
+        PassStats& s = partial[t];
+        for (std::size_t r = begin; r < end; ++r, o += k_all) {
+          if (!predictions.empty()) predictions[r] = predicted_class(output, o, k_all);
+          if (!labels.empty()) {
+            bool ok = false;
+            s.loss_sum += row_loss(output, o, k_all, labels[r], &ok);
+            s.correct += ok;
+          }
+          ++s.rows;
+        }
+      },
+      alongside);
   PassStats total;
   for (const PassStats& s : partial) {
     total.loss_sum += s.loss_sum;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <string>
 
 #include "softreg/batch.hpp"
@@ -60,7 +61,7 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
   std::vector<EpochMetrics> history;
   for (int epoch = 1; epoch <= options_.epochs; ++epoch) {
     const auto start = Clock::now();
-    order.shuffle(rng);
+    if (epoch == 1) order.shuffle(rng);  // later epochs' orders are shuffled during evaluation
     PassStats seen;
     const std::size_t batches = order.batches();
     for (std::size_t b = 0; b < batches; ++b) {
@@ -74,7 +75,11 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
       seen.rows += s.rows;
       if (callbacks.on_batch) callbacks.on_batch(epoch, b + 1, batches);
     }
-    const PassStats t = evaluate(model, test_x, test.labels, test.rows, pool);
+    // The next epoch's shuffle (serial) runs on one thread while the others evaluate: the same
+    // draws of rng in the same order as shuffling at the start of the next epoch.
+    const std::function<void()> shuffle_next = [&] { order.shuffle(rng); };
+    const PassStats t = evaluate(model, test_x, test.labels, test.rows, pool, {},
+                                 epoch < options_.epochs ? shuffle_next : std::function<void()>{});
     // The last step of the epoch has not been checked by a later batch's loss yet.
     if (t.rows != 0 && !std::isfinite(t.loss_sum))
       throw DivergenceError(epoch, batches, batches, t.loss_sum, options_.sgd.lr);

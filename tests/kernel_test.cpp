@@ -200,6 +200,23 @@ TEST(KernelTest, WeightBlocksCoverDwOnceAndSeeItFinal) {
   }
 }
 
+TEST(KernelTest, EvaluateRunsTheJobAlongsideOnceAndCountsTheSame) {
+  Problem p(1000, 47, 5, 9);
+  for (unsigned threads : {1u, 2u, 3u}) {
+    ThreadPool pool(threads);
+    for (std::size_t rows : {0u, 1u, 1000u}) {
+      const PassStats plain = evaluate(p.model, p.features(true), p.labels, rows, pool);
+      std::atomic<int> calls{0};
+      const PassStats with = evaluate(p.model, p.features(true), p.labels, rows, pool, {},
+                                      [&] { calls.fetch_add(1); });
+      EXPECT_EQ(calls.load(), 1);
+      EXPECT_EQ(with.rows, rows);
+      EXPECT_EQ(with.correct, plain.correct);
+      EXPECT_EQ(with.loss_sum, plain.loss_sum);
+    }
+  }
+}
+
 TEST(KernelTest, NonFiniteWeightsGiveNonFiniteLoss) {
   Problem p(8, 20, 3, 5);
   p.model.weight()[3] = std::numeric_limits<float>::infinity();

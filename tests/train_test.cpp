@@ -83,6 +83,9 @@ TEST(TrainTest, FitEqualsThePlainLessonLoopIncludingThePartialLastBatch) {
   for (std::size_t i = 0; i < w.size(); ++i) EXPECT_NEAR(fast.weight()[i], w[i], 1e-5);
   for (std::size_t i = 0; i < b.size(); ++i) EXPECT_NEAR(fast.bias()[i], b[i], 1e-5);
   EXPECT_GT(history.back().test_accuracy, 0.9);  // the classes are separable
+  // fit drew one shuffle per epoch from rng, as the loop above did (it shuffles the next epoch's
+  // order while it evaluates, and not after the last epoch): the streams go on alike.
+  EXPECT_EQ(rng_fast.next(), rng_plain.next());
 }
 
 TEST(TrainTest, WeightsAreBitIdenticalForOneTwoAndThreeThreads) {

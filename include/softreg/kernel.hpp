@@ -136,9 +136,12 @@ class SoftmaxKernel {
 
 /// Loss and accuracy of `model` on all rows of x; when `predictions` is not empty (size rows), the
 /// predicted classes are written there. Uses the forward code of the training step.
+/// `alongside`, when given, is a job that runs on one of the pool's threads while the others start
+/// on the rows (the trainer shuffles the next epoch's order there); it must not touch the model.
 PassStats evaluate(const SoftmaxRegression& model, const Features& x,
                    std::span<const std::int32_t> labels, std::size_t rows, ThreadPool& pool,
-                   std::span<std::int32_t> predictions = {});
+                   std::span<std::int32_t> predictions = {},
+                   const std::function<void()>& alongside = {});
 
 /// The logits of the first `rows` rows of x (rows x outputs), by the forward code of the training
 /// step.
