@@ -473,16 +473,20 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
   auto col_begin = [&](std::size_t m) {
     return m == members ? d : m * d / members / kLanes * kLanes;
   };
-  if (flag_count_ < members) {
-    flags_ = std::make_unique<Flag[]>(members);
-    flag_count_ = members;
-  }
+  if (flags_.size() < members) flags_ = std::vector<Flag>(members);
   const std::uint64_t seq = ++steps_;
 
   with_type(x, [&](const auto* base) {
     using T = std::remove_cv_t<std::remove_pointer_t<decltype(base)>>;
     for (std::size_t r = 0; r < n; ++r) row_ptr_[r] = base + static_cast<std::size_t>(rows[r]) * d;
     const T* const* row = reinterpret_cast<const T* const*>(row_ptr_.data());
+
+    // Chunk c's partial gradient Σ_r dO_r x_rᵀ over the columns [j0, j1), into out (K x D).
+    auto chunk_gradient = [&](std::size_t c, std::size_t j0, std::size_t j1, float* out) {
+      const std::size_t begin = c * kRowsPerChunk, end = std::min(n, begin + kRowsPerChunk);
+      grad_columns(row + begin, end - begin, scratch + c * layout.size + layout.logits, k_all, j0,
+                   j1, d, x.scale, out);
+    };
 
     pool.run_team(members, [&](std::size_t m) {
       const std::size_t own0 = col_begin(m), own1 = col_begin(m + 1);
@@ -504,18 +508,14 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
         chunk_stats_[c] = s;
         // Alone, the member forms each chunk's partial gradient right after its forward pass,
         // while the chunk's rows are in the nearest caches.
-        if (members == 1)
-          grad_columns(row + begin, end - begin, o, k_all, 0, d, d, x.scale, partial_weight(c));
+        if (members == 1) chunk_gradient(c, 0, d, partial_weight(c));
       }
       // The chunks' partial gradients Σ_r dO_r x_rᵀ, while the rows are still in this core's
       // cache: first the columns the other members own, then this member's. Each entry is the
       // same sum over the chunk's rows in row order, whichever columns are computed together.
       auto partials = [&](std::size_t j0, std::size_t j1) {
-        for (std::size_t c = m; c < chunks; c += members) {
-          const std::size_t begin = c * kRowsPerChunk, end = std::min(n, begin + kRowsPerChunk);
-          grad_columns(row + begin, end - begin, scratch + c * layout.size + layout.logits, k_all,
-                       j0, j1, d, x.scale, partial_weight(c));
-        }
+        for (std::size_t c = m; c < chunks; c += members)
+          chunk_gradient(c, j0, j1, partial_weight(c));
       };
       if (members > 1) {
         partials(0, own0);
@@ -532,12 +532,10 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
         wait_for(flags_[1 - m].value, seq);
         const float* other = partial_weight(1 - m);
         float* const out = grad.weight.data();
-        const std::size_t begin = m * kRowsPerChunk, end = std::min(n, begin + kRowsPerChunk);
-        const float* dlogits = scratch + m * layout.size + layout.logits;
         constexpr std::size_t kBlock = 2 * kColumnVectors * kLanes;
         for (std::size_t j0 = own0; j0 < own1; j0 += kBlock) {
           const std::size_t j1 = std::min(own1, j0 + kBlock);
-          grad_columns(row + begin, end - begin, dlogits, k_all, j0, j1, d, x.scale, out);
+          chunk_gradient(m, j0, j1, out);
           for (std::size_t k = 0; k < k_all; ++k)
             for (std::size_t j = j0; j < j1; ++j) out[k * d + j] += other[k * d + j];
         }

@@ -20,7 +20,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <span>
 #include <thread>
 #include <vector>
@@ -129,8 +128,7 @@ class SoftmaxKernel {
   struct alignas(64) Flag {
     std::atomic<std::uint64_t> value{0};
   };
-  std::unique_ptr<Flag[]> flags_;
-  std::size_t flag_count_ = 0;
+  std::vector<Flag> flags_;  // one per member of the largest team so far
   std::uint64_t steps_ = 0;
 };
 
