@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <stdexcept>
 #include <thread>
 
 #include "softreg/ops.hpp"
@@ -285,7 +286,12 @@ TEST(ThreadPoolTest, TeamMembersRunTogetherEachOnAThreadOfItsOwn) {
         EXPECT_EQ(ids, first) << "a member moved to another thread";
       }
     }
-    EXPECT_THROW(pool.run_team(threads + 1, [](std::size_t) {}), std::invalid_argument);
+    try {
+      pool.run_team(threads + 1, [](std::size_t) {});
+      ADD_FAILURE() << "a team larger than the pool ran";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_STREQ(e.what(), "ThreadPool::run_team: more members than threads");
+    }
   }
 }
 
