@@ -201,6 +201,24 @@ TEST(KernelTest, WeightBlocksCoverDwOnceAndSeeItFinal) {
   }
 }
 
+TEST(KernelTest, ARowsLogitsDoNotDependOnTheRowBesideIt) {
+  // The forward pass takes rows in pairs and sums the lanes of a pair's 20 accumulators (10
+  // classes) several at once; a row on its own is summed one accumulator at a time. Both must
+  // give the same bits, or a row's logits would depend on where it falls in a batch.
+  for (const std::size_t k : {10u, 3u}) {
+    Problem p(7, 785, k, 4);
+    ThreadPool pool(1);
+    const Matrix<float> together = logits(p.model, p.features(true), 7, pool);
+    for (std::size_t r = 0; r < 7; ++r) {
+      Features one = p.features(true);
+      one.bytes += r * p.inputs;
+      const Matrix<float> alone = logits(p.model, one, 1, pool);
+      EXPECT_EQ(0, std::memcmp(alone.row(0).data(), together.row(r).data(), k * sizeof(float)))
+          << "row " << r << ", " << k << " classes";
+    }
+  }
+}
+
 TEST(KernelTest, EvaluateRunsTheJobAlongsideOnceAndCountsTheSame) {
   Problem p(1000, 47, 5, 9);
   for (unsigned threads : {1u, 2u, 3u}) {
