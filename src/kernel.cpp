@@ -146,19 +146,21 @@ inline void store(float* p, vfloat v) {
 }
 
 // Sum of the lanes by halving (16 -> 8 -> 4 -> 2 -> 1): a fixed order, so the same on every call.
+// (The widths are chosen by the preprocessor, as kLanes is: GCC checks the shuffles' lane
+// numbers even in a discarded `if constexpr` branch of a function that is not a template.)
 typedef float vfloat4 __attribute__((vector_size(4 * sizeof(float))));
 inline float lane_sum(vfloat v) {
   vfloat4 q;
-  if constexpr (kLanes == 16) {
-    typedef float vfloat8 __attribute__((vector_size(8 * sizeof(float))));
-    const vfloat8 h = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
-                      __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
-    q = __builtin_shufflevector(h, h, 0, 1, 2, 3) + __builtin_shufflevector(h, h, 4, 5, 6, 7);
-  } else if constexpr (kLanes == 8) {
-    q = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
-  } else {
-    std::memcpy(&q, &v, sizeof q);
-  }
+#if defined(__AVX512F__)
+  typedef float vfloat8 __attribute__((vector_size(8 * sizeof(float))));
+  const vfloat8 h = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                    __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  q = __builtin_shufflevector(h, h, 0, 1, 2, 3) + __builtin_shufflevector(h, h, 4, 5, 6, 7);
+#elif defined(__AVX__)
+  q = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
+#else
+  std::memcpy(&q, &v, sizeof q);
+#endif
   q += __builtin_shufflevector(q, q, 2, 3, 0, 1);
   q += __builtin_shufflevector(q, q, 1, 0, 3, 2);
   return q[0];
