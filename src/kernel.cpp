@@ -32,6 +32,20 @@ inline void cpu_relax() {
 // could use when there are more threads than cores.
 constexpr int kSpins = 4000;
 
+// Loads `a` until done(its value) holds, spinning a little, then sleeping on it; returns the value
+// that ended the wait.
+template <class T, class Done>
+T spin_until(const std::atomic<T>& a, Done done) {
+  T now;
+  for (int i = 0; !done(now = a.load(std::memory_order_acquire)); ++i) {
+    if (i < kSpins)
+      cpu_relax();
+    else
+      a.wait(now, std::memory_order_acquire);
+  }
+  return now;
+}
+
 }  // namespace
 
 ThreadPool::ThreadPool(unsigned threads) {
@@ -57,14 +71,7 @@ void ThreadPool::work(std::size_t member) {
 void ThreadPool::worker_loop(std::size_t member) {
   std::uint64_t seen = 0;
   for (;;) {
-    std::uint64_t now;
-    for (int i = 0; (now = generation_.load(std::memory_order_acquire)) == seen; ++i) {
-      if (i < kSpins)
-        cpu_relax();
-      else
-        generation_.wait(seen, std::memory_order_acquire);
-    }
-    seen = now;
+    seen = spin_until(generation_, [seen](std::uint64_t g) { return g != seen; });
     if (stop_.load(std::memory_order_relaxed)) return;
     work(member);
     if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) busy_.notify_one();
@@ -98,13 +105,7 @@ void ThreadPool::start(std::size_t tasks, const std::function<void(std::size_t)>
   generation_.fetch_add(1, std::memory_order_release);
   generation_.notify_all();
   work(0);
-  unsigned left;
-  for (int i = 0; (left = busy_.load(std::memory_order_acquire)) != 0; ++i) {
-    if (i < kSpins)
-      cpu_relax();
-    else
-      busy_.wait(left, std::memory_order_acquire);
-  }
+  spin_until(busy_, [](unsigned left) { return left == 0; });
 }
 
 // ------------------------------------------------------------------------------------ vectors
@@ -454,15 +455,9 @@ struct ChunkLayout {
         size(weight + round_up(k_all * d, kLineFloats)) {}
 };
 
-// Waits until flag holds value: spins a little, then sleeps.
+// Waits until flag holds value.
 void wait_for(const std::atomic<std::uint64_t>& flag, std::uint64_t value) {
-  std::uint64_t now;
-  for (int i = 0; (now = flag.load(std::memory_order_acquire)) != value; ++i) {
-    if (i < kSpins)
-      cpu_relax();
-    else
-      flag.wait(now, std::memory_order_acquire);
-  }
+  spin_until(flag, [value](std::uint64_t now) { return now == value; });
 }
 
 }  // namespace
