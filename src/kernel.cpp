@@ -202,6 +202,39 @@ inline void lane_sums(const vfloat* v, std::size_t n, float* out) {
   for (; i < n; ++i) out[i] = lane_sum(v[i]);
 }
 
+// e^x of one vector, lane by lane: x = n ln2 + r with n an integer and |r| <= ln2 / 2, so
+// e^x = 2^n e^r; e^r by its Taylor series to r^7 / 7! (the rest is below 5e-9 relative), 2^n
+// built in the exponent bits. No lane depends on another, so a value gets the same result in
+// any lane.
+typedef std::int32_t vint __attribute__((vector_size(kLanes * sizeof(std::int32_t))));
+inline vfloat exp_lanes(vfloat x) {
+  constexpr float kLog2e = 1.44269504088896341f;
+  // ln 2 in two parts: n * kLn2Hi is exact for |n| < 2^15, so r keeps its low bits.
+  constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440054690583e-4f;
+  // Adding 1.5 * 2^23 rounds a float of magnitude < 2^22 to an integer, which lands in the low
+  // bits of the sum's mantissa.
+  constexpr float kShifter = 12582912.0f;
+  const vfloat t = x * kLog2e + kShifter;
+  const vfloat n = t - kShifter;
+  const vfloat r = (x - n * kLn2Hi) - n * kLn2Lo;
+  vfloat p = r * (1.0f / 5040) + 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 1.0f / 2;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  vint bits;
+  std::memcpy(&bits, &t, sizeof bits);
+  bits = (bits - 0x4B400000 + 127) << 23;  // the float 2^n
+  vfloat two_n;
+  std::memcpy(&two_n, &bits, sizeof two_n);
+  const vfloat e = p * two_n;
+  // Below -87.34, 2^n is not a normal float: the result is 0 (e^x < 1.2e-38). NaN stays NaN.
+  const vfloat zero = {};
+  return x < -87.336544f ? zero : e;
+}
+
 // Classes are handled in tiles of up to kTile, each tile's accumulators held in registers: 10
 // accumulators plus the input and a weight vector fit the 16 registers of AVX2 (32 of AVX-512).
 constexpr std::size_t kTile = 10;
@@ -291,23 +324,46 @@ void logits_of_rows(const T* const* x, std::size_t n, const float* w, const floa
   for (; r < n; ++r) rows_logits<1>(x + r, w, b, d, k_all, scale, o + r * k_all);
 }
 
-// Softmax regression, one example: turns the logits o (K) into dL/do = p - onehot(y) in place
-// and returns the cross-entropy of label y, and whether the argmax is y. The loss is
-// (m - o_y) + log Σ exp(o_k - m): exact when y is the argmax, where the subtraction is 0, and
-// never log(0).
-inline float softmax_loss(float* o, std::size_t k_all, std::int32_t y, bool* correct) {
-  std::size_t best = 0;
-  for (std::size_t k = 1; k < k_all; ++k)
-    if (o[k] > o[best]) best = k;
-  const float m = o[best];
-  const float oy = o[y];
-  float sum = 0.0f;
-  for (std::size_t k = 0; k < k_all; ++k) sum += o[k] = std::exp(o[k] - m);
-  const float inv = 1.0f / sum;
-  for (std::size_t k = 0; k < k_all; ++k) o[k] *= inv;
-  o[y] -= 1.0f;
-  *correct = best == static_cast<std::size_t>(y);
-  return (m - oy) + std::log(sum);
+// Softmax regression over a block of n rows of logits o (row stride k_all), y(r) the label of
+// row r: turns each row into dL/do = p - onehot(y) in place and returns the block's summed
+// cross-entropy and how many rows' argmax is the label. Each row's loss is
+// (m - o_y) + log Σ exp(o_k - m), m the row's largest logit: exact when y is the argmax, where
+// the subtraction is 0, and never log(0). The work is in three passes, so that the exponentials,
+// most of it, run as one vector loop over the whole block instead of one call per logit.
+template <class Label>
+PassStats softmax_rows(float* o, std::size_t n, std::size_t k_all, Label y) {
+  PassStats s;
+  s.rows = n;
+  constexpr std::size_t kBlock = 64;
+  float shifted_loss[kBlock];  // m - o_y of each row
+  for (std::size_t r0 = 0; r0 < n; r0 += kBlock) {
+    const std::size_t r1 = std::min(n, r0 + kBlock);
+    // 1. Each row's largest logit m, subtracted from the row: every o_k - m <= 0.
+    for (std::size_t r = r0; r < r1; ++r) {
+      float* const row = o + r * k_all;
+      const auto label = static_cast<std::size_t>(y(r));
+      std::size_t best = 0;
+      for (std::size_t k = 1; k < k_all; ++k)
+        if (row[k] > row[best]) best = k;
+      const float m = row[best];
+      shifted_loss[r - r0] = m - row[label];
+      s.correct += best == label;
+      for (std::size_t k = 0; k < k_all; ++k) row[k] -= m;
+    }
+    // 2. exp(o_k - m) of the whole block.
+    exp_nonpositive(std::span<float>(o + r0 * k_all, (r1 - r0) * k_all));
+    // 3. p = exp(o - m) / Σ exp(o - m), dO = p - onehot(y), and the loss.
+    for (std::size_t r = r0; r < r1; ++r) {
+      float* const row = o + r * k_all;
+      float sum = 0.0f;
+      for (std::size_t k = 0; k < k_all; ++k) sum += row[k];
+      const float inv = 1.0f / sum;
+      for (std::size_t k = 0; k < k_all; ++k) row[k] *= inv;
+      row[y(r)] -= 1.0f;
+      s.loss_sum += shifted_loss[r - r0] + std::log(sum);
+    }
+  }
+  return s;
 }
 
 // Logistic regression, one example: one logit z; turns it into dL/dz = σ(z) - y and returns the
@@ -321,9 +377,18 @@ inline float logistic_loss(float* o, std::int32_t y, bool* correct) {
   return std::max(z, 0.0f) - t * z + std::log1p(std::exp(-std::abs(z)));
 }
 
-inline float row_loss(Output output, float* o, std::size_t k_all, std::int32_t y, bool* correct) {
-  return output == Output::logistic ? logistic_loss(o, y, correct)
-                                    : softmax_loss(o, k_all, y, correct);
+// The loss of a block of n rows of logits (row stride k_all), each turned into dL/do in place.
+template <class Label>
+PassStats block_loss(Output output, float* o, std::size_t n, std::size_t k_all, Label y) {
+  if (output != Output::logistic) return softmax_rows(o, n, k_all, y);
+  PassStats s;
+  s.rows = n;
+  for (std::size_t r = 0; r < n; ++r) {
+    bool ok = false;
+    s.loss_sum += logistic_loss(o + r * k_all, y(r), &ok);
+    s.correct += ok;
+  }
+  return s;
 }
 
 // The predicted class from the logits.
@@ -415,6 +480,17 @@ decltype(auto) with_type(const Features& x, F&& f) {
 
 std::size_t kernel_lanes() {
   return kLanes;
+}
+
+void exp_nonpositive(std::span<float> x) {
+  std::size_t i = 0;
+  for (; i + kLanes <= x.size(); i += kLanes) store(x.data() + i, exp_lanes(load(x.data() + i)));
+  if (i < x.size()) {  // the tail through one vector too, so each value gets the same result
+    vfloat v = {};
+    std::memcpy(&v, x.data() + i, (x.size() - i) * sizeof(float));
+    v = exp_lanes(v);
+    std::memcpy(x.data() + i, &v, (x.size() - i) * sizeof(float));
+  }
 }
 
 Features Features::of(const Dataset& data) {
@@ -531,16 +607,15 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
         float* const o = scratch + c * layout.size + layout.logits;
         float* const db = scratch + c * layout.size + layout.bias;
         logits_of_rows(row + begin, end - begin, w, b, d, k_all, x.scale, o);
-        ChunkStats s;
+        const PassStats s = block_loss(output, o, end - begin, k_all,
+                                       [&](std::size_t r) { return labels[rows[begin + r]]; });
+        chunk_stats_[c].loss_sum = s.loss_sum;
+        chunk_stats_[c].correct = s.correct;
         std::fill(db, db + k_all, 0.0f);
         for (std::size_t r = begin; r < end; ++r) {
           float* const dr = o + (r - begin) * k_all;
-          bool ok = false;
-          s.loss_sum += row_loss(output, dr, k_all, labels[rows[r]], &ok);
-          s.correct += ok;
           for (std::size_t k = 0; k < k_all; ++k) db[k] += dr[k] *= inv_n;
         }
-        chunk_stats_[c] = s;
         // Alone, the member forms each chunk's partial gradient right after its forward pass,
         // while the chunk's rows are in the nearest caches.
         if (members == 1) chunk_gradient(c, 0, d, partial_weight(c));
@@ -664,16 +739,13 @@ PassStats evaluate(const SoftmaxRegression& model, const Features& x,
   for_row_blocks(
       model, x, rows, pool,
       [&](std::size_t t, std::size_t begin, std::size_t end, float* o) {
-        PassStats& s = partial[t];
-        for (std::size_t r = begin; r < end; ++r, o += k_all) {
-          if (!predictions.empty()) predictions[r] = predicted_class(output, o, k_all);
-          if (!labels.empty()) {
-            bool ok = false;
-            s.loss_sum += row_loss(output, o, k_all, labels[r], &ok);
-            s.correct += ok;
-          }
-          ++s.rows;
-        }
+        if (!predictions.empty())
+          for (std::size_t r = begin; r < end; ++r)
+            predictions[r] = predicted_class(output, o + (r - begin) * k_all, k_all);
+        partial[t].rows = end - begin;
+        if (!labels.empty())
+          partial[t] = block_loss(output, o, end - begin, k_all,
+                                  [&](std::size_t r) { return labels[begin + r]; });
       },
       alongside);
   PassStats total;

@@ -8,9 +8,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "softreg/ops.hpp"
 #include "softreg/random.hpp"
@@ -234,6 +236,79 @@ TEST(KernelTest, EvaluateRunsTheJobAlongsideOnceAndCountsTheSame) {
       EXPECT_EQ(with.loss_sum, plain.loss_sum);
     }
   }
+}
+
+// The softmax's exponential, on a million floats spread evenly (by bit pattern) over [-87.33, 0]:
+// each within 1.5 ulp of e^x, the promise of kernel.hpp.
+TEST(KernelTest, ExpIsWithinOneAndAHalfUlpOfTheExactValue) {
+  std::uint32_t lowest_bits;
+  const float lowest = -87.33f;
+  std::memcpy(&lowest_bits, &lowest, sizeof lowest_bits);
+  const std::uint32_t negative_zero = 0x80000000u, stride = (lowest_bits - negative_zero) / 1000000;
+  std::vector<float> x;
+  for (std::uint32_t bits = negative_zero; bits <= lowest_bits; bits += stride) {
+    float v;
+    std::memcpy(&v, &bits, sizeof v);
+    x.push_back(v);
+  }
+  x.push_back(lowest);
+  std::vector<float> e = x;
+  exp_nonpositive(e);
+  double worst = 0.0;
+  float worst_at = 0.0f;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double exact = std::exp(static_cast<double>(x[i]));
+    const auto rounded = static_cast<float>(exact);
+    const double ulp = std::nextafter(rounded, INFINITY) - rounded;
+    const double err = std::abs(static_cast<double>(e[i]) - exact) / ulp;
+    if (err > worst) {
+      worst = err;
+      worst_at = x[i];
+    }
+  }
+  EXPECT_LE(worst, 1.5) << "at x = " << worst_at;
+  EXPECT_GT(x.size(), 1000000u);
+}
+
+TEST(KernelTest, ExpOfTheEdgesAndTheSameInEveryLane) {
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> x = {0.0f, -0.0f, -1e-30f, -87.34f, -100.0f, -inf, std::nanf("")};
+  exp_nonpositive(x);
+  EXPECT_EQ(x[0], 1.0f);  // the largest logit's term of the softmax sum is exactly 1
+  EXPECT_EQ(x[1], 1.0f);
+  EXPECT_EQ(x[2], 1.0f);
+  EXPECT_EQ(x[3], 0.0f);
+  EXPECT_EQ(x[4], 0.0f);
+  EXPECT_EQ(x[5], 0.0f);
+  EXPECT_TRUE(std::isnan(x[6]));  // a diverged logit must still show in the loss
+  // A value gives the same result in every lane and in the tail that is not a whole vector.
+  for (float v : {-0.1f, -3.7f, -50.25f}) {
+    std::vector<float> same(3 * kernel_lanes() + 3, v);
+    exp_nonpositive(same);
+    for (float got : same) EXPECT_EQ(got, same[0]) << v;
+  }
+}
+
+// Logits far apart (W = 0, b = 500, 0, -500): the naive softmax would overflow; the kernel's
+// loss and gradient are exact.
+TEST(KernelTest, StepIsStableForLogitsFarApart) {
+  Problem p(3, 4, 3, 5);
+  std::fill(p.model.weight().begin(), p.model.weight().end(), 0.0f);
+  p.model.bias()[0] = 500.0f;
+  p.model.bias()[1] = 0.0f;
+  p.model.bias()[2] = -500.0f;
+  p.labels = {0, 1, 2};
+  const std::vector<std::uint32_t> batch = {0, 1, 2};
+  ThreadPool pool(1);
+  SoftmaxKernel kernel(4, 3, 3);
+  Gradients grad;
+  const PassStats s = kernel.step(p.model, p.features(true), p.labels, batch, grad, pool);
+  EXPECT_EQ(s.loss_sum, 0.0 + 500.0 + 1000.0);
+  EXPECT_EQ(s.correct, 1u);
+  // Every row predicts class 0 with p = 1: db = mean(p - onehot) = (2/3, -1/3, -1/3).
+  EXPECT_FLOAT_EQ(grad.bias[0], 2.0f / 3.0f);
+  EXPECT_FLOAT_EQ(grad.bias[1], -1.0f / 3.0f);
+  EXPECT_FLOAT_EQ(grad.bias[2], -1.0f / 3.0f);
 }
 
 TEST(KernelTest, NonFiniteWeightsGiveNonFiniteLoss) {

@@ -146,6 +146,13 @@ PassStats evaluate(const SoftmaxRegression& model, const Features& x,
 Matrix<float> logits(const SoftmaxRegression& model, const Features& x, std::size_t rows,
                      ThreadPool& pool);
 
+/// x[i] = e^x[i], vectorised: the exponential of the kernel's softmax, which calls it on o -
+/// max(o), so for x <= 0. Within 1.5 ulp of e^x wherever that is a normal float: checked for every
+/// float from -87.33 to 0, the worst is 0.94 ulp in a build with FMA (-march=native on x86-64 since
+/// 2013) and 1.22 ulp without. 0 for x < -87.34, where e^x < 1.2e-38 is not a normal float;
+/// e^0 = 1 exactly; NaN stays NaN.
+void exp_nonpositive(std::span<float> x);
+
 /// The vector width (floats) the kernel was compiled for: 16 with AVX-512, 8 with AVX, else 4.
 std::size_t kernel_lanes();
 
