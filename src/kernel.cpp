@@ -202,11 +202,14 @@ inline void lane_sums(const vfloat* v, std::size_t n, float* out) {
   for (; i < n; ++i) out[i] = lane_sum(v[i]);
 }
 
+// The bits of a vfloat's lanes; unsigned, so that arithmetic on them wraps (as it does for the
+// lanes of exp_lanes whose x is out of range and whose result is then discarded).
+typedef std::uint32_t vbits __attribute__((vector_size(kLanes * sizeof(std::uint32_t))));
+
 // e^x of one vector, lane by lane: x = n ln2 + r with n an integer and |r| <= ln2 / 2, so
 // e^x = 2^n e^r; e^r by its Taylor series to r^7 / 7! (the rest is below 5e-9 relative), 2^n
 // built in the exponent bits. No lane depends on another, so a value gets the same result in
 // any lane.
-typedef std::int32_t vint __attribute__((vector_size(kLanes * sizeof(std::int32_t))));
 inline vfloat exp_lanes(vfloat x) {
   constexpr float kLog2e = 1.44269504088896341f;
   // ln 2 in two parts: n * kLn2Hi is exact for |n| < 2^15, so r keeps its low bits.
@@ -224,9 +227,9 @@ inline vfloat exp_lanes(vfloat x) {
   p = p * r + 1.0f / 2;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  vint bits;
+  vbits bits;
   std::memcpy(&bits, &t, sizeof bits);
-  bits = (bits - 0x4B400000 + 127) << 23;  // the float 2^n
+  bits = (bits - 0x4B400000u + 127u) << 23;  // the float 2^n
   vfloat two_n;
   std::memcpy(&two_n, &bits, sizeof two_n);
   const vfloat e = p * two_n;
