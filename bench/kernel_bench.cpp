@@ -91,19 +91,78 @@ BENCHMARK(BM_Step)->Arg(1)->Arg(2)->UseRealTime();
 
 // The step as training runs it: each iteration takes the next batch of a shuffled order of all
 // 60000 rows, so the rows come from memory (47 MB) rather than from the caches as in BM_Step.
+const std::vector<std::uint32_t>& shuffled_order() {
+  static const std::vector<std::uint32_t> order = [] {
+    std::vector<std::uint32_t> o(kRows);
+    std::iota(o.begin(), o.end(), 0u);
+    Rng rng(4);
+    shuffle(o, rng);
+    return o;
+  }();
+  return order;
+}
+
+// The i-th batch of kBatch rows of the shuffled order, round and round.
+std::span<const std::uint32_t> shuffled_batch(std::size_t i) {
+  return std::span<const std::uint32_t>(shuffled_order())
+      .subspan(i % (kRows / kBatch) * kBatch, kBatch);
+}
+
 void BM_StepShuffled(benchmark::State& state) {
-  std::vector<std::uint32_t> order(kRows);
-  std::iota(order.begin(), order.end(), 0u);
-  Rng rng(4);
-  shuffle(order, rng);
-  std::size_t next = 0;
-  run_steps(state, [&] {
-    if (next + kBatch > kRows) next = 0;
-    next += kBatch;
-    return std::span<const std::uint32_t>(order.data() + next - kBatch, kBatch);
-  });
+  std::size_t i = 0;
+  run_steps(state, [&] { return shuffled_batch(i++); });
 }
 BENCHMARK(BM_StepShuffled)->Arg(1)->Arg(2)->UseRealTime();
+
+// The ceiling of two threads for this placement of the VM's vCPUs, on the batches of
+// BM_StepShuffled. With argument 2, each of two threads runs a whole step of its own on half the
+// batch (128 rows), with a model, kernel and optimizer of its own, so that nothing crosses between
+// the cores except the start and the end of the job. Any split of the real step must also
+// exchange gradients or weights, so with 2 threads it cannot be faster than this:
+// BM_StepShuffled/1 divided by BM_StepCeiling/2 is the most two threads can gain at that moment
+// (see "Where the host runs the two vCPUs" in docs/performance.md). With argument 1, one such half
+// step alone on the calling thread: the ideal for each of the two. (It is not training: the
+// halves never meet.)
+void BM_StepCeiling(benchmark::State& state) {
+  const std::size_t kMembers = static_cast<std::size_t>(state.range(0)), kHalf = kBatch / 2;
+  const Features x = data().features();
+  struct Member {
+    ThreadPool alone{1};
+    SoftmaxRegression model{kInputs, kClasses};
+    SoftmaxKernel kernel{kInputs, kClasses, kHalf};
+    Gradients grad;
+    Sgd sgd{SgdOptions{.lr = 0.01f}};
+    std::size_t w_slot = 0, b_slot = 0;
+  };
+  std::vector<Member> members(kMembers);
+  Rng init(2);
+  SoftmaxRegression start(kInputs, kClasses);
+  start.init(init);
+  for (Member& m : members) {
+    m.model = start;
+    m.w_slot = m.sgd.add(m.model.weight());
+    m.b_slot = m.sgd.add(m.model.bias());
+  }
+  ThreadPool team(kMembers);
+  std::size_t step = 0;
+  for (auto _ : state) {
+    const auto rows = shuffled_batch(step++);
+    team.run_team(kMembers, [&](std::size_t i) {
+      Member& m = members[i];
+      const auto half = rows.subspan(i * kHalf, kHalf);
+      auto s = m.kernel.step(m.model, x, data().labels, half, m.grad, m.alone,
+                             [&](std::size_t begin, std::size_t end) {
+                               m.sgd.step(m.w_slot, m.grad.weight, begin, end);
+                             });
+      m.sgd.step(m.b_slot, m.grad.bias);
+      benchmark::DoNotOptimize(s);
+    });
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * 4.0 * kBatch * kInputs * kClasses,
+      benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_StepCeiling)->Arg(1)->Arg(2)->UseRealTime();
 
 // Evaluation (forward, loss, accuracy) of 10000 rows.
 void BM_Evaluate(benchmark::State& state) {
