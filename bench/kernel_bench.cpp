@@ -52,32 +52,52 @@ const Data& data() {
 
 constexpr std::size_t kBatch = 256;
 
-// Fused steps (forward, softmax-cross-entropy, gradient, SGD update) as the trainer runs them,
-// each on the batch of kBatch rows that next_batch() returns.
-template <class NextBatch>
-void run_steps(benchmark::State& state, NextBatch&& next_batch) {
-  ThreadPool pool(static_cast<unsigned>(state.range(0)));
-  const Features x = data().features();
-  Rng rng(2);
-  SoftmaxRegression model(kInputs, kClasses);
-  model.init(rng);
-  SoftmaxKernel kernel(kInputs, kClasses, kBatch);
+// A model being trained as the trainer does it: the kernel's fused step (forward,
+// softmax-cross-entropy, gradient) with W's SGD step block by block inside it, then b's.
+struct Trainee {
+  const Features x = data().features();  // made here, so that no timed step makes the data
+  SoftmaxRegression model{kInputs, kClasses};
+  SoftmaxKernel kernel;
   Gradients grad;
-  // The trainer's update: W's SGD step block by block inside the kernel's step, then b's.
-  Sgd sgd(SgdOptions{.lr = 0.01f});
-  const std::size_t w_slot = sgd.add(model.weight()), b_slot = sgd.add(model.bias());
-  const SoftmaxKernel::WeightBlockFn update = [&](std::size_t begin, std::size_t end) {
-    sgd.step(w_slot, grad.weight, begin, end);
-  };
-  for (auto _ : state) {
-    auto s = kernel.step(model, x, data().labels, next_batch(), grad, pool, update);
+  Sgd sgd{SgdOptions{.lr = 0.01f}};
+  std::size_t w_slot, b_slot;
+  SoftmaxKernel::WeightBlockFn update;
+
+  explicit Trainee(std::size_t max_batch) : kernel(kInputs, kClasses, max_batch) {
+    Rng rng(2);
+    model.init(rng);
+    w_slot = sgd.add(model.weight());
+    b_slot = sgd.add(model.bias());
+    update = [this](std::size_t begin, std::size_t end) {
+      sgd.step(w_slot, grad.weight, begin, end);
+    };
+  }
+  Trainee(const Trainee&) = delete;
+  Trainee& operator=(const Trainee&) = delete;
+
+  void step(std::span<const std::uint32_t> rows, ThreadPool& pool) {
+    auto s = kernel.step(model, x, data().labels, rows, grad, pool, update);
     sgd.step(b_slot, grad.bias);
     benchmark::DoNotOptimize(s);
   }
-  // 2 multiply-adds per weight per row: one forward, one for the gradient.
-  state.counters["GFLOP/s"] = benchmark::Counter(
-      static_cast<double>(state.iterations()) * 4.0 * kBatch * kInputs * kClasses,
-      benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+};
+
+// GFLOP/s of steps on `rows` rows per iteration: 2 multiply-adds per weight per row, one
+// forward, one for the gradient.
+void count_step_flops(benchmark::State& state, std::size_t rows) {
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * 4.0 * static_cast<double>(rows) *
+                             kInputs * kClasses,
+                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
+// Steps as the trainer runs them, each on the batch of kBatch rows that next_batch() returns.
+template <class NextBatch>
+void run_steps(benchmark::State& state, NextBatch&& next_batch) {
+  ThreadPool pool(static_cast<unsigned>(state.range(0)));
+  Trainee trainee(kBatch);
+  for (auto _ : state) trainee.step(next_batch(), pool);
+  count_step_flops(state, kBatch);
 }
 
 // The step on one batch of 256 random rows, again and again: its rows stay in the caches.
@@ -124,43 +144,22 @@ BENCHMARK(BM_StepShuffled)->Arg(1)->Arg(2)->UseRealTime();
 // step alone on the calling thread: the ideal for each of the two. (It is not training: the
 // halves never meet.)
 void BM_StepCeiling(benchmark::State& state) {
-  const std::size_t kMembers = static_cast<std::size_t>(state.range(0)), kHalf = kBatch / 2;
-  const Features x = data().features();
+  const auto members = static_cast<std::size_t>(state.range(0));
+  constexpr std::size_t kHalf = kBatch / 2;
   struct Member {
     ThreadPool alone{1};
-    SoftmaxRegression model{kInputs, kClasses};
-    SoftmaxKernel kernel{kInputs, kClasses, kHalf};
-    Gradients grad;
-    Sgd sgd{SgdOptions{.lr = 0.01f}};
-    std::size_t w_slot = 0, b_slot = 0;
+    Trainee trainee{kHalf};
   };
-  std::vector<Member> members(kMembers);
-  Rng init(2);
-  SoftmaxRegression start(kInputs, kClasses);
-  start.init(init);
-  for (Member& m : members) {
-    m.model = start;
-    m.w_slot = m.sgd.add(m.model.weight());
-    m.b_slot = m.sgd.add(m.model.bias());
-  }
-  ThreadPool team(kMembers);
+  std::vector<Member> team_members(members);
+  ThreadPool team(static_cast<unsigned>(members));
   std::size_t step = 0;
   for (auto _ : state) {
     const auto rows = shuffled_batch(step++);
-    team.run_team(kMembers, [&](std::size_t i) {
-      Member& m = members[i];
-      const auto half = rows.subspan(i * kHalf, kHalf);
-      auto s = m.kernel.step(m.model, x, data().labels, half, m.grad, m.alone,
-                             [&](std::size_t begin, std::size_t end) {
-                               m.sgd.step(m.w_slot, m.grad.weight, begin, end);
-                             });
-      m.sgd.step(m.b_slot, m.grad.bias);
-      benchmark::DoNotOptimize(s);
+    team.run_team(members, [&](std::size_t i) {
+      team_members[i].trainee.step(rows.subspan(i * kHalf, kHalf), team_members[i].alone);
     });
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(
-      static_cast<double>(state.iterations()) * 4.0 * kBatch * kInputs * kClasses,
-      benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  count_step_flops(state, members * kHalf);
 }
 BENCHMARK(BM_StepCeiling)->Arg(1)->Arg(2)->UseRealTime();
 

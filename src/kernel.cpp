@@ -339,18 +339,19 @@ PassStats softmax_rows(float* o, std::size_t n, std::size_t k_all, Label y) {
   s.rows = n;
   constexpr std::size_t kBlock = 64;
   float shifted_loss[kBlock];  // m - o_y of each row
+  std::size_t label[kBlock];
   for (std::size_t r0 = 0; r0 < n; r0 += kBlock) {
     const std::size_t r1 = std::min(n, r0 + kBlock);
     // 1. Each row's largest logit m, subtracted from the row: every o_k - m <= 0.
     for (std::size_t r = r0; r < r1; ++r) {
       float* const row = o + r * k_all;
-      const auto label = static_cast<std::size_t>(y(r));
+      const std::size_t yr = label[r - r0] = static_cast<std::size_t>(y(r));
       std::size_t best = 0;
       for (std::size_t k = 1; k < k_all; ++k)
         if (row[k] > row[best]) best = k;
       const float m = row[best];
-      shifted_loss[r - r0] = m - row[label];
-      s.correct += best == label;
+      shifted_loss[r - r0] = m - row[yr];
+      s.correct += best == yr;
       for (std::size_t k = 0; k < k_all; ++k) row[k] -= m;
     }
     // 2. exp(o_k - m) of the whole block.
@@ -362,7 +363,7 @@ PassStats softmax_rows(float* o, std::size_t n, std::size_t k_all, Label y) {
       for (std::size_t k = 0; k < k_all; ++k) sum += row[k];
       const float inv = 1.0f / sum;
       for (std::size_t k = 0; k < k_all; ++k) row[k] *= inv;
-      row[y(r)] -= 1.0f;
+      row[label[r - r0]] -= 1.0f;
       s.loss_sum += shifted_loss[r - r0] + std::log(sum);
     }
   }
@@ -745,8 +746,9 @@ PassStats evaluate(const SoftmaxRegression& model, const Features& x,
         if (!predictions.empty())
           for (std::size_t r = begin; r < end; ++r)
             predictions[r] = predicted_class(output, o + (r - begin) * k_all, k_all);
-        partial[t].rows = end - begin;
-        if (!labels.empty())
+        if (labels.empty())
+          partial[t].rows = end - begin;
+        else
           partial[t] = block_loss(output, o, end - begin, k_all,
                                   [&](std::size_t r) { return labels[begin + r]; });
       },
