@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,15 @@ struct IdxArray {
   std::vector<std::uint8_t> data;
 };
 
+/// The bytes of a file; InputError naming it when it cannot be read.
+std::vector<std::uint8_t> read_file(const std::filesystem::path& file);
+
+/// True when `bytes` start with the gzip magic 1f 8b.
+bool is_gzip(std::span<const std::uint8_t> bytes);
+
+/// Decompresses gzip data, every member; `name` names it in errors (InputError).
+std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> bytes, const std::string& name);
+
 /// Reads a whole file, decompressing it when it starts with the gzip magic (so both
 /// "x.gz" and a raw "x" work whatever their names say).
 std::vector<std::uint8_t> read_file_maybe_gzip(const std::filesystem::path& file);
@@ -49,6 +59,10 @@ std::vector<std::uint8_t> read_file_maybe_gzip(const std::filesystem::path& file
 /// Loads an IDX file of unsigned bytes (type 0x08), gzip-compressed or raw. `expected_dims`, when
 /// not 0, is the number of dimensions the caller needs (3 for images, 1 for labels).
 IdxArray load_idx(const std::filesystem::path& file, std::size_t expected_dims = 0);
+
+/// Parses the bytes of an IDX file (gzip'd or raw), as load_idx does; `name` names it in errors.
+IdxArray parse_idx(std::span<const std::uint8_t> bytes, const std::string& name,
+                   std::size_t expected_dims = 0);
 
 /// Fashion-MNIST's classes in label order.
 const std::array<std::string_view, 10>& fashion_mnist_classes();
@@ -100,6 +114,9 @@ struct CsvOptions {
 /// file, a header without rows, a missing label column, a single class.
 Dataset load_csv(const std::filesystem::path& file, const CsvOptions& options = {});
 
+/// Parses CSV text as load_csv does; `name` names it in errors and becomes the data's source.
+Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptions& options = {});
+
 /// Reads LIBSVM/liblinear's sparse format, one example a line: `label index:value ...` with
 /// 1-based, strictly increasing indices, densified (missing values are 0). `inputs`, when not 0,
 /// fixes the number of features (a model's); otherwise it is the largest index. Labels map to
@@ -107,6 +124,10 @@ Dataset load_csv(const std::filesystem::path& file, const CsvOptions& options = 
 /// the format but not used (labels empty): liblinear's files to predict often carry placeholders.
 Dataset load_libsvm(const std::filesystem::path& file, std::size_t inputs = 0,
                     const std::vector<std::string>& class_names = {}, bool keep_labels = true);
+
+/// Parses LIBSVM text as load_libsvm does; `name` names it in errors.
+Dataset parse_libsvm(std::string_view text, const std::string& name, std::size_t inputs = 0,
+                     const std::vector<std::string>& class_names = {}, bool keep_labels = true);
 
 /// Per-feature mean and standard deviation (population, divide by n) of a table.
 struct Standardization {

@@ -22,7 +22,7 @@ struct Record {
 
 // RFC 4180 records from `text`: fields separated by `sep`, records by LF or CRLF, a quoted field
 // may hold separators, newlines and "" for a quote.
-std::vector<Record> parse_csv(const fs::path& file, std::string_view text, char sep) {
+std::vector<Record> records_of(const fs::path& file, std::string_view text, char sep) {
   std::vector<Record> records;
   std::size_t i = 0, line = 1;
   if (text.substr(0, 3) == "\xEF\xBB\xBF") i = 3;  // a UTF-8 byte-order mark
@@ -102,11 +102,15 @@ std::string trim(std::string_view s) {
 }  // namespace
 
 Dataset load_csv(const fs::path& file, const CsvOptions& options) {
-  const std::string text = text_of(file);
+  return parse_csv(text_of(file), file.string(), options);
+}
+
+Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptions& options) {
+  const fs::path file(name);
   if (text.find_first_not_of(" \t\r\n") == std::string::npos)
     fail(file, "empty file: expected a header row and rows of numbers");
   const char sep = options.separator != 0 ? options.separator : detect_separator(text);
-  std::vector<Record> records = parse_csv(file, text, sep);
+  std::vector<Record> records = records_of(file, text, sep);
   const std::vector<std::string> header = records[0].fields;
   if (records.size() == 1) fail(file, "no data rows after the header");
 

@@ -36,7 +36,9 @@ void resize_fresh(std::vector<std::uint8_t>& v, std::size_t n) {
   v.resize(n);
 }
 
-std::vector<std::uint8_t> read_raw(const fs::path& file) {
+}  // namespace
+
+std::vector<std::uint8_t> read_file(const fs::path& file) {
   std::error_code ec;
   if (fs::is_directory(file, ec)) fail(file, "expected a file but found a folder");
   std::ifstream in(file, std::ios::binary);
@@ -63,7 +65,12 @@ constexpr std::size_t kMaxDeflateRatio = 1032;
 // the data it actually holds, never the 4 GB its last bytes may claim.
 constexpr std::size_t kTrustedRatio = 8;
 
-std::vector<std::uint8_t> gunzip(const fs::path& file, const std::vector<std::uint8_t>& in) {
+bool is_gzip(std::span<const std::uint8_t> bytes) {
+  return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
+}
+
+std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> in, const std::string& name) {
+  const fs::path file(name);
   std::unique_ptr<libdeflate_decompressor, decltype(&libdeflate_free_decompressor)> d(
       libdeflate_alloc_decompressor(), &libdeflate_free_decompressor);
   if (!d) throw Error("out of memory allocating a gzip decompressor");
@@ -119,12 +126,9 @@ std::vector<std::uint8_t> gunzip(const fs::path& file, const std::vector<std::ui
   return out;
 }
 
-}  // namespace
-
 std::vector<std::uint8_t> read_file_maybe_gzip(const fs::path& file) {
-  std::vector<std::uint8_t> bytes = read_raw(file);
-  const bool gzip = bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
-  if (gzip || file.extension() == ".gz") return gunzip(file, bytes);
+  std::vector<std::uint8_t> bytes = read_file(file);
+  if (is_gzip(bytes) || file.extension() == ".gz") return gunzip(bytes, file.string());
   return bytes;
 }
 

@@ -29,7 +29,18 @@ std::string dims_text(const std::vector<std::size_t>& dims, std::size_t from) {
 }
 
 IdxArray load_idx(const fs::path& file, std::size_t expected_dims) {
-  std::vector<std::uint8_t> bytes = read_file_maybe_gzip(file);
+  const std::vector<std::uint8_t> bytes = read_file(file);
+  // A file named .gz must be gzip data: gunzip says what it found instead.
+  if (file.extension() == ".gz" && !is_gzip(bytes)) gunzip(bytes, file.string());
+  return parse_idx(bytes, file.string(), expected_dims);
+}
+
+IdxArray parse_idx(std::span<const std::uint8_t> file_bytes, const std::string& name,
+                   std::size_t expected_dims) {
+  const fs::path file(name);
+  std::vector<std::uint8_t> bytes = is_gzip(file_bytes)
+                                        ? gunzip(file_bytes, name)
+                                        : std::vector<std::uint8_t>(file_bytes.begin(), file_bytes.end());
   if (bytes.empty()) fail(file, "empty file: expected an IDX header");
   if (bytes.size() < 4)
     fail(file, "file too short for an IDX header: expected at least 4 bytes but found " +

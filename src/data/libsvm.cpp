@@ -15,7 +15,12 @@ namespace fs = std::filesystem;
 
 Dataset load_libsvm(const fs::path& file, std::size_t inputs,
                     const std::vector<std::string>& class_names, bool keep_labels) {
-  const std::string text = text_of(file);
+  return parse_libsvm(text_of(file), file.string(), inputs, class_names, keep_labels);
+}
+
+Dataset parse_libsvm(std::string_view text, const std::string& name, std::size_t inputs,
+                     const std::vector<std::string>& class_names, bool keep_labels) {
+  const fs::path file(name);
   Dataset d;
   d.source = file.string();
   struct Row {
