@@ -29,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t expected = size == 0 ? 0 : std::size_t{data[0] % 4 == 3 ? 3u : data[0] % 2};
   IdxArray a;
   try {
-    a = parse_idx(bytes, "input", expected);
+    a = parse_idx(std::vector<std::uint8_t>(bytes.begin(), bytes.end()), "input", expected);
   } catch (const InputError&) {
     return 0;
   }

@@ -265,7 +265,8 @@ TEST(DataIdxTest, HeaderClaimingMoreThanTheFileHoldsThrowsInsteadOfAllocating) {
     const std::string name = gzip ? "images.gz" : "images";
     write_file(dir.path() / name, maybe_gzip(idx_bytes({1u << 31, 28, 28}, data), gzip));
     const auto msg = input_error_of([&] { load_idx(dir.path() / name, 3); });
-    expect_contains(msg, {name, "2147483648x28x28", "holds 1000"});
+    // gzip: a claim beyond what deflate can pack into the file is refused before decompressing.
+    expect_contains(msg, {name, "2147483648x28x28", gzip ? "holds at most" : "holds 1000"});
   }
 }
 
@@ -291,7 +292,8 @@ TEST(DataIdxTest, HeaderClaimingLessThanTheFileHolds) {
     const std::string name = gzip ? "images.gz" : "images";
     write_file(dir.path() / name, maybe_gzip(bytes, gzip));
     const auto msg = input_error_of([&] { load_idx(dir.path() / name, 3); });
-    expect_contains(msg, {name, "2x2x2 = 8 bytes", "holds 11"});
+    // gzip: decompression stops at the header's size, so the loader never learns the rest.
+    expect_contains(msg, {name, "2x2x2 = 8 bytes", gzip ? "holds more" : "holds 11"});
   }
 }
 

@@ -49,8 +49,21 @@ std::vector<std::uint8_t> read_file(const std::filesystem::path& file);
 /// True when `bytes` start with the gzip magic 1f 8b.
 bool is_gzip(std::span<const std::uint8_t> bytes);
 
-/// Decompresses gzip data, every member; `name` names it in errors (InputError).
-std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> bytes, const std::string& name);
+/// Deflate cannot shrink data by more than this factor, so no gzip member of n bytes holds more
+/// than about 1032 n bytes: a larger claim is a lie, and bounds what decompression may allocate.
+inline constexpr std::size_t kMaxDeflateRatio = 1032;
+
+/// Decompresses gzip data, every member (as `cat a.gz b.gz` makes); `name` names it in errors
+/// (InputError). The output may hold at most `max_bytes`: decompression stops as soon as it would
+/// pass them, with the error `too_much` (by default, that the data decompresses to more).
+/// Memory: the output and at most as much again while it grows; never more than the data holds.
+std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> bytes, const std::string& name,
+                                 std::size_t max_bytes = SIZE_MAX, std::string_view too_much = "");
+
+/// The first `n` bytes that `bytes` decompress to (fewer when they hold fewer), decompressing
+/// little more than those: what a header must say before the rest is allowed for.
+std::vector<std::uint8_t> gunzip_prefix(std::span<const std::uint8_t> bytes,
+                                        const std::string& name, std::size_t n);
 
 /// Reads a whole file, decompressing it when it starts with the gzip magic (so both
 /// "x.gz" and a raw "x" work whatever their names say).
@@ -61,7 +74,9 @@ std::vector<std::uint8_t> read_file_maybe_gzip(const std::filesystem::path& file
 IdxArray load_idx(const std::filesystem::path& file, std::size_t expected_dims = 0);
 
 /// Parses the bytes of an IDX file (gzip'd or raw), as load_idx does; `name` names it in errors.
-IdxArray parse_idx(std::span<const std::uint8_t> bytes, const std::string& name,
+/// Memory: the data the header claims, which must be in the file; for gzip, decompression stops
+/// at that size, and a claim beyond kMaxDeflateRatio times the file is refused before allocating.
+IdxArray parse_idx(std::vector<std::uint8_t> bytes, const std::string& name,
                    std::size_t expected_dims = 0);
 
 /// Fashion-MNIST's classes in label order.
@@ -87,6 +102,13 @@ TrainTest load_fashion_mnist(const std::filesystem::path& dir);
 Dataset load_fashion_mnist_test(const std::filesystem::path& dir);
 
 // ------------------------------------------------------------------------------------ tables
+
+/// The most classes a data set or model may have (docs/security.md): a label column with more
+/// distinct values is refused as it is read, before it costs more memory or time.
+inline constexpr std::size_t kMaxClasses = 65536;
+
+/// The most columns a CSV file may have (a wider table is better read as LIBSVM).
+inline constexpr std::size_t kMaxCsvColumns = std::size_t{1} << 20;
 
 /// How to read a CSV file.
 struct CsvOptions {
@@ -117,9 +139,17 @@ Dataset load_csv(const std::filesystem::path& file, const CsvOptions& options = 
 /// Parses CSV text as load_csv does; `name` names it in errors and becomes the data's source.
 Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptions& options = {});
 
+/// The most features a LIBSVM file may have while it is read as a dense table.
+inline constexpr std::size_t kMaxLibsvmFeatures = std::size_t{1} << 24;
+
+/// The largest dense table a text of `text_bytes` bytes may become: 16 x its size + 256 MiB
+/// (docs/security.md). A sparser file is refused, not densified into gigabytes.
+std::uint64_t max_dense_table_bytes(std::uint64_t text_bytes);
+
 /// Reads LIBSVM/liblinear's sparse format, one example a line: `label index:value ...` with
-/// 1-based, strictly increasing indices, densified (missing values are 0). `inputs`, when not 0,
-/// fixes the number of features (a model's); otherwise it is the largest index. Labels map to
+/// 1-based, strictly increasing indices, densified (missing values are 0). Tokens are separated
+/// by spaces, tabs, CR, VT or FF; `#` starts a comment to the end of the line. `inputs`, when not
+/// 0, fixes the number of features (a model's); otherwise it is the largest index. Labels map to
 /// classes as in CsvOptions::class_names. With keep_labels false the labels are required by
 /// the format but not used (labels empty): liblinear's files to predict often carry placeholders.
 Dataset load_libsvm(const std::filesystem::path& file, std::size_t inputs = 0,

@@ -1,4 +1,9 @@
 // CSV tables (RFC 4180) of numeric features and one label column.
+//
+// One pass over the text, field by field: an unquoted field is a view into the text, a quoted one
+// is unescaped into one reused buffer, numbers go straight into the table. Memory is the text,
+// four bytes per feature value, four per row and the distinct labels (docs/security.md).
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <string_view>
@@ -14,67 +19,99 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// One CSV record: its fields and the line it starts on.
-struct Record {
-  std::size_t line = 0;
-  std::vector<std::string> fields;
-};
+std::string_view trim(std::string_view s) {
+  const auto b = s.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return {};
+  const auto e = s.find_last_not_of(" \t");
+  return s.substr(b, e - b + 1);
+}
 
-// RFC 4180 records from `text`: fields separated by `sep`, records by LF or CRLF, a quoted field
-// may hold separators, newlines and "" for a quote.
-std::vector<Record> records_of(const fs::path& file, std::string_view text, char sep) {
-  std::vector<Record> records;
-  std::size_t i = 0, line = 1;
-  if (text.substr(0, 3) == "\xEF\xBB\xBF") i = 3;  // a UTF-8 byte-order mark
-  while (i < text.size()) {
-    Record r;
-    r.line = line;
-    std::string field;
-    bool in_record = true;
-    while (in_record) {
-      field.clear();
-      if (i < text.size() && text[i] == '"') {
-        const std::size_t opened = line;
-        ++i;
-        for (;;) {
-          if (i >= text.size())
-            fail(file, "line " + std::to_string(opened) + ": a quoted field is never closed");
-          if (text[i] == '"') {
-            if (i + 1 < text.size() && text[i + 1] == '"') {
-              field += '"';
-              i += 2;
-              continue;
-            }
-            ++i;
-            break;
-          }
-          if (text[i] == '\n') ++line;
-          field += text[i++];
-        }
-        if (i < text.size() && text[i] != sep && text[i] != '\n' && text[i] != '\r')
-          fail(file, "line " + std::to_string(line) + ", column " +
-                         std::to_string(r.fields.size() + 1) +
-                         ": expected a separator after the closing quote but found '" +
-                         std::string(1, text[i]) + "'");
-      } else {
-        while (i < text.size() && text[i] != sep && text[i] != '\n' && text[i] != '\r')
-          field += text[i++];
+// Walks the records of CSV text field by field: fields separated by `sep`, records by LF, CRLF or
+// CR; a quoted field may hold separators, line ends and "" for a quote.
+class Fields {
+ public:
+  Fields(const std::string& name, std::string_view text, char sep)
+      : name_(name), text_(text), sep_(sep) {
+    if (text_.substr(0, 3) == "\xEF\xBB\xBF") i_ = 3;  // a UTF-8 byte-order mark
+  }
+
+  /// Moves to the next record that is not a blank line; false at the end of the text.
+  bool next_record() {
+    while (i_ < text_.size() && (text_[i_] == '\n' || text_[i_] == '\r')) end_line();
+    record_line_ = line_;
+    in_record_ = i_ < text_.size();
+    return in_record_;
+  }
+
+  /// The line the current record starts on.
+  std::size_t line() const { return record_line_; }
+
+  /// Reads the current record's next field; false when the record has no more fields.
+  bool next(std::string_view& field, std::size_t column) {
+    if (!in_record_) return false;
+    if (i_ < text_.size() && text_[i_] == '"') {
+      quoted(column);
+      field = buffer_;
+    } else {
+      const std::size_t b = i_;
+      while (i_ < text_.size() && text_[i_] != sep_ && text_[i_] != '\n' && text_[i_] != '\r') ++i_;
+      field = text_.substr(b, i_ - b);
+    }
+    if (i_ < text_.size() && text_[i_] == sep_)
+      ++i_;
+    else {
+      if (i_ < text_.size()) end_line();
+      in_record_ = false;
+    }
+    return true;
+  }
+
+ private:
+  void end_line() {
+    if (text_[i_] == '\r') ++i_;
+    if (i_ < text_.size() && text_[i_] == '\n') ++i_;
+    ++line_;
+  }
+
+  void quoted(std::size_t column) {
+    const std::size_t opened = line_;
+    buffer_.clear();
+    ++i_;
+    for (;;) {
+      const std::size_t b = i_;
+      while (i_ < text_.size() && text_[i_] != '"') {
+        // Lines are counted as outside quotes: LF, CR LF and a lone CR each end one.
+        if (text_[i_] == '\n' ||
+            (text_[i_] == '\r' && (i_ + 1 == text_.size() || text_[i_ + 1] != '\n')))
+          ++line_;
+        ++i_;
       }
-      r.fields.push_back(field);
-      if (i < text.size() && text[i] == sep) {
-        ++i;
+      buffer_.append(text_.substr(b, i_ - b));
+      if (i_ >= text_.size())
+        fail(name_, "line " + std::to_string(opened) + ": a quoted field is never closed");
+      if (i_ + 1 < text_.size() && text_[i_ + 1] == '"') {
+        buffer_ += '"';
+        i_ += 2;
         continue;
       }
-      if (i < text.size() && text[i] == '\r') ++i;
-      if (i < text.size() && text[i] == '\n') ++i;
-      ++line;
-      in_record = false;
+      ++i_;
+      break;
     }
-    // Blank lines carry no record.
-    if (!(r.fields.size() == 1 && r.fields[0].empty())) records.push_back(std::move(r));
+    if (i_ < text_.size() && text_[i_] != sep_ && text_[i_] != '\n' && text_[i_] != '\r')
+      fail(name_, "line " + std::to_string(line_) + ", column " + std::to_string(column + 1) +
+                      ": expected a separator after the closing quote but found '" +
+                      std::string(1, text_[i_]) + "'");
   }
-  return records;
-}
+
+  const std::string& name_;
+  std::string_view text_;
+  char sep_;
+  std::size_t i_ = 0;
+  std::size_t line_ = 1;
+  std::size_t record_line_ = 1;
+  bool in_record_ = false;
+  std::string buffer_;  // the unescaped text of the last quoted field
+};
 
 char detect_separator(std::string_view text) {
   std::size_t counts[3] = {0, 0, 0};
@@ -92,27 +129,31 @@ char detect_separator(std::string_view text) {
   return seps[best];
 }
 
-std::string trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t");
-  if (b == std::string_view::npos) return {};
-  const auto e = s.find_last_not_of(" \t");
-  return std::string(s.substr(b, e - b + 1));
+std::string separator_text(char sep) {
+  return sep == '\t' ? "\\t" : std::string(1, sep);
 }
 
 }  // namespace
 
 Dataset load_csv(const fs::path& file, const CsvOptions& options) {
-  return parse_csv(text_of(file), file.string(), options);
+  const std::vector<std::uint8_t> bytes = read_file_maybe_gzip(file);
+  return parse_csv(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                   file.string(), options);
 }
 
 Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptions& options) {
-  const fs::path file(name);
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos)
-    fail(file, "empty file: expected a header row and rows of numbers");
   const char sep = options.separator != 0 ? options.separator : detect_separator(text);
-  std::vector<Record> records = records_of(file, text, sep);
-  const std::vector<std::string> header = records[0].fields;
-  if (records.size() == 1) fail(file, "no data rows after the header");
+  Fields fields(name, text, sep);
+  if (!fields.next_record()) fail(name, "empty file: expected a header row and rows of numbers");
+
+  std::vector<std::string> header;
+  for (std::string_view f; fields.next(f, header.size());) {
+    if (header.size() == kMaxCsvColumns)
+      fail(name, "line 1: more than " + std::to_string(kMaxCsvColumns) +
+                     " columns (softreg's limit for CSV; a wider table is better read as LIBSVM)");
+    header.emplace_back(trim(f));
+  }
+  if (!fields.next_record()) fail(name, "no data rows after the header");
 
   std::size_t label_col = header.size();  // none
   if (options.label.empty()) {
@@ -120,60 +161,64 @@ Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptio
       label_col = header.size() - 1;
   } else {
     for (std::size_t c = 0; c < header.size(); ++c)
-      if (trim(header[c]) == options.label) label_col = c;
-    if (label_col == header.size() && options.require_label) {
-      std::string names;
-      for (const auto& h : header) names += (names.empty() ? "" : ", ") + trim(h);
-      fail(file, "no column '" + options.label + "' in the header (columns: " + names + ")");
-    }
+      if (header[c] == options.label) label_col = c;
+    if (label_col == header.size() && options.require_label)
+      fail(name, "no column '" + options.label +
+                     "' in the header (columns: " + class_list_text(header) + ")");
   }
-  if (options.require_label && header.size() < 2)
-    fail(file,
+  const std::size_t features = header.size() - (label_col < header.size() ? 1 : 0);
+  if (features == 0 && label_col < header.size())
+    fail(name,
          "line 1: expected a label column and at least one feature column but the header "
          "has 1 column (separator '" +
-             std::string(sep == '\t' ? "\\t" : std::string(1, sep)) + "'; --sep chooses another)");
+             separator_text(sep) + "'; --sep chooses another)");
 
   Dataset d;
-  d.source = file.string();
+  d.source = name;
   for (std::size_t c = 0; c < header.size(); ++c)
-    if (c != label_col) d.feature_names.push_back(trim(header[c]));
-  d.inputs = d.feature_names.size();
+    if (c != label_col) d.feature_names.push_back(header[c]);
+  d.inputs = features;
   d.shape = {d.inputs};
-  d.rows = records.size() - 1;
-  d.values.reserve(d.rows * d.inputs);
-  std::vector<std::string> labels;
-  std::vector<std::size_t> lines;
-  for (std::size_t r = 1; r < records.size(); ++r) {
-    const Record& rec = records[r];
-    if (rec.fields.size() != header.size())
-      fail(file, "line " + std::to_string(rec.line) + ": expected " +
-                     std::to_string(header.size()) + " fields (as in the header) but found " +
-                     std::to_string(rec.fields.size()));
-    for (std::size_t c = 0; c < rec.fields.size(); ++c) {
-      const std::string where = "line " + std::to_string(rec.line) + ", column " +
-                                std::to_string(c + 1) + " (" + trim(header[c]) + ")";
-      const std::string field = trim(rec.fields[c]);
+  // Room for every row the text can hold, reserved untouched (so it costs no memory until used):
+  // a row has at least one line end, a value at least one character and a separator.
+  const std::size_t line_ends = static_cast<std::size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }));
+  d.values.reserve(std::min((line_ends + 1) * features, text.size() / 2 + 1));
+  LabelReader labels(name, options.class_names,
+                     label_col < header.size() ? header[label_col] : std::string());
+  if (label_col < header.size()) labels.reserve(std::min(line_ends + 1, text.size() / 2 + 1));
+
+  auto where = [&](std::size_t c) {
+    return "line " + std::to_string(fields.line()) + ", column " + std::to_string(c + 1) + " (" +
+           header[c] + ")";
+  };
+  do {
+    std::size_t c = 0;
+    for (std::string_view raw; fields.next(raw, c); ++c) {
+      if (c >= header.size()) continue;  // counted, and refused below
+      const std::string_view field = trim(raw);
       if (c == label_col) {
-        if (field.empty()) fail(file, where + ": empty label");
-        labels.push_back(field);
-        lines.push_back(rec.line);
+        if (field.empty()) fail(name, where(c) + ": empty label");
+        labels.add(field, fields.line());
         continue;
       }
-      if (field.empty()) fail(file, where + ": empty feature: expected a number");
-      double v = 0;
-      if (!parse_number(field, v))
-        fail(file, where + ": expected a number but found '" + field + "'");
-      if (!std::isfinite(v) || std::abs(v) > 3.0e38)
-        fail(file, where + ": expected a finite number but found '" + field + "'");
-      d.values.push_back(static_cast<float>(v));
+      if (field.empty()) fail(name, where(c) + ": empty feature: expected a number");
+      float v = 0;
+      if (!parse_float(field, v))
+        fail(name, where(c) + ": expected a number but found '" + std::string(field) + "'");
+      if (!std::isfinite(v))
+        fail(name, where(c) + ": expected a finite number but found '" + std::string(field) + "'");
+      d.values.push_back(v);
     }
-  }
-  if (label_col != header.size()) {
-    d.class_names = options.class_names;
-    d.labels = map_labels(file, labels, lines, d.class_names, trim(header[label_col]));
-  } else {
-    d.class_names = options.class_names;
-  }
+    if (c != header.size())
+      fail(name, "line " + std::to_string(fields.line()) + ": expected " +
+                     std::to_string(header.size()) + " fields (as in the header) but found " +
+                     std::to_string(c));
+    ++d.rows;
+  } while (fields.next_record());
+
+  d.class_names = options.class_names;
+  if (label_col < header.size()) d.labels = labels.finish(d.class_names);
   return d;
 }
 

@@ -1,5 +1,12 @@
-// Whole files, and gzip: read_file_maybe_gzip decompresses a file that starts with the gzip magic.
+// Whole files, and gzip. Decompression is bounded: a member can hold at most kMaxDeflateRatio
+// times its compressed size (deflate's limit), a caller may cap the output lower, and nothing is
+// allocated on the word of a header or trailer alone (docs/security.md).
+//
+// libdeflate decompresses a whole member at once, 2-3x faster than zlib, but cannot stop after n
+// bytes; gunzip_prefix, which must (an IDX header is read before its data is allowed for), uses
+// zlib's streaming inflate for those few bytes.
 #include <libdeflate.h>
+#include <zlib.h>
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
@@ -7,6 +14,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <memory>
 
 #include "load.hpp"
@@ -36,6 +44,55 @@ void resize_fresh(std::vector<std::uint8_t>& v, std::size_t n) {
   v.resize(n);
 }
 
+// The trailer's size is a hint only: in a truncated file the "trailer" is compressed data, and a
+// hostile file may put anything there. The first buffer trusts it up to this many times the
+// compressed size (real files shrink 2-10 times); beyond that the buffer doubles only when the
+// decoder has really run out of room, so a lying trailer costs at most twice the data the file
+// really holds, never the 4 GB its last bytes may claim.
+constexpr std::size_t kTrustedRatio = 16;
+
+using Decompressor =
+    std::unique_ptr<libdeflate_decompressor, decltype(&libdeflate_free_decompressor)>;
+
+Decompressor decompressor() {
+  Decompressor d(libdeflate_alloc_decompressor(), &libdeflate_free_decompressor);
+  if (!d) throw Error("out of memory allocating a gzip decompressor");
+  return d;
+}
+
+// Checks that a member starts at in[pos]: the magic, and room for a header and a trailer.
+void check_member(std::span<const std::uint8_t> in, std::size_t pos, const std::string& name) {
+  const std::size_t avail = in.size() - pos;
+  if (avail == 0)
+    fail(name, "not gzip data: expected the gzip magic 1f 8b but found an empty file");
+  if (avail < 2 || in[pos] != 0x1f || in[pos + 1] != 0x8b) {
+    char found[16];
+    std::snprintf(found, sizeof found, avail < 2 ? "%02x" : "%02x %02x", in[pos],
+                  avail < 2 ? 0 : in[pos + 1]);
+    if (pos == 0)
+      fail(name, std::string("not gzip data: expected the gzip magic 1f 8b but found ") + found);
+    fail(name, "unexpected bytes after the gzip data at offset " + std::to_string(pos) +
+                   ": expected another gzip member (1f 8b) but found " + found);
+  }
+  if (avail < 18)  // a member is at least a 10-byte header and an 8-byte trailer
+    fail(name,
+         "truncated gzip data: expected at least 18 bytes but found " + std::to_string(avail));
+}
+
+[[noreturn]] void fail_corrupt(std::span<const std::uint8_t> in, std::size_t pos,
+                               const std::string& name) {
+  fail(name, "corrupt or truncated gzip data: expected a complete deflate stream in the " +
+                 std::to_string(in.size() - pos) + " bytes from offset " + std::to_string(pos));
+}
+
+// The most a member starting at in[pos] can decompress to.
+std::size_t member_limit(std::span<const std::uint8_t> in, std::size_t pos) {
+  const std::size_t avail = in.size() - pos;
+  return avail > (std::numeric_limits<std::size_t>::max() - 1024) / kMaxDeflateRatio
+             ? std::numeric_limits<std::size_t>::max()
+             : avail * kMaxDeflateRatio + 1024;
+}
+
 }  // namespace
 
 std::vector<std::uint8_t> read_file(const fs::path& file) {
@@ -55,57 +112,33 @@ std::vector<std::uint8_t> read_file(const fs::path& file) {
   return bytes;
 }
 
-// Deflate cannot shrink data by more than a factor of 1032, so a gzip member whose output would be
-// larger is lying; this bounds what a hostile file can make us allocate.
-constexpr std::size_t kMaxDeflateRatio = 1032;
-// The trailer's size is a hint only: in a truncated file the "trailer" is compressed data, and a
-// hostile file may put anything there. The first buffer trusts it up to this many times the
-// compressed size (real IDX files shrink 2-3 times); beyond that the buffer grows only when the
-// decoder has really run out of room, so a lying or truncated file costs at most about twice
-// the data it actually holds, never the 4 GB its last bytes may claim.
-constexpr std::size_t kTrustedRatio = 8;
-
 bool is_gzip(std::span<const std::uint8_t> bytes) {
   return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
 }
 
-std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> in, const std::string& name) {
-  const fs::path file(name);
-  std::unique_ptr<libdeflate_decompressor, decltype(&libdeflate_free_decompressor)> d(
-      libdeflate_alloc_decompressor(), &libdeflate_free_decompressor);
-  if (!d) throw Error("out of memory allocating a gzip decompressor");
+std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> in, const std::string& name,
+                                 std::size_t max_bytes, std::string_view too_much) {
+  const Decompressor d = decompressor();
   std::vector<std::uint8_t> out;
   std::size_t pos = 0;
-  while (pos < in.size()) {
-    const std::size_t avail = in.size() - pos;
-    if (avail < 2 || in[pos] != 0x1f || in[pos + 1] != 0x8b) {
-      char found[16];
-      std::snprintf(found, sizeof found, avail < 2 ? "%02x" : "%02x %02x", in[pos],
-                    avail < 2 ? 0 : in[pos + 1]);
-      if (pos == 0)
-        fail(file, std::string("not gzip data: expected the gzip magic 1f 8b but found ") + found);
-      fail(file, "unexpected bytes after the gzip data at offset " + std::to_string(pos) +
-                     ": expected another gzip member (1f 8b) but found " + found);
-    }
-    if (avail < 18)  // a gzip member is at least a 10-byte header and an 8-byte trailer
-      fail(file,
-           "truncated gzip data: expected at least 18 bytes but found " + std::to_string(avail));
-    // The member's trailer holds its size mod 2^32, but where the member ends is unknown until it
-    // is decompressed; for the usual single-member file the trailer is the last 4 bytes.
-    const std::size_t limit = avail * kMaxDeflateRatio + 1024;
-    std::size_t guess = static_cast<std::size_t>(in[in.size() - 4]) |
-                        static_cast<std::size_t>(in[in.size() - 3]) << 8 |
-                        static_cast<std::size_t>(in[in.size() - 2]) << 16 |
-                        static_cast<std::size_t>(in[in.size() - 1]) << 24;
-    guess = std::clamp<std::size_t>(guess, 1024, std::min(limit, avail * kTrustedRatio + 1024));
+  do {
+    check_member(in, pos, name);
+    const std::size_t used = out.size();
+    const std::size_t room = max_bytes - used;  // the caller's cap, never passed
+    const std::size_t limit = std::min(member_limit(in, pos), room);
+    // The last 4 bytes are the size (mod 2^32) of the last member: for the usual file of one
+    // member they are this member's, and the first buffer is then exactly right.
+    std::size_t guess = std::size_t{in[in.size() - 4]} | std::size_t{in[in.size() - 3]} << 8 |
+                        std::size_t{in[in.size() - 2]} << 16 | std::size_t{in[in.size() - 1]} << 24;
+    const std::size_t trusted = (in.size() - pos) * kTrustedRatio + 1024;
+    guess = std::min({std::max<std::size_t>(guess, 1024), trusted, limit});
     for (;;) {
-      const std::size_t used = out.size();
       if (used == 0)
-        resize_fresh(out, guess);
+        resize_fresh(out, guess);  // nothing to keep: the old buffer goes before the new one comes
       else
         out.resize(used + guess);
       std::size_t in_bytes = 0, out_bytes = 0;
-      const auto r = libdeflate_gzip_decompress_ex(d.get(), in.data() + pos, avail,
+      const auto r = libdeflate_gzip_decompress_ex(d.get(), in.data() + pos, in.size() - pos,
                                                    out.data() + used, guess, &in_bytes, &out_bytes);
       if (r == LIBDEFLATE_SUCCESS) {
         out.resize(used + out_bytes);
@@ -113,16 +146,49 @@ std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> in, const std::st
         break;
       }
       out.resize(used);
-      if (r == LIBDEFLATE_INSUFFICIENT_SPACE && guess < limit) {
-        guess = std::min(guess * 2, limit);
-        continue;
+      if (r != LIBDEFLATE_INSUFFICIENT_SPACE) fail_corrupt(in, pos, name);
+      if (guess == limit) {
+        if (limit == room)
+          fail(name, too_much.empty() ? "gzip data decompresses to more than " +
+                                            std::to_string(max_bytes) + " bytes (stopped there)"
+                                      : std::string(too_much));
+        fail_corrupt(in, pos, name);  // more than deflate can hold: not a deflate stream
       }
-      fail(file, "corrupt or truncated gzip data: expected a complete deflate stream in the " +
-                     std::to_string(avail) + " bytes from offset " + std::to_string(pos));
+      guess = guess > limit / 2 ? limit : guess * 2;
     }
-  }
+  } while (pos < in.size());
   // A trailer that claimed more than the data held leaves spare room: give it back.
   if (out.capacity() > out.size() + out.size() / 4 + 4096) out.shrink_to_fit();
+  return out;
+}
+
+std::vector<std::uint8_t> gunzip_prefix(std::span<const std::uint8_t> in, const std::string& name,
+                                        std::size_t n) {
+  std::vector<std::uint8_t> out(n);
+  z_stream z{};
+  // 16 + 15: a gzip wrapper around a deflate stream with a window of up to 32 KB.
+  if (inflateInit2(&z, 16 + 15) != Z_OK) throw Error("out of memory allocating a gzip decoder");
+  std::size_t pos = 0, got = 0;
+  while (got < n && pos < in.size()) {
+    if (in.size() - pos < 2 || in[pos] != 0x1f || in[pos + 1] != 0x8b) break;
+    z.next_in = const_cast<Bytef*>(in.data() + pos);
+    const std::size_t avail = std::min<std::size_t>(in.size() - pos, 1u << 30);
+    z.avail_in = static_cast<uInt>(avail);
+    z.next_out = out.data() + got;
+    z.avail_out = static_cast<uInt>(n - got);
+    const int r = inflate(&z, Z_NO_FLUSH);
+    pos += avail - z.avail_in;
+    got = n - z.avail_out;
+    if (r == Z_STREAM_END) {
+      inflateReset(&z);  // the next member, if any
+      continue;
+    }
+    if (r != Z_OK) break;  // corrupt or truncated: the whole decoder below says which
+  }
+  inflateEnd(&z);
+  // Fewer bytes than asked for: a short file, or a broken one. The bounded whole decoder tells
+  // the two apart (and names the error) at a cost of at most n bytes.
+  if (got < n) return gunzip(in, name, n);
   return out;
 }
 

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <map>
+#include <limits>
 
 #include "load.hpp"
 #include "softreg/data.hpp"
@@ -22,58 +22,88 @@ bool parse_number(std::string_view s, double& v) {
   return ec == std::errc() && end == s.data() + s.size() && !s.empty();
 }
 
+bool parse_float(std::string_view s, float& f) {
+  double v = 0;
+  if (!parse_number(s, v)) return false;
+  // Beyond the largest float the value would be infinite (and the conversion undefined).
+  if (!(std::abs(v) <= static_cast<double>(std::numeric_limits<float>::max()))) {
+    f = std::numeric_limits<float>::infinity();
+    return true;
+  }
+  f = static_cast<float>(v);
+  return true;
+}
+
 bool is_integer(std::string_view t, long long& v) {
   if (!t.empty() && t[0] == '+') t.remove_prefix(1);
   const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
   return ec == std::errc() && end == t.data() + t.size() && !t.empty();
 }
 
-// Maps label texts to class indices. Without given classes, the classes are the distinct labels:
-// in numeric order when all are integers ("-1" < "1" < "10"), otherwise in byte order.
-std::vector<std::int32_t> map_labels(const fs::path& file, const std::vector<std::string>& labels,
-                                     const std::vector<std::size_t>& lines,
-                                     std::vector<std::string>& classes, const std::string& column) {
-  if (classes.empty()) {
-    std::vector<std::string> distinct = labels;
-    std::sort(distinct.begin(), distinct.end());
-    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-    bool numeric = true;
-    std::vector<std::pair<long long, std::string>> keyed;
-    for (const auto& d : distinct) {
-      long long v = 0;
-      numeric = numeric && is_integer(d, v);
-      keyed.emplace_back(v, d);
-    }
-    if (numeric) {
-      std::sort(keyed.begin(), keyed.end());
-      distinct.clear();
-      for (auto& [v, d] : keyed) distinct.push_back(d);
-    }
-    if (distinct.size() < 2)
-      fail(file, "only one class" +
-                     (distinct.empty() ? std::string() : " ('" + distinct[0] + "')") +
-                     " in column '" + column + "': classification needs at least two");
-    classes = distinct;
-  }
-  std::map<std::string, std::int32_t> index;
-  for (std::size_t c = 0; c < classes.size(); ++c) index[classes[c]] = static_cast<std::int32_t>(c);
-  std::vector<std::int32_t> y(labels.size());
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    const auto it = index.find(labels[i]);
-    if (it == index.end()) {
-      std::string known;
-      for (const auto& c : classes) known += (known.empty() ? "" : ", ") + c;
-      fail(file, "line " + std::to_string(lines[i]) + ": label '" + labels[i] +
-                     "' is not one of the model's classes (" + known + ")");
-    }
-    y[i] = it->second;
-  }
-  return y;
+std::string class_list_text(const std::vector<std::string>& classes) {
+  constexpr std::size_t kShown = 20;
+  std::string s;
+  for (std::size_t c = 0; c < classes.size() && c < kShown; ++c) s += (c ? ", " : "") + classes[c];
+  if (classes.size() > kShown) s += ", ... (" + std::to_string(classes.size()) + " in all)";
+  return s;
 }
 
-std::string text_of(const fs::path& file) {
-  const std::vector<std::uint8_t> bytes = read_file_maybe_gzip(file);
-  return std::string(bytes.begin(), bytes.end());
+LabelReader::LabelReader(const fs::path& file, const std::vector<std::string>& classes,
+                         std::string column)
+    : file_(file), given_(!classes.empty()), column_(std::move(column)) {
+  if (given_) {
+    classes_ = classes;
+    for (std::size_t c = 0; c < classes.size(); ++c)
+      index_.emplace(classes[c], static_cast<std::int32_t>(c));
+  }
+}
+
+void LabelReader::add(std::string_view text, std::size_t line) {
+  auto it = index_.find(text);
+  if (it == index_.end()) {
+    if (given_)
+      fail(file_, "line " + std::to_string(line) + ": label '" + std::string(text) +
+                      "' is not one of the model's classes (" + class_list_text(classes_) + ")");
+    if (index_.size() == kMaxClasses)
+      fail(file_, "line " + std::to_string(line) + ": more than " + std::to_string(kMaxClasses) +
+                      " distinct labels in column '" + column_ +
+                      "' (softreg's limit on classes; is it the label column?)");
+    it = index_.emplace(std::string(text), static_cast<std::int32_t>(index_.size())).first;
+  }
+  ids_.push_back(it->second);
+}
+
+std::vector<std::int32_t> LabelReader::finish(std::vector<std::string>& classes) {
+  if (given_) {
+    classes = classes_;
+    return std::move(ids_);
+  }
+  // The distinct labels seen, in numeric order when every one is an integer ("-1" < "1" < "10"),
+  // otherwise in byte order (the map's).
+  std::vector<std::pair<long long, const std::string*>> keyed;
+  bool numeric = true;
+  for (const auto& [text, id] : index_) {
+    long long v = 0;
+    numeric = numeric && is_integer(text, v);
+    keyed.emplace_back(v, &text);
+  }
+  if (numeric)
+    std::stable_sort(keyed.begin(), keyed.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (keyed.size() < 2)
+    fail(file_, "only one class" +
+                    (keyed.empty() ? std::string() : " ('" + *keyed[0].second + "')") +
+                    " in column '" + column_ + "': classification needs at least two");
+  // Each label's id was the order of its first appearance: renumber to the sorted order.
+  std::vector<std::int32_t> to_class(index_.size());
+  classes.clear();
+  for (std::size_t c = 0; c < keyed.size(); ++c) {
+    to_class[static_cast<std::size_t>(index_.find(*keyed[c].second)->second)] =
+        static_cast<std::int32_t>(c);
+    classes.push_back(*keyed[c].second);
+  }
+  for (std::int32_t& y : ids_) y = to_class[static_cast<std::size_t>(y)];
+  return std::move(ids_);
 }
 
 }  // namespace softreg

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,17 +29,36 @@ std::string dims_text(const std::vector<std::size_t>& dims, std::size_t from);
 /// HUGE_VAL (then reported as not finite by the caller).
 bool parse_number(std::string_view s, double& v);
 
+/// Reads all of `s` as a number and rounds it to a float; beyond the float range it is infinite.
+bool parse_float(std::string_view s, float& f);
+
 /// Reads all of `s` (an optional '+' first) as a whole number.
 bool is_integer(std::string_view s, long long& v);
 
-/// Maps label texts to class indices (CsvOptions::class_names explains the order); `lines[i]` is
-/// the line of labels[i], for messages; `column` names the label column.
-std::vector<std::int32_t> map_labels(const std::filesystem::path& file,
-                                     const std::vector<std::string>& labels,
-                                     const std::vector<std::size_t>& lines,
-                                     std::vector<std::string>& classes, const std::string& column);
+/// "a, b, c": the first 20 classes, and how many there are when there are more.
+std::string class_list_text(const std::vector<std::string>& classes);
 
-/// The file's text, decompressed when it is gzip'd.
-std::string text_of(const std::filesystem::path& file);
+/// Maps label texts to class indices row by row, in memory bounded by the classes: an int32 per
+/// row and one string per distinct label, at most kMaxClasses of them. With given classes (a
+/// model's) a label outside them is an error at its line; otherwise the classes are the distinct
+/// labels, in numeric order when every label is an integer, else in byte (alphabetical) order.
+class LabelReader {
+ public:
+  /// `column` names where the labels are, for messages.
+  LabelReader(const std::filesystem::path& file, const std::vector<std::string>& classes,
+              std::string column);
+  void add(std::string_view text, std::size_t line);
+  /// The rows' class indices; sets `classes`. Fewer than two distinct labels is an error.
+  std::vector<std::int32_t> finish(std::vector<std::string>& classes);
+  void reserve(std::size_t rows) { ids_.reserve(rows); }
+
+ private:
+  std::filesystem::path file_;
+  bool given_;
+  std::string column_;
+  std::vector<std::string> classes_;                      // the given classes
+  std::map<std::string, std::int32_t, std::less<>> index_;  // label -> id (first seen, or given)
+  std::vector<std::int32_t> ids_;
+};
 
 }  // namespace softreg
