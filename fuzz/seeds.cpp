@@ -17,6 +17,7 @@
 #include "softreg/io.hpp"
 #include "softreg/model.hpp"
 #include "softreg/random.hpp"
+#include "softreg/safetensors.hpp"
 
 namespace fs = std::filesystem;
 using namespace softreg;
@@ -145,6 +146,17 @@ void model_seeds() {
   put("model", "softmax-table", model_bytes(5, 4, Output::softmax, true));
 }
 
+void safetensors_seeds() {
+  // The models, and containers softreg did not write: no metadata, other dtypes, an empty tensor.
+  put("safetensors", "model", model_bytes(4, 3, Output::softmax, true));
+  const Bytes four = {1, 2, 3, 4, 5, 6, 7, 8};
+  put("safetensors", "plain", safetensors_bytes({}, {{"x", "U8", {2, 4}, four}}));
+  put("safetensors", "mixed",
+      safetensors_bytes({{"note", "hello"}}, {{"a", "F64", {1}, four},
+                                              {"b", "I16", {2}, Bytes{1, 0, 2, 0}},
+                                              {"empty", "F32", {0, 3}, {}}}));
+}
+
 void png_seeds() {
   put("png", "gray8",
       encode_png(3, 4, 1, 8, Bytes{0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 255}));
@@ -168,6 +180,7 @@ int main(int argc, char** argv) {
   csv_seeds(SOFTREG_TEST_DATA);
   libsvm_seeds();
   model_seeds();
+  safetensors_seeds();
   png_seeds();
   return 0;
 }

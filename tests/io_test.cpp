@@ -286,7 +286,9 @@ TEST_F(ModelFileInvalid, TruncatedData) {
 }
 
 TEST_F(ModelFileInvalid, InvalidOrDeepJson) {
-  expect_invalid(join("{\"weight\": [1, 2", parts_.data), "invalid JSON in the header");
+  expect_invalid(join("{\"weight\": {\"dtype\": \"F3", parts_.data), "invalid JSON in the header");
+  // The header is read as a stream: a wrong value is refused where it stands.
+  expect_invalid(join("{\"weight\": [1, 2", parts_.data), "tensor \"weight\": expected an object");
   expect_invalid(join("[1, 2]", parts_.data), "JSON object");
   // A hostile header nested 100000 deep: an error, not a stack overflow.
   expect_invalid(
@@ -347,7 +349,10 @@ TEST_F(ModelFileInvalid, Metadata) {
   expect_invalid(with("format_version", "2"), "reads version 1 but found \"2\"");
   expect_invalid(with("class_names", nullptr), "no \"class_names\"");
   expect_invalid(with("class_names", R"(["a","b"])"), "2 names but the model has 10 classes");
-  expect_invalid(with("class_names", "[1,2"), "class_names: expected a JSON list");
+  // Read as a stream: the first thing wrong is what the message names.
+  expect_invalid(with("class_names", "[1,2"), "class_names: expected names (text) but found a number");
+  expect_invalid(with("class_names", R"(["a","b")"), "class_names: expected a JSON list of names");
+  expect_invalid(with("class_names", R"(["a",["b"]])"), "expected names (text) but found a list");
   expect_invalid(with("input_shape", "[28,27]"), "input_shape 28x27 but weight has 784 inputs");
   expect_invalid(with("input_shape", "[784,0]"), "whole numbers > 0");
   expect_invalid(with("input_scale", "-1"), "input_scale: expected a number > 0");

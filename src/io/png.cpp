@@ -5,6 +5,8 @@
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <stdexcept>
 
 #include "file.hpp"
@@ -49,11 +51,51 @@ void png_on_error(png_structp png, png_const_charp message) {
 
 void png_on_warning(png_structp, png_const_charp) {}
 
+// Where decoded rows go. Rows arrive as 8-bit RGBA and are turned into gray as they come, so a
+// file whose header claims more rows than its data holds costs only the rows it really has. An
+// interlaced file (Adam7: seven passes over the whole image) needs the whole RGBA image first.
+struct GraySink {
+  GrayImage image;
+  // One row, or the whole image when interlaced: not zero-filled, so the pages of rows a short
+  // file never reaches are never touched.
+  std::unique_ptr<std::uint8_t[]> rgba;
+  bool too_large = false;
+};
+
+// Rec. 601 luma of the stored (sRGB) values, as most image tools convert to gray; transparency
+// shows a white background.
+void append_gray(GraySink* sink, const std::uint8_t* rgba, std::size_t pixels) {
+  for (std::size_t i = 0; i < pixels; ++i) {
+    const std::uint8_t* p = rgba + 4 * i;
+    const double luma = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+    const double alpha = p[3] / 255.0;
+    sink->image.pixels.push_back(static_cast<float>(luma * alpha + 255.0 * (1.0 - alpha)));
+  }
+}
+
+// Sizes the sink for an image; false to refuse it (too many pixels, or no memory). The gray
+// image's room is reserved, not touched: memory comes as rows are decoded.
+bool begin_image(GraySink* sink, png_uint_32 width, png_uint_32 height, bool interlaced) noexcept {
+  const std::uint64_t pixels = std::uint64_t{width} * height;
+  sink->image.rows = height;
+  sink->image.cols = width;
+  if (pixels > kMaxPixels) {
+    sink->too_large = true;
+    return false;
+  }
+  try {
+    sink->image.pixels.reserve(static_cast<std::size_t>(pixels));
+    sink->rgba.reset(new std::uint8_t[static_cast<std::size_t>(interlaced ? pixels : width) * 4]);
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
+  return true;
+}
+
 // Decodes to 8-bit RGBA: palette and low bit depths expanded, 16-bit scaled to 8, gray copied
-// to R, G and B, opaque alpha added where there is none. `alloc(width, height)` returns the
-// buffer of width x height x 4 bytes, or null to refuse the size. False on a libpng error.
-bool decode_png_rgba(PngReadState* state, std::uint8_t* (*alloc)(void*, png_uint_32, png_uint_32),
-                     void* alloc_arg, png_uint_32* width, png_uint_32* height) {
+// to R, G and B, opaque alpha added where there is none; the rows go to `sink`. False on a
+// libpng error (the message is in state) or an image the sink refuses.
+bool decode_png(PngReadState* state, GraySink* sink) {
   png_structp png =
       png_create_read_struct(PNG_LIBPNG_VER_STRING, state, png_on_error, png_on_warning);
   if (png == nullptr) return false;
@@ -66,34 +108,39 @@ bool decode_png_rgba(PngReadState* state, std::uint8_t* (*alloc)(void*, png_uint
     png_destroy_read_struct(&png, &info, nullptr);
     return false;
   }
+  // Only what the pixels need is read: every ancillary chunk but transparency is skipped unread
+  // (text, ICC profiles, gamma, ...: samples are taken as stored), and no chunk may make libpng
+  // allocate more than 1 MB.
+  static const png_byte kSkipped[] =
+      "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP\0iTXt\0oFFs\0pCAL\0"
+      "pHYs\0sBIT\0sCAL\0sPLT\0sRGB\0sTER\0tEXt\0tIME\0zTXt";
+  png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, nullptr, 0);
+  png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, kSkipped, 18);
+  png_set_chunk_malloc_max(png, 1 << 20);
   png_set_read_fn(png, state, png_read_from_memory);
   png_read_info(png, info);
-  *width = png_get_image_width(png, info);
-  *height = png_get_image_height(png, info);
+  const png_uint_32 width = png_get_image_width(png, info);
+  const png_uint_32 height = png_get_image_height(png, info);
+  const bool interlaced = png_get_interlace_type(png, info) != PNG_INTERLACE_NONE;
   png_set_expand(png);
   png_set_scale_16(png);
   png_set_gray_to_rgb(png);
   png_set_add_alpha(png, 0xff, PNG_FILLER_AFTER);
   const int passes = png_set_interlace_handling(png);
   png_read_update_info(png, info);
-  if (png_get_rowbytes(png, info) != std::size_t{*width} * 4)
+  if (png_get_rowbytes(png, info) != std::size_t{width} * 4)
     png_error(png, "unexpected row size after conversion to RGBA");
-  std::uint8_t* out = alloc(alloc_arg, *width, *height);
-  if (out == nullptr) png_error(png, "image too large");
+  if (!begin_image(sink, width, height, interlaced)) png_error(png, "image too large");
+  std::uint8_t* rgba = sink->rgba.get();
   for (int pass = 0; pass < passes; ++pass)
-    for (png_uint_32 r = 0; r < *height; ++r)
-      png_read_row(png, out + std::size_t{r} * *width * 4, nullptr);
+    for (png_uint_32 r = 0; r < height; ++r) {
+      png_read_row(png, interlaced ? rgba + std::size_t{r} * width * 4 : rgba, nullptr);
+      if (!interlaced) append_gray(sink, rgba, width);
+    }
+  if (interlaced) append_gray(sink, rgba, std::size_t{width} * height);
   png_read_end(png, nullptr);
   png_destroy_read_struct(&png, &info, nullptr);
   return true;
-}
-
-std::uint8_t* alloc_rgba(void* arg, png_uint_32 width, png_uint_32 height) {
-  auto* v = static_cast<std::vector<std::uint8_t>*>(arg);
-  const std::uint64_t pixels = std::uint64_t{width} * height;
-  if (pixels > kMaxPixels) return nullptr;
-  v->assign(static_cast<std::size_t>(pixels) * 4, 0);
-  return v->data();
 }
 
 }  // namespace
@@ -103,28 +150,15 @@ GrayImage decode_png_gray(std::span<const std::uint8_t> bytes, const std::string
   if (bytes.size() < 8 || !std::equal(kSignature, kSignature + 8, bytes.begin()))
     fail(name, "not a PNG file: expected the PNG signature 89 50 4E 47 0D 0A 1A 0A");
   PngReadState state{bytes.data(), bytes.size(), 0, {}};
-  std::vector<std::uint8_t> rgba;
-  png_uint_32 width = 0, height = 0;
-  if (!decode_png_rgba(&state, alloc_rgba, &rgba, &width, &height)) {
-    if (std::uint64_t{width} * height > kMaxPixels)
-      fail(name, "image of " + std::to_string(width) + "x" + std::to_string(height) +
-                     " pixels is larger than the " + std::to_string(kMaxPixels >> 20) +
-                     " megapixels softreg reads");
+  GraySink sink;
+  if (!decode_png(&state, &sink)) {
+    if (sink.too_large)
+      fail(name, "image of " + std::to_string(sink.image.cols) + "x" +
+                     std::to_string(sink.image.rows) + " pixels is larger than the " +
+                     std::to_string(kMaxPixels >> 20) + " megapixels softreg reads");
     fail(name, std::string("invalid PNG: ") + (state.message[0] ? state.message : "libpng failed"));
   }
-  GrayImage g;
-  g.rows = height;
-  g.cols = width;
-  g.pixels.resize(std::size_t{width} * height);
-  for (std::size_t i = 0; i < g.pixels.size(); ++i) {
-    const std::uint8_t* p = &rgba[4 * i];
-    // Rec. 601 luma of the stored (sRGB) values, as most image tools convert to gray;
-    // transparency shows a white background.
-    const double luma = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
-    const double alpha = p[3] / 255.0;
-    g.pixels[i] = static_cast<float>(luma * alpha + 255.0 * (1.0 - alpha));
-  }
-  return g;
+  return std::move(sink.image);
 }
 
 GrayImage read_png_gray(const fs::path& file) {
