@@ -7,12 +7,15 @@ namespace softreg::test {
 
 struct RunResult {
   int status = -1;  // exit status, or -1 when killed by a signal
+  int signal = 0;   // the signal that killed it, if one did
   std::string out;
   std::string err;
+  long peak_rss_kb = 0;  // the largest resident size of the command's processes, in KiB
 };
 
-/// Runs `SOFTREG_EXE args` through /bin/sh (so args may hold quotes and redirections), with
-/// `input` on standard input, and returns its exit status, stdout and stderr.
+/// Runs `SOFTREG_EXE args` through /bin/sh (so args may hold quotes), with `input` on standard
+/// input, and returns its exit status (or the signal that killed it), stdout, stderr and peak
+/// resident size.
 RunResult run_softreg(const std::string& args, const std::string& input = "");
 
 /// Runs any shell command the same way.
