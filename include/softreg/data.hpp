@@ -142,7 +142,7 @@ Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptio
 /// The most features a LIBSVM file may have while it is read as a dense table.
 inline constexpr std::size_t kMaxLibsvmFeatures = std::size_t{1} << 24;
 
-/// The largest dense table a text of `text_bytes` bytes may become: 16 x its size + 256 MiB
+/// The largest dense table a text of `text_bytes` bytes may become: 8 x its size + 64 MiB
 /// (docs/security.md). A sparser file is refused, not densified into gigabytes.
 std::uint64_t max_dense_table_bytes(std::uint64_t text_bytes);
 
@@ -175,7 +175,8 @@ Standardization fit_standardization(const Dataset& data);
 void standardize(Dataset& data, const Standardization& s);
 
 /// Splits `data` into train and test, stratified: each class gives round(F n_c) of its n_c
-/// examples to the test set, chosen by `rng`; each part keeps the file's order.
-TrainTest stratified_split(const Dataset& data, double test_fraction, Rng& rng);
+/// examples to the test set, chosen by `rng`; each part keeps the file's order. The training
+/// part is `data` itself, compacted in place: pass it by move to split without a second copy.
+TrainTest stratified_split(Dataset data, double test_fraction, Rng& rng);
 
 }  // namespace softreg

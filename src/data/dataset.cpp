@@ -1,5 +1,7 @@
 // What is done to a loaded data set: keep its first rows, standardise it, split it.
+#include <algorithm>
 #include <cmath>
+#include <span>
 
 #include "softreg/data.hpp"
 #include "softreg/error.hpp"
@@ -50,46 +52,69 @@ void standardize(Dataset& data, const Standardization& s) {
     }
 }
 
-TrainTest stratified_split(const Dataset& data, double test_fraction, Rng& rng) {
+TrainTest stratified_split(Dataset data, double test_fraction, Rng& rng) {
   if (!(test_fraction > 0.0 && test_fraction < 1.0))
     throw InputError("--test-split: expected a fraction between 0 and 1 but found " +
                      std::to_string(test_fraction));
-  std::vector<std::uint8_t> to_test(data.rows, 0);
-  for (std::size_t c = 0; c < data.classes(); ++c) {
-    std::vector<std::uint32_t> members;
+  // The rows of each class in file order (one counting pass, not one pass per class), shuffled
+  // class by class: the first round(F n_c) go to the test set.
+  const std::size_t k = data.classes();
+  std::vector<std::size_t> start(k + 1, 0);
+  for (std::int32_t y : data.labels) ++start[static_cast<std::size_t>(y) + 1];
+  for (std::size_t c = 0; c < k; ++c) start[c + 1] += start[c];
+  std::vector<std::uint32_t> by_class(data.rows);
+  {
+    std::vector<std::size_t> next(start.begin(), start.end() - 1);
     for (std::size_t i = 0; i < data.rows; ++i)
-      if (data.labels[i] == static_cast<std::int32_t>(c))
-        members.push_back(static_cast<std::uint32_t>(i));
+      by_class[next[static_cast<std::size_t>(data.labels[i])]++] = static_cast<std::uint32_t>(i);
+  }
+  std::vector<std::uint8_t> to_test(data.rows, 0);
+  for (std::size_t c = 0; c < k; ++c) {
+    const std::span<std::uint32_t> members(by_class.data() + start[c], start[c + 1] - start[c]);
     shuffle(members, rng);
     const auto n_test =
         static_cast<std::size_t>(std::llround(test_fraction * static_cast<double>(members.size())));
-    for (std::size_t k = 0; k < n_test; ++k) to_test[members[k]] = 1;
+    for (std::size_t j = 0; j < n_test; ++j) to_test[members[j]] = 1;
   }
+  by_class = {};
+
+  // The test rows are copied out; the training rows then move up in place, keeping the file's
+  // order, so the split costs the test part and not a second copy of the whole table.
   TrainTest tt;
-  for (Dataset* part : {&tt.train, &tt.test}) {
-    part->inputs = data.inputs;
-    part->scale = data.scale;
-    part->shape = data.shape;
-    part->class_names = data.class_names;
-    part->feature_names = data.feature_names;
-  }
-  tt.train.source = data.source + " (train split)";
+  tt.test.inputs = data.inputs;
+  tt.test.scale = data.scale;
+  tt.test.shape = data.shape;
+  tt.test.class_names = data.class_names;
+  tt.test.feature_names = data.feature_names;
   tt.test.source = data.source + " (test split)";
+  const std::size_t d = data.inputs;
+  std::size_t kept = 0;
   for (std::size_t i = 0; i < data.rows; ++i) {
-    Dataset& part = to_test[i] ? tt.test : tt.train;
-    ++part.rows;
-    part.labels.push_back(data.labels[i]);
+    auto move_row = [&](auto& values, auto& test_values) {
+      const auto row = values.begin() + static_cast<std::ptrdiff_t>(i * d);
+      if (to_test[i])
+        test_values.insert(test_values.end(), row, row + static_cast<std::ptrdiff_t>(d));
+      else if (kept != i)
+        std::copy(row, row + static_cast<std::ptrdiff_t>(d),
+                  values.begin() + static_cast<std::ptrdiff_t>(kept * d));
+    };
     if (data.is_bytes())
-      part.pixels.insert(part.pixels.end(),
-                         data.pixels.begin() + static_cast<std::ptrdiff_t>(i * data.inputs),
-                         data.pixels.begin() + static_cast<std::ptrdiff_t>((i + 1) * data.inputs));
+      move_row(data.pixels, tt.test.pixels);
     else
-      part.values.insert(part.values.end(),
-                         data.values.begin() + static_cast<std::ptrdiff_t>(i * data.inputs),
-                         data.values.begin() + static_cast<std::ptrdiff_t>((i + 1) * data.inputs));
+      move_row(data.values, tt.test.values);
+    if (to_test[i]) {
+      tt.test.labels.push_back(data.labels[i]);
+      ++tt.test.rows;
+    } else {
+      data.labels[kept++] = data.labels[i];
+    }
   }
+  const std::string source = data.source;
+  data.keep_first(kept);
+  data.source = source + " (train split)";
+  tt.train = std::move(data);
   if (tt.train.rows == 0 || tt.test.rows == 0)
-    throw InputError(data.source + ": --test-split " + std::to_string(test_fraction) + " leaves " +
+    throw InputError(source + ": --test-split " + std::to_string(test_fraction) + " leaves " +
                      (tt.train.rows == 0 ? "no training" : "no test") + " examples");
   return tt;
 }

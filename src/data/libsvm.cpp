@@ -1,7 +1,7 @@
 // LIBSVM/liblinear's sparse text format, one example a line: `label index:value ...`.
 //
 // One pass over the text into compressed sparse rows (8 bytes per value), then densified: the
-// dense table is refused when it would be much larger than the file (docs/security.md).
+// dense table is refused when it would be more than 8 x the file + 64 MB (docs/security.md).
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -37,7 +37,7 @@ std::string mb_text(std::uint64_t bytes) {
 }  // namespace
 
 std::uint64_t max_dense_table_bytes(std::uint64_t text_bytes) {
-  return 16 * text_bytes + (std::uint64_t{256} << 20);
+  return 8 * text_bytes + (std::uint64_t{64} << 20);
 }
 
 Dataset load_libsvm(const fs::path& file, std::size_t inputs,
@@ -124,7 +124,7 @@ Dataset parse_libsvm(std::string_view text, const std::string& name, std::size_t
                    " features would take " + mb_text(dense) +
                    " as a dense table, more than softreg allows for a file of " +
                    std::to_string(text.size()) +
-                   " bytes (16 x its size + 256 MB): the data is "
+                   " bytes (8 x its size + 64 MB): the data is "
                    "too sparse to read densely");
   d.values.assign(d.rows * d.inputs, 0.0f);
   for (std::size_t r = 0, k = 0; r < d.rows; ++r)
