@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "expect.hpp"
 #include "fixtures.hpp"
 #include "run.hpp"
 #include "softreg/io.hpp"
@@ -26,33 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-std::string quoted(const fs::path& p) {
-  return "'" + p.string() + "'";
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-std::string describe(const RunResult& r) {
-  return "status " + std::to_string(r.status) + "\n--- stdout:\n" + r.out + "--- stderr:\n" + r.err;
-}
-
-void expect_rejected(const RunResult& r, const std::vector<std::string>& parts) {
-  EXPECT_EQ(r.status, 2) << describe(r);
-  EXPECT_EQ(r.out, "") << describe(r);
-  EXPECT_EQ(r.err.rfind("softreg: ", 0), 0u) << describe(r);
-  ASSERT_FALSE(r.err.empty());
-  EXPECT_EQ(r.err.back(), '\n') << describe(r);
-  EXPECT_EQ(lines_of(r.err).size(), 1u) << describe(r);
-  for (const auto& part : parts)
-    EXPECT_NE(r.err.find(part), std::string::npos) << "stderr should contain \"" << part << "\"\n"
-                                                   << describe(r);
-}
 
 // The last epoch's "test acc D.DDDD" of train's output.
 std::string last_test_acc(const std::string& train_out) {
@@ -401,13 +375,6 @@ TEST(EvalCli, ModelThatDoesNotFitTheData) {
 }
 
 // --- train --out: what is saved, and saves that cannot or do not finish ----------------------
-
-std::string slurp(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 class TrainOut : public testing::Test {
  protected:

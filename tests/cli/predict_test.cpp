@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "expect.hpp"
 #include "fixtures.hpp"
 #include "run.hpp"
 #include "softreg/data.hpp"
@@ -26,31 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-std::string quoted(const fs::path& p) {
-  return "'" + p.string() + "'";
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-std::string describe(const RunResult& r) {
-  return "status " + std::to_string(r.status) + "\n--- stdout:\n" + r.out + "--- stderr:\n" + r.err;
-}
-
-void expect_rejected(const RunResult& r, const std::vector<std::string>& parts) {
-  EXPECT_EQ(r.status, 2) << describe(r);
-  EXPECT_EQ(r.out, "") << describe(r);
-  EXPECT_EQ(r.err.rfind("softreg: ", 0), 0u) << describe(r);
-  EXPECT_EQ(lines_of(r.err).size(), 1u) << describe(r);
-  for (const auto& part : parts)
-    EXPECT_NE(r.err.find(part), std::string::npos) << "stderr should contain \"" << part << "\"\n"
-                                                   << describe(r);
-}
 
 std::vector<json> json_lines(const std::string& out) {
   std::vector<json> v;

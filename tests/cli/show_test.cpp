@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "expect.hpp"
 #include "fixtures.hpp"
 #include "png.hpp"
 #include "run.hpp"
@@ -46,17 +47,6 @@ constexpr std::size_t kWeightsHeight = 78 + 2 * (22 + 6 + 140 + 20) + 76 + 10;  
 
 std::string q(const fs::path& p) {
   return "'" + p.string() + "'";
-}
-
-std::string describe(const RunResult& r) {
-  return "status " + std::to_string(r.status) + "\n--- stdout:\n" + r.out + "--- stderr:\n" + r.err;
-}
-
-std::string slurp(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 std::vector<std::string> fashion_names() {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "expect.hpp"
 #include "fixtures.hpp"
 #include "run.hpp"
 
@@ -29,30 +30,8 @@ namespace fs = std::filesystem;
 constexpr std::uint32_t kTrain = 500;
 constexpr std::uint32_t kTest = 100;
 
-std::string quoted(const fs::path& p) {
-  return "'" + p.string() + "'";
-}
-
 RunResult train(const std::string& args) {
   return run_softreg("train " + args);
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-std::string slurp(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string describe(const RunResult& r) {
-  return "status " + std::to_string(r.status) + "\n--- stdout:\n" + r.out + "--- stderr:\n" + r.err;
 }
 
 // One epoch line: "epoch N  loss D.DDDD  train acc D.DDDD  test acc D.DDDD  (D+.DD s)".
@@ -98,20 +77,6 @@ std::vector<std::string> without_times(const std::vector<EpochLine>& lines) {
   std::vector<std::string> v;
   for (const auto& l : lines) v.push_back(l.without_time);
   return v;
-}
-
-// Checks a run that met bad input: status 2, nothing on stdout, one line on stderr starting
-// "softreg: " that holds every one of `parts`.
-void expect_rejected(const RunResult& r, const std::vector<std::string>& parts) {
-  EXPECT_EQ(r.status, 2) << describe(r);
-  EXPECT_EQ(r.out, "") << describe(r);
-  EXPECT_EQ(r.err.rfind("softreg: ", 0), 0u) << describe(r);
-  ASSERT_FALSE(r.err.empty());
-  EXPECT_EQ(r.err.back(), '\n') << describe(r);
-  EXPECT_EQ(lines_of(r.err).size(), 1u) << describe(r);
-  for (const auto& part : parts)
-    EXPECT_NE(r.err.find(part), std::string::npos) << "stderr should contain \"" << part << "\"\n"
-                                                   << describe(r);
 }
 
 std::vector<std::uint8_t> some_bytes(std::size_t n) {

@@ -10,7 +10,7 @@ struct RunResult {
   int signal = 0;   // the signal that killed it, if one did
   std::string out;
   std::string err;
-  long peak_rss_kb = 0;  // the largest resident size of the command's processes, in KiB
+  long peak_rss_kb = 0;  // run_softreg: softreg's peak resident size, in KiB
 };
 
 /// Runs `SOFTREG_EXE args` through /bin/sh (so args may hold quotes), with `input` on standard

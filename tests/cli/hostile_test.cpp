@@ -1,0 +1,215 @@
+// Hostile input through the CLI (docs/security.md): the inputs the fuzzers found that made softreg
+// die by a signal or take gigabytes, kept in tests/data/hostile/, and generated files built to
+// cost as much memory as the format allows. Each must be refused with exit status 2 and one line
+// naming the file, or read within the memory bound docs/security.md states.
+#include <gtest/gtest.h>
+#include <libdeflate.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "expect.hpp"
+#include "fixtures.hpp"
+#include "run.hpp"
+#include "softreg/io.hpp"
+
+namespace softreg::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kHostile = fs::path(SOFTREG_TEST_DATA) / "hostile";
+
+// Sanitizers keep shadow memory and a quarantine of freed blocks: a process's peak RSS then says
+// nothing about softreg's own use, so the memory bounds are asserted in builds without them.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kMeasuresMemory = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kMeasuresMemory = false;
+#else
+constexpr bool kMeasuresMemory = true;
+#endif
+#else
+constexpr bool kMeasuresMemory = true;
+#endif
+
+constexpr long kMiB = 1024;  // in the KiB that peak_rss_kb counts
+
+void expect_peak_below(const RunResult& r, long limit_kb, const std::string& what) {
+  if (!kMeasuresMemory) return;
+  EXPECT_LT(r.peak_rss_kb, limit_kb)
+      << what << ": peak resident size " << r.peak_rss_kb << " KiB, bound " << limit_kb << " KiB\n"
+      << describe(r);
+}
+
+// A model of 28x28 inputs and 10 classes, for the commands that read images.
+fs::path write_image_model(const fs::path& dir) {
+  SoftmaxRegression m(784, 10);
+  ModelInfo info;
+  for (int c = 0; c < 10; ++c) info.class_names.push_back("c" + std::to_string(c));
+  info.input_shape = {28, 28};
+  info.input_scale = 1.0f / 255.0f;
+  const fs::path file = dir / "m.safetensors";
+  save_model(file, m, info);
+  return file;
+}
+
+// ------------------------------------------------------------------ what the fuzzers found
+
+TEST(HostileInput, CsvOfOnlyAByteOrderMarkIsAnEmptyFile) {
+  // Was SIGSEGV: the BOM was skipped, no record was left, and the header was records[0].
+  const fs::path f = kHostile / "bom-only.csv";
+  expect_rejected(run_softreg("train --csv " + quoted(f)),
+                  {f.string() + ": empty file: expected a header row"});
+}
+
+TEST(HostileInput, CsvHeaderOfOneEmptyQuotedField) {
+  // Was SIGSEGV: a record of one empty quoted field was taken for a blank line.
+  const fs::path f = kHostile / "empty-quoted-header.csv";
+  expect_rejected(run_softreg("train --csv " + quoted(f)),
+                  {f.string() + ": no data rows after the header"});
+}
+
+TEST(HostileInput, ModelWhoseShapeIsNestedDeep) {
+  // Was SIGSEGV: the message about the bad shape dumped 100000 nested lists recursively.
+  TempDir dir;
+  const fs::path f = kHostile / "shape-nested-100000-deep.safetensors";
+  for (const std::string command :
+       {std::string("eval --model "),
+        "show weights --out " + quoted(dir.path() / "w.png") + " --model "})
+    expect_rejected(run_softreg(command + quoted(f)),
+                    {f.string() + ": tensor \"weight\": shape: expected a list of non-negative "
+                                  "whole numbers but found a list"});
+}
+
+TEST(HostileInput, PngChunkClaimingHundredsOfMegabytes) {
+  // Was a 739 MB allocation inside libpng for a 72-byte file: a text chunk's claimed length.
+  TempDir dir;
+  const fs::path model = write_image_model(dir.path());
+  const fs::path f = kHostile / "chunk-claims-739mb.png";
+  const RunResult r = run_softreg("predict --model " + quoted(model) + " " + quoted(f));
+  expect_rejected(r, {f.string() + ": invalid PNG"});
+  expect_peak_below(r, 100 * kMiB, "a 72-byte PNG");
+}
+
+// ------------------------------------------------------------------ bounded memory
+
+std::vector<std::uint8_t> gzip_level(std::span<const std::uint8_t> raw, int level) {
+  std::unique_ptr<libdeflate_compressor, decltype(&libdeflate_free_compressor)> c(
+      libdeflate_alloc_compressor(level), &libdeflate_free_compressor);
+  std::vector<std::uint8_t> out(libdeflate_gzip_compress_bound(c.get(), raw.size()));
+  out.resize(libdeflate_gzip_compress(c.get(), raw.data(), raw.size(), out.data(), out.size()));
+  return out;
+}
+
+TEST(HostileInput, GzipOfAnIdxHeaderAndTwoGigabytesOfZeros) {
+  // A valid header for 60000 images of 28x28 (47 MB), then 2 GiB of zeros in 32 gzip members
+  // (2 MB on disk): decompression must stop at the header's size.
+  TempDir dir;
+  write_tiny_fashion(dir.path(), 20, 10);
+  std::vector<std::uint8_t> file = gzip_bytes(idx_bytes({60000, 28, 28}, {}));
+  const std::vector<std::uint8_t> zeros = gzip_level(std::vector<std::uint8_t>(64u << 20, 0), 1);
+  for (int i = 0; i < 32; ++i) file.insert(file.end(), zeros.begin(), zeros.end());
+  const fs::path images = dir.path() / "train-images-idx3-ubyte.gz";
+  write_file(images, file);
+  const RunResult r = run_softreg("train --data " + quoted(dir.path()));
+  expect_rejected(r, {images.string(), "60000x28x28 = 47040000 bytes of data",
+                      "holds more (decompression stopped there)"});
+  expect_peak_below(r, 100 * kMiB, "an IDX header and 2 GiB of zeros");
+}
+
+TEST(HostileInput, LibsvmTooSparseToDensifyIsRefusedBeforeAllocating) {
+  // 2000 rows at index 3,000,000: 24 GB as a dense table, from a 30 KB file.
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 2000; ++i) text += std::to_string(i % 2) + " 3000000:1\n";
+  const fs::path f = dir.path() / "sparse.svm";
+  write_text(f, text);
+  const RunResult r = run_softreg("train --libsvm " + quoted(f));
+  expect_rejected(r, {f.string(), "2000 rows x 3000000 features would take 22889 MB",
+                      "too sparse to read densely"});
+  expect_peak_below(r, 100 * kMiB, "a 30 KB LIBSVM file");
+}
+
+// The bound of docs/security.md for `train` on a text table of M bytes whose table (rows x
+// features floats) takes T bytes: 64 MiB + 4 M + 2 T.
+long table_bound_kb(std::uintmax_t text_bytes, std::uintmax_t table_bytes) {
+  return static_cast<long>(64 * 1024 + (4 * text_bytes + 2 * table_bytes) / 1024);
+}
+
+struct Shape {
+  const char* name;
+  std::string (*make)(std::size_t& rows, std::size_t& features);
+};
+
+// Tables shaped to cost the most per byte of text: a value or a label in every 2 bytes.
+const Shape kShapes[] = {
+    {"tall.csv",
+     [](std::size_t& rows, std::size_t& features) {
+       std::string t = "x,y\n";
+       rows = 3'000'000, features = 1;
+       for (std::size_t i = 0; i < rows; ++i) t += i % 2 ? "1,a\n" : "2,b\n";
+       return t;
+     }},
+    {"wide.csv",
+     [](std::size_t& rows, std::size_t& features) {
+       features = 1'000'000, rows = 6;
+       std::string t;
+       for (std::size_t j = 0; j < features; ++j) t += "x,";
+       t += "label\n";
+       for (std::size_t i = 0; i < rows; ++i) {
+         for (std::size_t j = 0; j < features; ++j) t += "1,";
+         t += i % 2 ? "a\n" : "b\n";
+       }
+       return t;
+     }},
+    {"one-long-field.csv",
+     [](std::size_t& rows, std::size_t& features) {
+       rows = 21, features = 1;
+       // A label of 10 MB in quotes, with quotes inside: the field is unescaped once.
+       std::string t = "x,label\n1,\"" + std::string(5'000'000, 'a') + "\"\"" +
+                       std::string(5'000'000, 'b') + "\"\n";
+       for (int i = 0; i < 20; ++i) t += i % 2 ? "2,b\n" : "3,c\n";
+       return t;
+     }},
+    {"labels.svm",
+     [](std::size_t& rows, std::size_t& features) {
+       rows = 2'000'000, features = 2;
+       std::string t;
+       for (std::size_t i = 0; i < rows; ++i) t += i % 2 ? "0 1:1\n" : "1 2:1\n";
+       return t;
+     }},
+};
+
+class TableMemory : public testing::TestWithParam<Shape> {};
+
+TEST_P(TableMemory, TrainStaysWithinTheBound) {
+  TempDir dir;
+  std::size_t rows = 0, features = 0;
+  const std::string text = GetParam().make(rows, features);
+  const fs::path f = dir.path() / GetParam().name;
+  write_text(f, text);
+  const bool csv = f.extension() == ".csv";
+  const RunResult r = run_softreg(std::string("train ") + (csv ? "--csv " : "--libsvm ") +
+                                  quoted(f) + " --epochs 1 -q");
+  ASSERT_EQ(r.status, 0) << describe(r);
+  EXPECT_EQ(r.out.rfind("trained 1 epoch on ", 0), 0u) << describe(r);
+  expect_peak_below(r, table_bound_kb(text.size(), rows * features * sizeof(float)),
+                    GetParam().name);
+}
+
+INSTANTIATE_TEST_SUITE_P(Hostile, TableMemory, testing::ValuesIn(kShapes),
+                         [](const testing::TestParamInfo<Shape>& p) {
+                           std::string n = p.param.name;
+                           for (char& c : n)
+                             if (c == '.' || c == '-') c = '_';
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace softreg::test
