@@ -103,7 +103,21 @@ INSTANTIATE_TEST_SUITE_P(
                "no column 'diagnosis' in the header (columns: a, b, y)"},
         BadCsv{"SingleClass", "a,y\n1,x\n2,x\n", "", "only one class ('x') in column 'y'"},
         BadCsv{"UnclosedQuote", "a,y\n\"1,x\n", "", "line 2: a quoted field is never closed"},
-        BadCsv{"EmptyLabel", "a,y\n1,\n2,x\n", "", "line 2, column 2 (y): empty label"}),
+        BadCsv{"EmptyLabel", "a,y\n1,\n2,x\n", "", "line 2, column 2 (y): empty label"},
+        // Found by fuzzing: these crashed (no record was left for the header).
+        BadCsv{"OnlyAByteOrderMark", "\xEF\xBB\xBF", "", "empty file"},
+        BadCsv{"BlankLinesOnly", "\r\n\n\r", "", "empty file"},
+        BadCsv{"HeaderOfOneEmptyQuotedField", "\n\"\"", "", "no data rows after the header"},
+        BadCsv{"OnlyTheLabelColumn", "\"\"\n1\n", "",
+               "line 1: expected a label column and at least one feature column"},
+        // Beyond the largest float (3.4028235e38) a value would be infinite.
+        BadCsv{"BeyondTheLargestFloat", "a,y\n3.5e38,x\n1,y\n", "",
+               "line 2, column 1 (a): expected a finite number but found '3.5e38'"},
+        // Lines are counted through a quoted field's CR LF, LF and lone CR alike.
+        BadCsv{"LineCountAfterQuotedLineEnds", "a,y\n1,\"p\r\nq\nr\rs\"\nbad,x\n", "",
+               "line 6, column 1 (a): expected a number but found 'bad'"},
+        BadCsv{"SeparatorAfterClosingQuote", "a,y\n1,\"x\"z\n", "",
+               "line 2, column 2: expected a separator after the closing quote but found 'z'"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(DataCsvTest, AModelsFeatureCountFindsTheLabelLastWithoutItsName) {
@@ -203,8 +217,60 @@ INSTANTIATE_TEST_SUITE_P(
         BadSvm{"ZeroIndex", "1 0:1\n0 2:1\n", "line 1, pair 1: indices start at 1 but found 0"},
         BadSvm{"NoLabel", "1:1 2:2\n", "line 1: expected a label first"},
         BadSvm{"Empty", "", "empty file"},
-        BadSvm{"SingleClass", "1 1:1\n1 2:1\n", "only one class ('1')"}),
+        BadSvm{"SingleClass", "1 1:1\n1 2:1\n", "only one class ('1')"},
+        BadSvm{"BeyondTheFeatureLimit", "1 16777217:1\n0 1:1\n",
+               "line 1, pair 1: index 16777217 is beyond 16777216 features"},
+        BadSvm{"BeyondTheLargestFloat", "1 1:1\n0 1:3.5e38\n",
+               "line 2, pair 1: expected a finite value but found '3.5e38'"},
+        BadSvm{"TooSparseToDensify", "1 16000000:1\n0 1:1\n",
+               "2 rows x 16000000 features would take 123 MB as a dense table"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+TEST(DataCsvTest, ValuesUpToTheLargestFloatAreRead) {
+  // 3e38 was the old cut-off: values between it and the largest float were refused, while
+  // 2.99999999e38, which rounds to 3.0000000054977558e38, was not.
+  const Dataset d = parse_csv("a,y\n3.4028234e38,x\n-3.1e38,y\n2.99999999e38,x\n", "t.csv");
+  EXPECT_EQ(d.values, (std::vector<float>{3.4028234e38f, -3.1e38f, 2.99999999e38f}));
+}
+
+TEST(DataCsvTest, ANamedLabelColumnAloneIsNoTable) {
+  // Found by fuzzing: with the label named and not required (predict's way), a file of only that
+  // column was read as rows of no features.
+  CsvOptions o;
+  o.label = "label";
+  o.require_label = false;
+  EXPECT_NE(message_of([&] {
+              parse_csv("label\na\nb\n", "t.csv", o);
+            }).find("t.csv: line 1: expected a label column and at least one feature column"),
+            std::string::npos);
+}
+
+TEST(DataCsvTest, MoreDistinctLabelsThanClassesAllowedStopsThere) {
+  std::string text = "x,id\n";
+  for (std::size_t i = 0; i <= kMaxClasses; ++i) text += "1,row" + std::to_string(i) + "\n";
+  EXPECT_EQ(message_of([&] { parse_csv(text, "ids.csv"); }),
+            "ids.csv: line 65538: more than 65536 distinct labels in column 'id' (softreg's limit "
+            "on classes; is it the label column?)");
+}
+
+TEST(DataCsvTest, MoreColumnsThanAllowed) {
+  std::string text;
+  for (std::size_t j = 0; j <= kMaxCsvColumns; ++j) text += "c,";
+  text += "y\n";
+  EXPECT_NE(message_of([&] {
+              parse_csv(text, "wide.csv");
+            }).find("wide.csv: line 1: more than 1048576 columns"),
+            std::string::npos);
+}
+
+TEST(DataLibsvmTest, CarriageReturnsTabsAndFormFeedsSeparateTokens) {
+  // Found by fuzzing: "1\r 1:2" had the label "1\r", and a lone CR line was a row.
+  const Dataset d = parse_libsvm("1\r 1:2\n-1\t2:1\v3:4\r\n\r\n2 \f1:1\n", "t.svm");
+  ASSERT_EQ(d.rows, 3u);
+  EXPECT_EQ(d.class_names, (std::vector<std::string>{"-1", "1", "2"}));
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{1, 0, 2}));
+  EXPECT_EQ(d.values, (std::vector<float>{2, 0, 0, 0, 1, 4, 1, 0, 0}));
+}
 
 TEST(DataStandardizeTest, MeanZeroUnitVarianceAndConstantFeaturesOnlyCentred) {
   Dataset d;

@@ -299,6 +299,60 @@ TEST(DataIdxTest, HeaderClaimingLessThanTheFileHolds) {
 
 // --- Fashion-MNIST -------------------------------------------------------------------------
 
+TEST(DataIdxTest, GzipHeaderThenMoreDataThanItClaimsStopsAtTheClaim) {
+  // The header says 2 images of 2x2, the member holds 1 MB: decompression stops at 24 bytes.
+  std::vector<std::uint8_t> raw = idx_bytes({2, 2, 2}, pixels(2, 2, 2));
+  raw.resize(1 << 20, 0);
+  const auto msg = input_error_of([&] { parse_idx(gzip_bytes(raw), "big.gz", 3); });
+  expect_contains(msg, {"big.gz: header claims 2x2x2 = 8 bytes of data but the file holds more "
+                        "(decompression stopped there)"});
+}
+
+TEST(DataIdxTest, GzipHeaderSplitAcrossMembersIsRead) {
+  // `cat a.gz b.gz`: the header's bytes come from two members, the data from a third.
+  const std::vector<std::uint8_t> raw = idx_bytes({3, 2, 2}, pixels(3, 2, 2));
+  std::vector<std::uint8_t> file;
+  for (auto [b, e] : {std::pair<std::size_t, std::size_t>{0, 2}, {2, 9}, {9, raw.size()}}) {
+    const auto part = gzip_bytes(std::span(raw).subspan(b, e - b));
+    file.insert(file.end(), part.begin(), part.end());
+  }
+  const IdxArray a = parse_idx(file, "parts.gz", 3);
+  EXPECT_EQ(a.dims, (std::vector<std::size_t>{3, 2, 2}));
+  EXPECT_EQ(a.data, pixels(3, 2, 2));
+}
+
+TEST(GunzipTest, StopsAtTheCapWithTheCallersMessage) {
+  const auto gz = gzip_bytes(std::vector<std::uint8_t>(10000, 7));
+  EXPECT_EQ(gunzip(gz, "x.gz", 10000), std::vector<std::uint8_t>(10000, 7));
+  expect_contains(input_error_of([&] { gunzip(gz, "x.gz", 9999); }),
+                  {"x.gz: gzip data decompresses to more than 9999 bytes (stopped there)"});
+  expect_contains(input_error_of([&] { gunzip(gz, "x.gz", 100, "too much for the header"); }),
+                  {"x.gz: too much for the header"});
+}
+
+TEST(GunzipTest, PrefixReadsOnlyWhatItIsAskedFor) {
+  std::vector<std::uint8_t> raw(100000);
+  for (std::size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<std::uint8_t>(i * 31);
+  const auto gz = gzip_bytes(raw);
+  EXPECT_EQ(gunzip_prefix(gz, "x.gz", 10),
+            std::vector<std::uint8_t>(raw.begin(), raw.begin() + 10));
+  // Shorter data gives what there is; broken data the whole decoder's message.
+  EXPECT_EQ(gunzip_prefix(gzip_bytes(std::vector<std::uint8_t>{1, 2}), "y.gz", 10),
+            (std::vector<std::uint8_t>{1, 2}));
+  auto cut = gz;
+  cut.resize(20);
+  expect_contains(input_error_of([&] { gunzip_prefix(cut, "cut.gz", 100000); }),
+                  {"cut.gz: corrupt or truncated gzip data"});
+}
+
+TEST(GunzipTest, EmptyAndForeignData) {
+  expect_contains(input_error_of([&] { gunzip({}, "e.gz"); }),
+                  {"e.gz: not gzip data: expected the gzip magic 1f 8b but found an empty file"});
+  const std::vector<std::uint8_t> text = {'h', 'i'};
+  expect_contains(input_error_of([&] { gunzip(text, "t.gz"); }),
+                  {"t.gz: not gzip data: expected the gzip magic 1f 8b but found 68 69"});
+}
+
 TEST(DataFashionMnistTest, ClassNamesInLabelOrder) {
   const std::array<std::string_view, 10> expected = {
       "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <bit>
 #include <cmath>
@@ -23,6 +24,7 @@
 #include "fixtures.hpp"
 #include "softreg/error.hpp"
 #include "softreg/random.hpp"
+#include "softreg/safetensors.hpp"
 
 namespace softreg {
 namespace {
@@ -350,7 +352,8 @@ TEST_F(ModelFileInvalid, Metadata) {
   expect_invalid(with("class_names", nullptr), "no \"class_names\"");
   expect_invalid(with("class_names", R"(["a","b"])"), "2 names but the model has 10 classes");
   // Read as a stream: the first thing wrong is what the message names.
-  expect_invalid(with("class_names", "[1,2"), "class_names: expected names (text) but found a number");
+  expect_invalid(with("class_names", "[1,2"),
+                 "class_names: expected names (text) but found a number");
   expect_invalid(with("class_names", R"(["a","b")"), "class_names: expected a JSON list of names");
   expect_invalid(with("class_names", R"(["a",["b"]])"), "expected names (text) but found a list");
   expect_invalid(with("input_shape", "[28,27]"), "input_shape 28x27 but weight has 784 inputs");
@@ -519,13 +522,84 @@ TEST(AtomicWrite, KilledDuringTheWriteKeepsThePreviousFile) {
   EXPECT_EQ(slurp(file), bigger);
 }
 
+// ------------------------------------------------------------------------------ safetensors
+
+std::string safetensors_error(const std::string& header, std::size_t data_bytes = 0) {
+  try {
+    parse_safetensors(join(header, std::vector<std::uint8_t>(data_bytes)), "s.safetensors");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(Safetensors, ContainersOfAnyTensorsAndMetadataRoundTrip) {
+  const std::vector<std::uint8_t> a = {1, 2, 3, 4, 5, 6, 7, 8}, b = {9, 10};
+  const auto bytes = safetensors_bytes(
+      {{"k", "v"}, {"empty", ""}},
+      {{"a", "F64", {1}, a}, {"b", "U8", {2, 1}, b}, {"none", "F32", {0, 5}, {}}});
+  const SafetensorsFile f = parse_safetensors(bytes, "s");
+  ASSERT_EQ(f.tensors.size(), 3u);
+  EXPECT_EQ(f.tensors[1].name, "b");
+  EXPECT_EQ(f.tensors[1].shape, (std::vector<std::size_t>{2, 1}));
+  EXPECT_TRUE(std::equal(b.begin(), b.end(), f.tensors[1].data.begin(), f.tensors[1].data.end()));
+  EXPECT_EQ(f.find("none")->data.size(), 0u);
+  EXPECT_EQ(f.find("missing"), nullptr);
+  EXPECT_EQ(f.metadata, (std::map<std::string, std::string>{{"k", "v"}, {"empty", ""}}));
+}
+
+TEST(Safetensors, HeadersBeyondTheLimitsAreRefusedAsTheyAreRead) {
+  std::string many = "{";
+  for (std::size_t i = 0; i <= kMaxTensors; ++i)
+    many += (i ? "," : "") + ("\"t" + std::to_string(i) +
+                              "\":{\"dtype\":\"U8\",\"shape\":[0],"
+                              "\"data_offsets\":[0,0]}");
+  EXPECT_EQ(safetensors_error(many + "}"), "s.safetensors: more than 1024 tensors in the header");
+  std::string keys = "{\"__metadata__\":{";
+  for (std::size_t i = 0; i <= kMaxMetadataKeys; ++i)
+    keys += (i ? "," : "") + ("\"k" + std::to_string(i) + "\":\"\"");
+  EXPECT_EQ(safetensors_error(keys + "}}"),
+            "s.safetensors: __metadata__ holds more than 4096 keys");
+  std::string rank = "{\"x\":{\"dtype\":\"U8\",\"shape\":[";
+  for (std::size_t i = 0; i <= kMaxTensorRank; ++i) rank += (i ? ",1" : "1");
+  EXPECT_EQ(safetensors_error(rank + "],\"data_offsets\":[0,1]}}", 1),
+            "s.safetensors: tensor \"x\": shape has more than 32 dimensions");
+}
+
+TEST(Safetensors, EveryWrongValueIsNamedWhereItStands) {
+  EXPECT_EQ(safetensors_error(R"({"x":{"dtype":"U8","dtype":"U8"}})"),
+            "s.safetensors: invalid header: the key 'dtype' appears twice in one JSON object");
+  EXPECT_EQ(safetensors_error(R"({"__metadata__":{"a":{"b":"c"}}})"),
+            "s.safetensors: __metadata__ \"a\": expected text (safetensors metadata values are "
+            "strings) but found an object");
+  EXPECT_EQ(safetensors_error(R"({"x":{"dtype":7}})"),
+            "s.safetensors: tensor \"x\": dtype: expected text but found a number");
+  EXPECT_EQ(safetensors_error(R"({"x":{"shape":[1,[2]]}})"),
+            "s.safetensors: tensor \"x\": shape: expected a list of non-negative whole numbers "
+            "but found a list");
+  EXPECT_EQ(safetensors_error(R"({"x":{"shape":[1.5]}})"),
+            "s.safetensors: tensor \"x\": shape: expected a list of non-negative whole numbers "
+            "but found 1.5");
+  EXPECT_EQ(safetensors_error(R"({"x":{"data_offsets":[0,1,2]}})"),
+            "s.safetensors: tensor \"x\": data_offsets: expected [begin, end], two non-negative "
+            "whole numbers");
+  EXPECT_EQ(safetensors_error(R"({"x":{"dtype":"U8","shape":[2]}})"),
+            "s.safetensors: tensor \"x\": data_offsets missing: expected [begin, end], two "
+            "non-negative whole numbers");
+  EXPECT_EQ(safetensors_error(R"({"x":{"dtype":"U8","shape":[0,7],"data_offsets":[0,0]}} x)"),
+            "s.safetensors: invalid JSON in the header: parse error at line 1, column 57: syntax "
+            "error while parsing value - invalid literal; last read: '0]}} x'; expected end of "
+            "input");
+}
+
 // ------------------------------------------------------------------------------ PNG
 
 // Writes a PNG with libpng's classic API, for the colour types encode_png does not make
 // (palette, 1-bit gray). Rows of `samples` are packed as PNG stores them.
 std::vector<std::uint8_t> classic_png(png_uint_32 rows, png_uint_32 cols, int color_type,
                                       int bit_depth, const std::vector<std::uint8_t>& samples,
-                                      const std::vector<png_color>& palette = {}) {
+                                      const std::vector<png_color>& palette = {},
+                                      int interlace = PNG_INTERLACE_NONE) {
   static std::vector<std::uint8_t> out;
   out.clear();
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
@@ -538,13 +612,15 @@ std::vector<std::uint8_t> classic_png(png_uint_32 rows, png_uint_32 cols, int co
       png, nullptr,
       [](png_structp, png_bytep data, png_size_t n) { out.insert(out.end(), data, data + n); },
       [](png_structp) {});
-  png_set_IHDR(png, info, cols, rows, bit_depth, color_type, PNG_INTERLACE_NONE,
+  png_set_IHDR(png, info, cols, rows, bit_depth, color_type, interlace,
                PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   if (!palette.empty()) png_set_PLTE(png, info, palette.data(), static_cast<int>(palette.size()));
   png_write_info(png, info);
   const std::size_t row_bytes = samples.size() / rows;
-  for (png_uint_32 r = 0; r < rows; ++r)
-    png_write_row(png, const_cast<png_bytep>(samples.data() + r * row_bytes));
+  const int passes = png_set_interlace_handling(png);
+  for (int pass = 0; pass < passes; ++pass)
+    for (png_uint_32 r = 0; r < rows; ++r)
+      png_write_row(png, const_cast<png_bytep>(samples.data() + r * row_bytes));
   png_write_end(png, nullptr);
   png_destroy_write_struct(&png, &info);
   return out;
@@ -606,6 +682,50 @@ TEST(Png, PaletteAndOneBitImages) {
   const GrayImage b = decode_png_gray(bits, "b.png");
   const float expected[] = {255, 0, 255, 255, 0, 0, 0, 255};
   for (std::size_t i = 0; i < 8; ++i) EXPECT_EQ(b.pixels[i], expected[i]) << i;
+}
+
+TEST(Png, InterlacedImagesAreReadWhole) {
+  // Adam7 sends the pixels in seven passes; the decoder must put every one in its place.
+  std::vector<std::uint8_t> px(13 * 11);
+  for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<std::uint8_t>(i * 37 % 256);
+  const auto png = classic_png(13, 11, PNG_COLOR_TYPE_GRAY, 8, px, {}, PNG_INTERLACE_ADAM7);
+  ASSERT_FALSE(png.empty());
+  const GrayImage g = decode_png_gray(png, "i.png");
+  ASSERT_EQ(g.rows, 13u);
+  ASSERT_EQ(g.cols, 11u);
+  for (std::size_t i = 0; i < px.size(); ++i) EXPECT_EQ(g.pixels[i], px[i]) << i;
+}
+
+TEST(Png, TextAndProfileChunksAreSkippedUnread) {
+  // A text chunk that claims 700 MB (found by fuzzing: libpng allocated what it claimed) and an
+  // ICC profile in a gray image: neither is needed for the pixels, and neither is read.
+  std::vector<std::uint8_t> png = encode_png(1, 2, 1, 8, std::vector<std::uint8_t>{3, 4});
+  const std::uint8_t chunk[] = {0x2a, 0x00, 0x00, 0x00, 't', 'E', 'X', 't', 'k', 0, 'v'};
+  png.insert(png.begin() + 33, std::begin(chunk), std::end(chunk));  // after IHDR
+  try {
+    decode_png_gray(png, "t.png");
+    ADD_FAILURE() << "a file that ends inside a chunk was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("t.png: invalid PNG"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Png, ImagesAboveTheLimitAreRefusedFromTheHeader) {
+  // 10000 x 7000 pixels claimed, no data: refused before anything is allocated for them.
+  auto png = encode_png(1, 1, 1, 8, std::vector<std::uint8_t>{0});
+  const std::uint8_t w[] = {0, 0, 0x27, 0x10}, h[] = {0, 0, 0x1b, 0x58};  // big-endian
+  std::copy(std::begin(w), std::end(w), png.begin() + 16);
+  std::copy(std::begin(h), std::end(h), png.begin() + 20);
+  // IHDR's CRC covers the sizes: fix it so that only the size is wrong.
+  const std::uint32_t crc = static_cast<std::uint32_t>(crc32(0, png.data() + 12, 17));
+  for (int i = 0; i < 4; ++i) png[29 + i] = static_cast<std::uint8_t>(crc >> (24 - 8 * i));
+  try {
+    decode_png_gray(png, "big.png");
+    ADD_FAILURE() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "big.png: image of 10000x7000 pixels is larger than the 64 megapixels softreg reads");
+  }
 }
 
 TEST(Png, BadFilesAreInputErrorsNamingTheFile) {
