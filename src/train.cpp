@@ -35,6 +35,15 @@ DivergenceError::DivergenceError(int epoch_, std::size_t batch, std::size_t batc
             std::to_string(batches) + "); try a smaller learning rate, e.g. --lr " + lr_text(lr)),
       epoch(epoch_) {}
 
+Interrupted::Interrupted(int epoch_, std::size_t batch, std::size_t batches)
+    : Error("interrupted in epoch " + std::to_string(epoch_) + " (batch " + std::to_string(batch) +
+            " of " + std::to_string(batches) + "): nothing was saved"),
+      epoch(epoch_) {}
+
+Interrupted::Interrupted(int epoch_)
+    : Error("interrupted after epoch " + std::to_string(epoch_) + ": nothing was saved"),
+      epoch(epoch_) {}
+
 std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& train,
                                        const Dataset& test, Rng& rng,
                                        const TrainCallbacks& callbacks) const {
@@ -74,6 +83,8 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
       seen.correct += s.correct;
       seen.rows += s.rows;
       if (callbacks.on_batch) callbacks.on_batch(epoch, b + 1, batches);
+      if (callbacks.stop_requested && callbacks.stop_requested())
+        throw Interrupted(epoch, b + 1, batches);
     }
     // The next epoch's shuffle (serial) runs on one thread while the others evaluate: the same
     // draws of rng in the same order as shuffling at the start of the next epoch.
@@ -92,6 +103,7 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
     m.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     history.push_back(m);
     if (callbacks.on_epoch) callbacks.on_epoch(m);
+    if (callbacks.stop_requested && callbacks.stop_requested()) throw Interrupted(epoch);
   }
   return history;
 }

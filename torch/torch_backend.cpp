@@ -99,6 +99,8 @@ std::vector<EpochMetrics> fit(SoftmaxRegression& model, const Dataset& train, co
       seen.correct += static_cast<std::size_t>((y_hat.argmax(1) == y).sum().item<std::int64_t>());
       seen.rows += rows.size();
       if (callbacks.on_batch) callbacks.on_batch(epoch, b + 1, batches);
+      if (callbacks.stop_requested && callbacks.stop_requested())
+        throw Interrupted(epoch, b + 1, batches);
     }
     const PassStats t = evaluate(net, test);
     if (t.rows != 0 && !std::isfinite(t.loss_sum))

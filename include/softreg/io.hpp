@@ -76,8 +76,9 @@ Features model_features(const ModelInfo& info, const Dataset& data, std::vector<
 /// Replaces `file` with `bytes` so that a reader sees the old file or the new one, never a mix:
 /// writes a temporary file ".NAME.tmp-PID-N" in the same folder, flushes it to disk (fsync),
 /// then renames it over `file`. On any failure the temporary file is removed, `file` is left as it
-/// was, and an exception is thrown: InputError when the folder cannot take a new file (missing,
-/// not a folder, no permission, read-only), Error for failures while writing (disk full, ...).
+/// was, and softreg::Error is thrown (a failure at run time, status 1: disk full, folder removed
+/// or read-only, ...); check_writable is the check before the work, whose failures are the
+/// user's (InputError, status 2).
 void write_file_atomic(const std::filesystem::path& file, std::span<const std::uint8_t> bytes);
 
 /// Checks, without touching `file`, that write_file_atomic(file, ...) can create its temporary

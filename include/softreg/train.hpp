@@ -35,6 +35,18 @@ struct TrainCallbacks {
   std::function<void(const EpochMetrics&)> on_epoch;
   /// After each batch: epoch (1-based), batches done, batches in the epoch.
   std::function<void(int, std::size_t, std::size_t)> on_batch;
+  /// Asked after each batch; true stops training there with Interrupted (e.g. on Ctrl-C).
+  std::function<bool()> stop_requested;
+};
+
+/// Thrown when TrainCallbacks::stop_requested said stop: the model holds the weights after the
+/// last batch, and a caller that honours the interruption saves nothing.
+class Interrupted : public Error {
+ public:
+  Interrupted(int epoch, std::size_t batch, std::size_t batches);
+  /// At the end of `epoch`, after its evaluation.
+  explicit Interrupted(int epoch);
+  int epoch;
 };
 
 /// Thrown when the loss stops being finite: nothing after that point is kept.

@@ -35,26 +35,21 @@ int open_temp_beside(const fs::path& file, fs::path& tmp) {
   return -1;
 }
 
-// The error for a folder that cannot take a new file: the user's to fix (status 2).
-[[noreturn]] void fail_folder(const fs::path& file, int err, std::string_view what) {
+// Why the folder of `file` cannot take a new file (open failed with `err`).
+std::string folder_problem(const fs::path& file, int err) {
   const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
   std::error_code ec;
-  std::string why;
-  if (!fs::exists(dir, ec))
-    why = "folder " + dir.string() + " does not exist";
-  else if (!fs::is_directory(dir, ec))
-    why = dir.string() + " is not a folder";
-  else
-    why = "cannot create a file in folder " + dir.string() + " (" + std::strerror(err) + ")";
-  fail(file.string(), why + (what.empty() ? "" : " (" + std::string(what) + ")"));
+  if (!fs::exists(dir, ec)) return "folder " + dir.string() + " does not exist";
+  if (!fs::is_directory(dir, ec)) return dir.string() + " is not a folder";
+  return "cannot create a file in folder " + dir.string() + " (" + std::strerror(err) + ")";
 }
 
-void check_file_name(const fs::path& file, std::string_view what) {
+// Why `file` cannot be a file's name, or empty.
+std::string name_problem(const fs::path& file) {
   std::error_code ec;
-  const std::string suffix = what.empty() ? "" : " (" + std::string(what) + ")";
-  if (!file.has_filename()) fail(file.string(), "expected a file name" + suffix);
-  if (fs::is_directory(file, ec))
-    fail(file.string(), "expected a file but found a folder" + suffix);
+  if (!file.has_filename()) return "expected a file name";
+  if (fs::is_directory(file, ec)) return "expected a file but found a folder";
+  return {};
 }
 
 }  // namespace
@@ -82,20 +77,26 @@ std::vector<std::uint8_t> read_whole(const fs::path& file, std::uint64_t max_byt
 
 // ------------------------------------------------------------------------------ atomic files
 
+// Before the work: a file that cannot be written is the user's to fix (InputError, status 2).
 void check_writable(const fs::path& file, std::string_view what) {
-  check_file_name(file, what);
+  const std::string suffix = what.empty() ? "" : " (" + std::string(what) + ")";
+  if (const std::string why = name_problem(file); !why.empty()) fail(file.string(), why + suffix);
   fs::path tmp;
   const int fd = open_temp_beside(file, tmp);
-  if (fd < 0) fail_folder(file, errno, what);
+  if (fd < 0) fail(file.string(), folder_problem(file, errno) + suffix);
   ::close(fd);
   ::unlink(tmp.c_str());
 }
 
+// After the work: the folder passed check_writable, so whatever fails now failed at run time
+// (disk full, folder removed, file system made read-only): Error, status 1.
 void write_file_atomic(const fs::path& file, std::span<const std::uint8_t> bytes) {
-  check_file_name(file, "");
+  if (const std::string why = name_problem(file); !why.empty())
+    throw Error(file.string() + ": " + why + "; nothing was written");
   fs::path tmp;
   const int fd = open_temp_beside(file, tmp);
-  if (fd < 0) fail_folder(file, errno, "");
+  if (fd < 0)
+    throw Error(file.string() + ": " + folder_problem(file, errno) + "; the file was not changed");
   auto give_up = [&](const char* step) {
     const int err = errno;
     ::close(fd);

@@ -14,4 +14,8 @@ void add_entropy(CLI::App& app);
 void add_game(CLI::App& app);
 void add_show(CLI::App& app);
 
+/// The signal (SIGINT or SIGTERM) that interrupted training, or 0: softreg then exits with
+/// 128 + that signal, as a shell reports a process the signal ended.
+int interrupting_signal();
+
 }  // namespace softreg::cli

@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "softreg/error.hpp"
+#include "softreg/train.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"softreg: softmax (multinomial logistic) regression, from scratch and fast"};
@@ -27,6 +28,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::cerr << "softreg: " << e.what() << " (see softreg --help)\n";
     return 2;
+  } catch (const softreg::Interrupted& e) {
+    std::cerr << "softreg: " << e.what() << '\n';
+    return 128 + softreg::cli::interrupting_signal();
   } catch (const softreg::InputError& e) {
     std::cerr << "softreg: " << e.what() << '\n';
     return 2;

@@ -4,7 +4,9 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <charconv>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -94,6 +96,40 @@ void draw_progress(int epoch, std::size_t done, std::size_t total) {
   if (done == total) std::fprintf(stderr, "\r%*s\r", static_cast<int>(kWidth + 32), "");
   std::fflush(stderr);
 }
+
+// Ctrl-C (SIGINT) or SIGTERM while training: the handler only notes the signal; the trainer
+// stops after the batch it is in (well under a second), nothing is saved, and main() exits with
+// 128 + the signal. A second one ends the process at once, as if no handler were there.
+std::atomic<int> g_signal{0};
+
+extern "C" void note_signal(int sig) {
+  if (g_signal.exchange(sig) != 0) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+  }
+}
+
+// Installs note_signal for SIGINT and SIGTERM while it lives (training only: before it, loading
+// a file is stopped by the signal's default action, which leaves nothing behind either).
+class StopOnSignal {
+ public:
+  StopOnSignal() {
+    struct sigaction sa {};
+    sa.sa_handler = note_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~StopOnSignal() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopOnSignal(const StopOnSignal&) = delete;
+  StopOnSignal& operator=(const StopOnSignal&) = delete;
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
 
 // Loads the LibTorch backend plugin: $SOFTREG_TORCH_PLUGIN, else the one built with this softreg.
 torch_backend::FitFunction load_torch_backend() {
@@ -216,11 +252,18 @@ void run(const TrainArgs& a) {
   };
   if (!a.quiet && isatty(STDERR_FILENO)) callbacks.on_batch = draw_progress;
 
+  callbacks.stop_requested = [] { return g_signal.load(std::memory_order_relaxed) != 0; };
+
   std::vector<EpochMetrics> history;
-  if (torch_fit != nullptr) {
-    torch_fit(model, data.train, data.test, rng, options, callbacks, history);
-  } else {
-    history = Trainer(options).fit(model, data.train, data.test, rng, callbacks);
+  {
+    const StopOnSignal stop_on_signal;
+    if (torch_fit != nullptr) {
+      torch_fit(model, data.train, data.test, rng, options, callbacks, history);
+    } else {
+      history = Trainer(options).fit(model, data.train, data.test, rng, callbacks);
+    }
+    // A signal after the trainer's last look: still nothing is saved.
+    if (g_signal.load() != 0) throw Interrupted(history.empty() ? 0 : history.back().epoch);
   }
   double seconds = 0;
   for (const auto& m : history) seconds += m.seconds;
@@ -250,6 +293,8 @@ void run(const TrainArgs& a) {
 }
 
 }  // namespace
+
+int interrupting_signal() { return g_signal.load(); }
 
 void add_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
