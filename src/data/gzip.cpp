@@ -127,11 +127,16 @@ std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> in, const std::st
     const std::size_t room = max_bytes - used;  // the caller's cap, never passed
     const std::size_t limit = std::min(member_limit(in, pos), room);
     // The last 4 bytes are the size (mod 2^32) of the last member: for the usual file of one
-    // member they are this member's, and the first buffer is then exactly right.
-    std::size_t guess = std::size_t{in[in.size() - 4]} | std::size_t{in[in.size() - 3]} << 8 |
-                        std::size_t{in[in.size() - 2]} << 16 | std::size_t{in[in.size() - 1]} << 24;
-    const std::size_t trusted = (in.size() - pos) * kTrustedRatio + 1024;
-    guess = std::min({std::max<std::size_t>(guess, 1024), trusted, limit});
+    // member they are the first member's, and its buffer is then exactly right. Later members
+    // start small and double: a file of many tiny members must not cost a large guess each.
+    std::size_t guess = 1024;
+    if (pos == 0) {
+      const std::size_t hint = std::size_t{in[in.size() - 4]} | std::size_t{in[in.size() - 3]} << 8 |
+                               std::size_t{in[in.size() - 2]} << 16 |
+                               std::size_t{in[in.size() - 1]} << 24;
+      guess = std::min(std::max<std::size_t>(hint, 1024), in.size() * kTrustedRatio + 1024);
+    }
+    guess = std::min(guess, limit);
     for (;;) {
       if (used == 0)
         resize_fresh(out, guess);  // nothing to keep: the old buffer goes before the new one comes
