@@ -611,13 +611,11 @@ TEST(DataDefaultDirTest, EnvironmentIsRestored) {
   if (saved && after) EXPECT_EQ(*saved, after);
 }
 
-// --- The real data set, when installed ------------------------------------------------------
+// --- The real data set (CI has it) ----------------------------------------------------------
 
 TEST(DataRealFashionMnistTest, LoadsTheInstalledDataSet) {
   const fs::path dir = test::real_fashion_mnist_dir();
-  if (dir.empty())
-    GTEST_SKIP() << "Fashion-MNIST is not installed (install Debian's dataset-fashion-mnist or "
-                    "set SOFTREG_DATA)";
+  ASSERT_FALSE(dir.empty()) << test::no_real_fashion_mnist();
   const TrainTest tt = load_fashion_mnist(dir);
   EXPECT_EQ(tt.train.rows, 60000u);
   EXPECT_EQ(tt.test.rows, 10000u);

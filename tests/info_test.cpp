@@ -12,6 +12,7 @@
 #include <queue>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "softreg/error.hpp"
@@ -58,6 +59,51 @@ double reference_huffman_cost(const std::vector<double>& weights) {
     heap.push(a + b);
   }
   return cost;
+}
+
+// The code the header's tie-breaking rules give, built another way: every tree in one list,
+// the lightest taken by a linear scan for the least (weight, merged trees after balls, then
+// balls by index and merged trees by age); the child asked about (codeword 1) has fewer balls,
+// then the smallest ball. info.cpp's two queues must give exactly these codewords.
+std::vector<std::string> reference_codewords(const std::vector<double>& weights) {
+  struct Tree {
+    double weight;
+    bool merged;
+    std::size_t order;  // a ball's index, or a merged tree's age
+    std::vector<std::size_t> balls;
+    std::vector<std::pair<std::size_t, std::string>> paths;  // ball -> codeword below this tree
+  };
+  std::vector<Tree> trees;
+  for (std::size_t i = 0; i < weights.size(); ++i)
+    if (weights[i] > 0) trees.push_back({weights[i], false, i, {i}, {{i, ""}}});
+  std::size_t age = 0;
+  while (trees.size() > 1) {
+    auto take = [&] {
+      std::size_t best = 0;
+      for (std::size_t t = 1; t < trees.size(); ++t) {
+        const Tree &a = trees[t], &b = trees[best];
+        if (std::tie(a.weight, a.merged, a.order) < std::tie(b.weight, b.merged, b.order)) best = t;
+      }
+      Tree tree = std::move(trees[best]);
+      trees.erase(trees.begin() + static_cast<std::ptrdiff_t>(best));
+      return tree;
+    };
+    Tree a = take(), b = take();
+    const bool a_asked = a.balls.size() != b.balls.size()
+                             ? a.balls.size() < b.balls.size()
+                             : *std::min_element(a.balls.begin(), a.balls.end()) <
+                                   *std::min_element(b.balls.begin(), b.balls.end());
+    Tree parent{a.weight + b.weight, true, age++, {}, {}};
+    for (Tree* child : {&a, &b}) {
+      const char answer = (child == &a) == a_asked ? '1' : '0';
+      parent.balls.insert(parent.balls.end(), child->balls.begin(), child->balls.end());
+      for (auto& [ball, path] : child->paths) parent.paths.emplace_back(ball, answer + path);
+    }
+    trees.push_back(std::move(parent));
+  }
+  std::vector<std::string> codewords(weights.size());
+  for (const auto& [ball, path] : trees.front().paths) codewords[ball] = path;
+  return codewords;
 }
 
 // ------------------------------------------------------------------------------ entropy
@@ -274,10 +320,29 @@ TEST(InfoHuffman, TiesPreferBallsToMergedTreesAndSmallerSetsAsQuestions) {
   // Three equal balls: 1 and 2 merge first, so ball 3 stands alone and is asked about first.
   const HuffmanCode three = huffman(std::vector<double>{1, 1, 1});
   EXPECT_EQ(three.codewords, (std::vector<std::string>{"01", "00", "1"}));
-  // The same weights always give the same code.
-  Rng rng(1);
-  const auto w = random_weights(rng, 12);
-  EXPECT_EQ(huffman(w).codewords, huffman(w).codewords);
+  // Six equal balls, by hand: 1+2, 3+4, 5+6 (balls before merged trees), then {1,2}+{3,4}
+  // (the older trees), then {5,6} against {1,2,3,4}: the smaller set is asked about first.
+  EXPECT_EQ(huffman(std::vector<double>(6, 1.0)).codewords,
+            (std::vector<std::string>{"011", "010", "001", "000", "11", "10"}));
+  EXPECT_EQ(reference_codewords(std::vector<double>(6, 1.0)),
+            (std::vector<std::string>{"011", "010", "001", "000", "11", "10"}));
+}
+
+TEST(InfoHuffman, CodewordsFollowTheDocumentedTieBreakingOnManyTies) {
+  // Small whole weights tie often (balls with balls, balls with merged trees, merged trees with
+  // each other): every codeword must be the one the header's rules give.
+  Rng rng(11);
+  for (int trial = 0; trial < 500; ++trial) {
+    std::vector<double> w(1 + rng.below(16));
+    for (double& x : w) x = static_cast<double>(rng.below(5));
+    if (std::all_of(w.begin(), w.end(), [](double x) { return x == 0; })) w[0] = 1;
+    EXPECT_EQ(huffman(w).codewords, reference_codewords(w)) << "trial " << trial;
+  }
+  // And on weights without ties, where only the "asked about" rule decides.
+  for (int trial = 0; trial < 100; ++trial) {
+    const auto w = random_weights(rng, 2 + rng.below(20));
+    EXPECT_EQ(huffman(w).codewords, reference_codewords(w)) << "trial " << trial;
+  }
 }
 
 TEST(InfoHuffman, OneBallNeedsNoQuestionAndZeroWeightsGetNoCodeword) {

@@ -453,7 +453,8 @@ TEST(AtomicWrite, ReadOnlyFolderKeepsThePreviousFile) {
   fs::permissions(dir.path(), fs::perms::owner_read | fs::perms::owner_exec |
                                   fs::perms::group_read | fs::perms::group_exec |
                                   fs::perms::others_read | fs::perms::others_exec);
-  // Root writes through any permission bits: as root, the child becomes user nobody first.
+  // Root writes through any permission bits: as root, the child becomes user nobody first (and
+  // not being able to is a failure: the check would not run).
   const pid_t pid = fork();
   if (pid == 0) {
     if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(77);
@@ -470,7 +471,7 @@ TEST(AtomicWrite, ReadOnlyFolderKeepsThePreviousFile) {
   waitpid(pid, &status, 0);
   fs::permissions(dir.path(), fs::perms::owner_all);
   ASSERT_TRUE(WIFEXITED(status));
-  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "cannot drop root privileges to user nobody";
+  ASSERT_NE(WEXITSTATUS(status), 77) << "running as root, but cannot become user nobody (65534)";
   EXPECT_EQ(WEXITSTATUS(status), 1) << "a folder that refuses the file at write time is Error";
   EXPECT_EQ(slurp(file), old);
   EXPECT_EQ(names_in(dir.path()), std::vector<std::string>{"m.safetensors"});
@@ -646,16 +647,45 @@ TEST(Png, GrayEightBitIsReadExactly) {
   for (std::size_t i = 0; i < px.size(); ++i) EXPECT_EQ(g.pixels[i], px[i]) << i;
 }
 
-TEST(Png, SixteenBitGrayBecomesEightBit) {
+// docs/formats.md: 16-bit samples become v × 255 / 65535, rounded (libpng's png_set_scale_16),
+// not the high byte (png_set_strip_16: v >> 8).
+TEST(Png, SixteenBitGrayBecomesEightBitRounded) {
+  // v × 255 / 65535 = v / 257: its fraction is j / 257, never exactly one half, so rounding is
+  // to the nearest, without ties. The nearest to a tie are v = 257 k + 128, which rounds down
+  // (k + 0.498), and v = 257 k + 129, which rounds up (k + 0.502).
+  const struct {
+    int v, want;
+  } cases[] = {{0, 0},       {1, 0},       {128, 0},     {129, 1},
+               {257, 1},     {385, 1},     {386, 2},     {25828, 100},
+               {25829, 101}, {32767, 127}, {32768, 128}, {65406, 254},
+               {65407, 255}, {65534, 255}, {65535, 255}, {200 * 257 + 200, 201}};
   std::vector<std::uint8_t> px;
-  for (int v : {0, 1, 128, 200, 255}) {
-    const int s = v * 257;  // the 16-bit value of 8-bit v
-    px.push_back(static_cast<std::uint8_t>(s >> 8));
-    px.push_back(static_cast<std::uint8_t>(s & 0xff));
+  for (const auto& c : cases) {
+    px.push_back(static_cast<std::uint8_t>(c.v >> 8));
+    px.push_back(static_cast<std::uint8_t>(c.v & 0xff));
   }
-  const GrayImage g = decode_png_gray(encode_png(1, 5, 1, 16, px), "g16.png");
-  const float expected[] = {0, 1, 128, 200, 255};
-  for (std::size_t i = 0; i < 5; ++i) EXPECT_NEAR(g.pixels[i], expected[i], 0.5) << i;
+  const std::size_t n = std::size(cases);
+  const GrayImage g = decode_png_gray(encode_png(1, n, 1, 16, px), "g16.png");
+  ASSERT_EQ(g.pixels.size(), n);
+  for (std::size_t i = 0; i < n; ++i)
+    EXPECT_EQ(g.pixels[i], static_cast<float>(cases[i].want)) << "v = " << cases[i].v;
+
+  // Every 16-bit value, against round(v × 255 / 65535) computed here in integers: (v × 255 +
+  // 32767) / 65535 rounds half up, and there are no halves.
+  std::vector<std::uint8_t> all(2 * 65536);
+  for (std::size_t v = 0; v < 65536; ++v) {
+    all[2 * v] = static_cast<std::uint8_t>(v >> 8);
+    all[2 * v + 1] = static_cast<std::uint8_t>(v & 0xff);
+  }
+  const GrayImage every = decode_png_gray(encode_png(256, 256, 1, 16, all), "all16.png");
+  ASSERT_EQ(every.pixels.size(), 65536u);
+  std::size_t wrong = 0;
+  for (std::size_t v = 0; v < 65536; ++v) {
+    const float want = static_cast<float>((v * 255 + 32767) / 65535);
+    if (every.pixels[v] != want && ++wrong <= 5)
+      ADD_FAILURE() << "v = " << v << ": " << every.pixels[v] << " instead of " << want;
+  }
+  EXPECT_EQ(wrong, 0u);
 }
 
 TEST(Png, ColourIsConvertedToLuma) {
@@ -667,17 +697,28 @@ TEST(Png, ColourIsConvertedToLuma) {
   for (std::size_t i = 0; i < 5; ++i) EXPECT_NEAR(g.pixels[i], expected[i], 1e-3) << i;
 }
 
+// A transparent pixel shows a white background: gray = luma × α + 255 × (1 − α), α = A / 255,
+// computed in double and stored as a float. Each expected value below is that sum as one exact
+// fraction over 255 (or 255000, for the luma's thousandths), divided once in double and rounded
+// to float: what the formula gives, computed another way.
 TEST(Png, TransparencyShowsWhite) {
-  // RGBA: opaque black, fully transparent black, half-transparent black.
-  const std::vector<std::uint8_t> rgba = {0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 128};
-  const GrayImage g = decode_png_gray(encode_png(1, 3, 4, 8, rgba), "a.png");
-  EXPECT_NEAR(g.pixels[0], 0.0, 1e-3);
-  EXPECT_NEAR(g.pixels[1], 255.0, 1e-3);
-  EXPECT_NEAR(g.pixels[2], 255.0 * 127 / 255, 1.0);
-  const std::vector<std::uint8_t> ga = {40, 255, 40, 0};
-  const GrayImage h = decode_png_gray(encode_png(1, 2, 2, 8, ga), "ga.png");
-  EXPECT_NEAR(h.pixels[0], 40.0, 1e-3);
-  EXPECT_NEAR(h.pixels[1], 255.0, 1e-3);
+  // RGBA: opaque black, fully transparent black, half-transparent black (α = 128/255: 255 × 127
+  // / 255 = 127 exactly), and a colour at α = 64/255.
+  const std::vector<std::uint8_t> rgba = {0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 128, 200, 100, 50, 64};
+  const GrayImage g = decode_png_gray(encode_png(1, 4, 4, 8, rgba), "a.png");
+  EXPECT_EQ(g.pixels[0], 0.0f);
+  EXPECT_EQ(g.pixels[1], 255.0f);
+  EXPECT_EQ(g.pixels[2], 127.0f);
+  // luma 0.299 × 200 + 0.587 × 100 + 0.114 × 50 = 124.2 = 124200/1000:
+  // (124200 × 64 + 255000 × 191) / 255000.
+  EXPECT_EQ(g.pixels[3], static_cast<float>((124200.0 * 64 + 255000.0 * 191) / 255000.0));
+  // Gray + alpha: opaque, transparent, and half-transparent gray 40: (40 × 128 + 255 × 127) / 255.
+  const std::vector<std::uint8_t> ga = {40, 255, 40, 0, 40, 128};
+  const GrayImage h = decode_png_gray(encode_png(1, 3, 2, 8, ga), "ga.png");
+  EXPECT_EQ(h.pixels[0], 40.0f);
+  EXPECT_EQ(h.pixels[1], 255.0f);
+  EXPECT_EQ(h.pixels[2], static_cast<float>((40.0 * 128 + 255.0 * 127) / 255.0));
+  EXPECT_NE(h.pixels[2], 40.0f) << "alpha ignored";
 }
 
 TEST(Png, PaletteAndOneBitImages) {

@@ -145,21 +145,35 @@ TEST(OpsTest, LogSoftmaxAndLogsumexpMatchReference) {
 }
 
 TEST(OpsTest, CrossEntropyPickEqualsFullOneHotSum) {
+  // The lesson's cross-entropy is the full sum -Σ_j y_ij log p_ij over a one-hot y; picking
+  // -log p_i,y_i is the same number. The reference writes out the full sum in long double, with
+  // its own one-hot and log-softmax (z_ij - logsumexp_i), nothing of ops.hpp.
   Rng rng(4);
   const Matrix<double> z = random_logits(50, 10, 3.0, rng);
   const auto y = random_labels(50, 10, rng);
   const std::vector<double> picked = cross_entropy(z, y);
-  const Matrix<double> ls = log_softmax(z);
-  const Matrix<double> hot = onehot<double>(y, 10);
-  double mean = 0;
+  const Matrix<float> zf = to_float(z);
+  const std::vector<float> picked_f = cross_entropy(zf, y);
+  long double mean = 0;
   for (std::size_t i = 0; i < z.rows; ++i) {
-    double full = 0;  // -Σ_j y_ij log p_ij over every class
-    for (std::size_t j = 0; j < z.cols; ++j) full -= hot(i, j) * ls(i, j);
-    EXPECT_DOUBLE_EQ(picked[i], full);
-    EXPECT_NEAR(picked[i], static_cast<double>(ref_lse(z.row(i))) - z(i, y[i]), 1e-12);
-    mean += picked[i] / 50;
+    const long double lse = ref_lse(z.row(i));
+    long double full = 0;
+    for (std::size_t j = 0; j < z.cols; ++j) {
+      const long double hot = static_cast<std::size_t>(y[i]) == j ? 1 : 0;
+      full -= hot * (static_cast<long double>(z(i, j)) - lse);
+    }
+    // Two roundings of numbers below ~20 in double: 1e-13 is hundreds of ulps, and a wrong term
+    // (another class, no max subtracted, a natural log of the wrong thing) is off by far more.
+    EXPECT_NEAR(picked[i], static_cast<double>(full), 1e-13) << "row " << i;
+    // float: the logits rounded to float, then a few float roundings.
+    long double lse_f = 0, m = zf(i, 0);
+    for (std::size_t j = 0; j < z.cols; ++j) m = std::max<long double>(m, zf(i, j));
+    for (std::size_t j = 0; j < z.cols; ++j) lse_f += std::exp(zf(i, j) - m);
+    const long double full_f = m + std::log(lse_f) - zf(i, y[i]);
+    EXPECT_NEAR(picked_f[i], static_cast<double>(full_f), 1e-5 * (1 + full_f)) << "row " << i;
+    mean += full / 50;
   }
-  EXPECT_NEAR(mean_cross_entropy(z, y), mean, 1e-13);
+  EXPECT_NEAR(mean_cross_entropy(z, y), static_cast<double>(mean), 1e-13);
 }
 
 TEST(OpsTest, CrossEntropyOfConfidentMistakeIsLargeButFinite) {
@@ -193,13 +207,21 @@ TEST(OpsTest, GradientOfMeanCrossEntropyMatchesCentralDifferences) {
 }
 
 TEST(OpsTest, GradientIsSoftmaxMinusOneHotOverN) {
+  // Against the formula with the reference softmax, exp(z_ij - logsumexp_i) in long double: each
+  // entry is below 1 / 4 in size and within a few ulps of 1 of it (1e-16). A gradient not divided
+  // by n is 4 times too large; one without the one-hot is off by 1/4.
   Rng rng(6);
   const Matrix<double> z = random_logits(4, 5, 1.0, rng);
   const auto y = random_labels(4, 5, rng);
-  const Matrix<double> g = cross_entropy_backward(z, y), p = softmax(z);
-  for (std::size_t i = 0; i < 4; ++i)
-    for (std::size_t j = 0; j < 5; ++j)
-      EXPECT_DOUBLE_EQ(g(i, j), (p(i, j) - (y[i] == static_cast<int>(j) ? 1.0 : 0.0)) / 4);
+  const Matrix<double> g = cross_entropy_backward(z, y);
+  for (std::size_t i = 0; i < 4; ++i) {
+    const long double lse = ref_lse(z.row(i));
+    for (std::size_t j = 0; j < 5; ++j) {
+      const long double p = std::exp(static_cast<long double>(z(i, j)) - lse);
+      const long double want = (p - (y[i] == static_cast<int>(j) ? 1 : 0)) / 4;
+      EXPECT_NEAR(g(i, j), static_cast<double>(want), 1e-16) << "row " << i << " col " << j;
+    }
+  }
 }
 
 TEST(OpsTest, AccuracyCountsArgmaxHits) {
@@ -286,13 +308,19 @@ TEST(OpsTest, SigmoidIsStableAndEqualsTwoClassSoftmax) {
   EXPECT_FLOAT_EQ(sigmoid(-1000.0f), 0.0f);
   EXPECT_FLOAT_EQ(sigmoid(1000.0f), 1.0f);
   EXPECT_FALSE(std::isnan(sigmoid(-100.0f)));
+  // sigmoid(-100) = e^-100 / (1 + e^-100) = 3.72e-44, a float subnormal: not 0, not NaN.
+  EXPECT_NEAR(sigmoid(-100.0f), static_cast<float>(std::exp(-100.0L)), 3e-45f);
   Rng rng(7);
   for (int t = 0; t < 100; ++t) {
     Matrix<double> z(1, 2);
     z.data = {10 * rng.normal(), 10 * rng.normal()};
-    const double want = 1 / (1 + std::exp(-(z(0, 1) - z(0, 0))));
+    // The definition, in long double: 1 / (1 + e^-(o1 - o0)).
+    const long double d = static_cast<long double>(z(0, 1)) - z(0, 0);
+    const double want = static_cast<double>(1 / (1 + std::exp(-d)));
     EXPECT_NEAR(sigmoid(z(0, 1) - z(0, 0)), want, 1e-15);
-    EXPECT_NEAR(softmax(z)(0, 1), sigmoid(z(0, 1) - z(0, 0)), 1e-15);
+    // The lesson: softmax over two logits is the sigmoid of their difference.
+    EXPECT_NEAR(softmax(z)(0, 1), want, 1e-15);
+    EXPECT_NEAR(softmax(z)(0, 0), 1 - want, 1e-15);
   }
 }
 
@@ -305,13 +333,18 @@ namespace {
 TEST(OpsTest, BinaryCrossEntropyIsStableAndItsDerivativeIsSigmoidMinusLabel) {
   for (double z : {-30.0, -2.0, -0.1, 0.0, 0.7, 5.0, 30.0})
     for (int y : {0, 1}) {
-      // P(y = 1) = 1 / (1 + e^-z) and P(y = 0) = 1 / (1 + e^z), each computed directly.
-      const double want = y == 1 ? std::log(1 + std::exp(-z)) : std::log(1 + std::exp(z));
-      EXPECT_NEAR(binary_cross_entropy(z, y), want, 1e-12 * (1 + want)) << z << " " << y;
+      // -log P(y): P(y = 1) = 1 / (1 + e^-z) and P(y = 0) = 1 / (1 + e^z), so the loss is
+      // log(1 + e^-z) or log(1 + e^z), here with log1p in long double (exact to 1e-18 even
+      // where e^-z is 1e-13 and 1 + e^-z would round it away).
+      const long double e = std::exp(static_cast<long double>(y == 1 ? -z : z));
+      const double want = static_cast<double>(std::log1p(e));
+      EXPECT_NEAR(binary_cross_entropy(z, y), want, 1e-15 * (1 + want)) << z << " " << y;
+      // Its derivative, by central differences, is σ(z) - y with σ from the definition.
       const double h = 1e-6;
       const double slope =
           (binary_cross_entropy(z + h, y) - binary_cross_entropy(z - h, y)) / (2 * h);
-      EXPECT_NEAR(slope, sigmoid(z) - y, 1e-8);
+      const double sigma = static_cast<double>(1 / (1 + std::exp(-static_cast<long double>(z))));
+      EXPECT_NEAR(slope, sigma - y, 1e-8) << z << " " << y;
     }
   // Where log(sigmoid) would give log(0) = -inf, the stable form is finite and exact.
   EXPECT_FLOAT_EQ(binary_cross_entropy(-200.0f, 1), 200.0f);

@@ -107,6 +107,7 @@ TEST(CliGame, OneKindOfBallNeedsNoQuestion) {
   const RunResult denied = run_softreg("game 7", "n\n");
   EXPECT_EQ(denied.status, 1);
   EXPECT_TRUE(contains(denied.out, "That cannot be: the bag holds no other ball.")) << denied.out;
+  EXPECT_EQ(denied.err, "softreg: game: contradictory answers\n");
 }
 
 TEST(CliGame, EndOfInputInTheMiddleOfAQuestionEndsCleanly) {
@@ -143,11 +144,16 @@ TEST(CliGame, QuitEndsTheGame) {
 TEST(CliGame, BadBagsAndOptionsExitTwo) {
   const RunResult rounds = run_softreg("game --you-ask --rounds 0");
   EXPECT_EQ(rounds.status, 2);
+  EXPECT_EQ(rounds.out, "");
   EXPECT_EQ(rounds.err, "softreg: game: --rounds must be at least 1\n");
   const RunResult empty_label = run_softreg("game 1 ''");
   EXPECT_EQ(empty_label.status, 2);
+  EXPECT_EQ(empty_label.out, "");
   EXPECT_EQ(empty_label.err, "softreg: a ball has an empty label\n");
-  EXPECT_EQ(run_softreg("game --you-ask --seed minus-one").status, 2);
+  const RunResult seed = run_softreg("game --you-ask --seed minus-one");
+  EXPECT_EQ(seed.status, 2);
+  EXPECT_EQ(seed.out, "") << "refused before the game starts";
+  EXPECT_EQ(seed.err, "softreg: Could not convert: --seed = minus-one (see softreg --help)\n");
 }
 
 // ------------------------------------------------------------------------- the player asks

@@ -1,20 +1,23 @@
 #!/usr/bin/env python3
 """Reads a softreg model file with nothing but the standard library and numpy, and predicts.
 
-    read_safetensors.py MODEL IMAGES [--torch]
+    read_safetensors.py MODEL IMAGES [--torch SNIPPET]
 
 MODEL is a safetensors file written by `softreg train --out`; IMAGES an IDX file of images (raw
 or gzip'd). Prints one JSON object: the predicted class of every image and the logits, computed
-in float64 from the file's float32 weights. With --torch it also loads the weights into
-torch.nn.Linear(inputs, classes) with load_state_dict, as PyTorch users would, and adds its
-float32 logits ("torch_logits"); when PyTorch is not installed it says so ("torch_missing") and
-the rest still works.
+in float64 from the file's float32 weights. With --torch it also runs SNIPPET, the code
+docs/formats.md gives users to load a model into torch.nn.Linear (the test extracts it from the
+page), in SNIPPET's folder, where the test has put the model as the m.safetensors it loads; it
+adds the float32 logits of the nn.Linear the snippet made ("torch_logits"). Without PyTorch, or
+when the snippet fails, it fails.
 
 The file format is documented in docs/formats.md; this reader is a second, independent reading
 of it: 8 bytes of little-endian header length, the JSON header, then the tensors' bytes.
 """
 import gzip
 import json
+import os
+import runpy
 import struct
 import sys
 
@@ -78,19 +81,23 @@ def main(argv):
         "class_names": model["class_names"],
         "logits": logits.tolist(),
     }
-    if "--torch" in argv[3:]:
-        try:
-            import torch
-        except ImportError as e:
-            out["torch_missing"] = str(e)
-        else:
-            layer = torch.nn.Linear(w.shape[1], w.shape[0])
-            # strict=True (the default): the names and shapes must be exactly nn.Linear's.
-            layer.load_state_dict(
-                {"weight": torch.from_numpy(w.copy()), "bias": torch.from_numpy(b.copy())}
-            )
-            with torch.no_grad():
-                out["torch_logits"] = layer(torch.from_numpy(x)).numpy().astype(float).tolist()
+    if len(argv) > 3:
+        if len(argv) != 5 or argv[3] != "--torch":
+            print(__doc__, file=sys.stderr)
+            return 2
+        import torch  # no PyTorch is a failure: the test is about loading into PyTorch
+
+        snippet = os.path.abspath(argv[4])
+        os.chdir(os.path.dirname(snippet))
+        documented = runpy.run_path(snippet)
+        net = documented["net"]
+        assert type(net) is torch.nn.Linear, type(net)
+        assert (net.in_features, net.out_features) == (w.shape[1], w.shape[0]), net
+        scale = float(documented["meta"]["input_scale"])
+        assert np.float32(scale) == np.float32(model["input_scale"]), scale
+        with torch.no_grad():
+            features = torch.from_numpy(images.reshape(images.shape[0], -1).copy()).float() * scale
+            out["torch_logits"] = net(features).numpy().astype(float).tolist()
     json.dump(out, sys.stdout)
     print()
     return 0

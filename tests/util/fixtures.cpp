@@ -95,4 +95,9 @@ fs::path real_fashion_mnist_dir() {
   return {};
 }
 
+std::string no_real_fashion_mnist() {
+  return "the real Fashion-MNIST is not in " + default_fashion_mnist_dir().string() +
+         " (install Debian's dataset-fashion-mnist, as scripts/setup does, or set SOFTREG_DATA)";
+}
+
 }  // namespace softreg::test

@@ -40,4 +40,8 @@ void write_tiny_fashion(const std::filesystem::path& dir, std::uint32_t n_train,
 /// The folder of the real Fashion-MNIST (SOFTREG_DATA or Debian's), or empty when not installed.
 std::filesystem::path real_fashion_mnist_dir();
 
+/// Why a test that needs the real Fashion-MNIST fails when real_fashion_mnist_dir() is empty. CI
+/// has it (scripts/setup installs Debian's dataset-fashion-mnist): such a test fails, never skips.
+std::string no_real_fashion_mnist();
+
 }  // namespace softreg::test

@@ -11,9 +11,8 @@
 namespace softreg::test {
 
 struct XmlSummary {
-  bool parser_missing = false;  // python3 is not installed: skip the test
   bool well_formed = false;
-  std::string error;  // the parser's message when not well-formed
+  std::string error;  // the parser's message when not well-formed, or why it could not run
   std::string root;   // tag of the root element
   std::map<std::string, std::string> root_attributes;
   std::map<std::string, std::size_t> points;   // id of each element that has points="..." -> count
