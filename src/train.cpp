@@ -15,6 +15,8 @@ namespace softreg {
 namespace {
 
 std::string loss_text(double loss) {
+  if (std::isnan(loss)) return "NaN";
+  if (std::isinf(loss)) return loss > 0 ? "infinity" : "-infinity";
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", loss);
   return buf;

@@ -153,7 +153,9 @@ TEST(CliGame, BadBagsAndOptionsExitTwo) {
   const RunResult seed = run_softreg("game --you-ask --seed minus-one");
   EXPECT_EQ(seed.status, 2);
   EXPECT_EQ(seed.out, "") << "refused before the game starts";
-  EXPECT_EQ(seed.err, "softreg: Could not convert: --seed = minus-one (see softreg --help)\n");
+  EXPECT_EQ(seed.err,
+            "softreg: --seed: expected a whole number from 0 to 18446744073709551615 but found "
+            "minus-one (see softreg --help)\n");
 }
 
 // ------------------------------------------------------------------------- the player asks

@@ -172,7 +172,8 @@ TEST_F(ShowCliTest, PredictionsNeedAPngFileName) {
 }
 
 TEST_F(ShowCliTest, ShowWithoutAPictureIsAUsageError) {
-  expect_rejected(run_softreg("show"), {"A subcommand is required"});
+  expect_rejected(run_softreg("show"),
+                  {"softreg: show: expected what to draw: predictions, weights or confusion"});
 }
 
 TEST_F(ShowCliTest, MissingModelExitsTwoNamingIt) {

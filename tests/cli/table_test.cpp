@@ -288,11 +288,12 @@ TEST(TableCliTest, MissingLabelColumnIsNamed) {
 TEST(TableCliTest, OptionsThatNeedATable) {
   expect_rejected(run_softreg("train --standardize --limit 10 --epochs 1"),
                   {"--standardize applies to tables (--csv or --libsvm)"});
-  expect_rejected(run_softreg("train " + kIris + " --test-split 1.5"),
-                  {"--test-split", "1.5 not in range"});
-  for (const char* bound : {"0", "1"})  // no test set, or no training set
-    expect_rejected(run_softreg("train " + kIris + " --test-split " + bound),
-                    {"--test-split: expected a fraction strictly between 0 and 1"});
+  // 0 leaves no test set, 1 no training set: one message for every value out of (0, 1).
+  for (const char* bad : {"1.5", "0", "1", "-0.2", "nan", "half"})
+    expect_rejected(run_softreg("train " + kIris + " --test-split " + bad),
+                    {"softreg: --test-split: expected a fraction strictly between 0 and 1 but "
+                     "found " +
+                     std::string(bad) + " (see softreg --help)"});
   expect_rejected(run_softreg("train " + kIris + " --data /tmp"),  // one source at a time
                   {"--data excludes --csv"});
 }

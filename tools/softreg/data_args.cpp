@@ -1,5 +1,6 @@
 #include "data_args.hpp"
 
+#include "checks.hpp"
 #include "softreg/error.hpp"
 
 namespace softreg::cli {
@@ -21,7 +22,7 @@ void add_data_options(CLI::App* cmd, DataArgs& a, bool training) {
                                 "Fraction of a table kept for testing, stratified, drawn with "
                                 "--seed (when no --test is given)")
                     ->capture_default_str()
-                    ->check(CLI::Range(0.0, 1.0).description("(0, 1)"));
+                    ->check(kOpenFraction);
   test->excludes(split);
   cmd->add_flag("--standardize", a.standardize,
                 "Scale each feature of a table to mean 0, standard deviation 1 (fitted on the "
@@ -63,9 +64,6 @@ TrainTest load_training_data(const DataArgs& a, Rng& rng, Standardization& stand
   const std::string& file = a.csv.empty() ? a.libsvm : a.csv;
   TrainTest tt;
   if (a.test.empty()) {
-    if (!(a.test_split > 0.0 && a.test_split < 1.0))
-      throw InputError("--test-split: expected a fraction strictly between 0 and 1 but found " +
-                       std::to_string(a.test_split));
     tt = stratified_split(read_table(a, file, {}, 0, true), a.test_split, rng);
   } else {
     tt.train = read_table(a, file, {}, 0, true);

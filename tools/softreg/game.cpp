@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "checks.hpp"
 #include "commands.hpp"
 #include "softreg/error.hpp"
 #include "softreg/info.hpp"
@@ -290,7 +291,8 @@ void add_game(CLI::App& app) {
   cmd->add_flag("--you-ask", options->you_ask,
                 "softreg draws the ball and you ask the questions (default: softreg asks)");
   cmd->add_option("--seed", options->seed, "With --you-ask: the seed of the draws")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(kUnsigned64);
   cmd->add_option("--rounds", options->rounds, "With --you-ask: how many balls to find")
       ->capture_default_str();
   cmd->callback([options] {

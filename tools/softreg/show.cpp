@@ -10,6 +10,7 @@
 #include "commands.hpp"
 #include "pictures.hpp"
 #include "softreg/data.hpp"
+#include "softreg/error.hpp"
 #include "softreg/io.hpp"
 #include "softreg/metrics.hpp"
 #include "softreg/plot.hpp"
@@ -91,7 +92,14 @@ void add_common(CLI::App* cmd, ShowArgs& a, bool needs_data, const std::string& 
 
 void add_show(CLI::App& app) {
   CLI::App* show = app.add_subcommand("show", "Draw pictures of a saved model");
-  show->require_subcommand(1);
+  // At most one picture a run; none is a usage error that names the three.
+  show->require_subcommand(0, 1);
+  show->callback([show] {
+    if (show->get_subcommands().empty())
+      throw InputError(
+          "show: expected what to draw: predictions, weights or confusion (see softreg show "
+          "--help)");
+  });
 
   auto p = std::make_shared<ShowArgs>();
   CLI::App* predictions = show->add_subcommand(

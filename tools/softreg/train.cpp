@@ -6,8 +6,8 @@
 
 #include <atomic>
 #include <charconv>
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "checks.hpp"
 #include "commands.hpp"
 #include "data_args.hpp"
 #include "pictures.hpp"
@@ -58,17 +59,6 @@ const CLI::Validator kFinitePositive(
       return {};
     },
     "FINITE > 0");
-
-// A whole number in [0, 2^64): "-1" must not wrap around to 2^64 - 1.
-const CLI::Validator kUnsigned64(
-    [](std::string& s) -> std::string {
-      std::uint64_t v = 0;
-      const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-      if (ec != std::errc() || end != s.data() + s.size())
-        return "expected a whole number from 0 to 18446744073709551615 but found " + s;
-      return {};
-    },
-    "UINT64");
 
 const CLI::Validator kFiniteNonNegative(
     [](std::string& s) -> std::string {
@@ -128,7 +118,8 @@ class StopOnSignal {
   StopOnSignal& operator=(const StopOnSignal&) = delete;
 
  private:
-  struct sigaction old_int_ {}, old_term_ {};
+  struct sigaction old_int_ {
+  }, old_term_{};
 };
 
 // Loads the LibTorch backend plugin: $SOFTREG_TORCH_PLUGIN, else the one built with this softreg.
@@ -294,7 +285,9 @@ void run(const TrainArgs& a) {
 
 }  // namespace
 
-int interrupting_signal() { return g_signal.load(); }
+int interrupting_signal() {
+  return g_signal.load();
+}
 
 void add_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();

@@ -1,0 +1,34 @@
+// The checks of option values that more than one subcommand needs. Each says what it expected
+// and what it found, as every error of softreg does.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+namespace softreg::cli {
+
+// A whole number in [0, 2^64): "-1" must not wrap around to 2^64 - 1, nor a larger one saturate.
+inline const CLI::Validator kUnsigned64(
+    [](std::string& s) -> std::string {
+      std::uint64_t v = 0;
+      const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+      if (ec != std::errc() || end != s.data() + s.size())
+        return "expected a whole number from 0 to 18446744073709551615 but found " + s;
+      return {};
+    },
+    "UINT64");
+
+// A fraction strictly between 0 and 1.
+inline const CLI::Validator kOpenFraction(
+    [](std::string& s) -> std::string {
+      double v = 0;
+      if (!CLI::detail::lexical_cast(s, v) || !(v > 0.0 && v < 1.0))
+        return "expected a fraction strictly between 0 and 1 but found " + s;
+      return {};
+    },
+    "(0, 1)");
+
+}  // namespace softreg::cli
