@@ -1,0 +1,92 @@
+// The regularised objective of softmax (and logistic) regression over a whole data set, the
+// function the full-batch solvers minimise (docs/objective.md):
+//
+//   F(W, b) = (1/S) Σᵢ sᵢ ℓ(yᵢ, W xᵢ + b) + (λ/2) ‖W‖²_F,      S = Σᵢ sᵢ
+//
+// ℓ is the softmax cross-entropy (K rows of W) or, for a logistic model, the sigmoid's binary
+// cross-entropy (one row, the logit of class 1); sᵢ is example i's weight (1 by default); the
+// intercept b is not penalised. With o = W x + b and p = softmax(o):
+//
+//   ∂F/∂W = (1/S) Σᵢ sᵢ (pᵢ − onehot(yᵢ)) xᵢᵀ + λ W          ∂F/∂b = (1/S) Σᵢ sᵢ (pᵢ − onehot(yᵢ))
+//   H [V; v] = (1/S) Σᵢ sᵢ rᵢ [xᵢᵀ; 1] + [λ V; 0],  rᵢ = pᵢ ⊙ uᵢ − pᵢ (pᵢ · uᵢ),  uᵢ = V xᵢ + v
+//
+// (for the logistic model p = σ(z) and rᵢ = p (1 − p) uᵢ). Everything is computed in double from
+// the data's own storage (bytes stay bytes, times their scale).
+//
+// One pass over the data computes the logits, the losses and the gradient (or the Hessian-vector
+// product) together, four rows at a time, so the data is read once per evaluation.
+//
+// Reproducibility: the rows are cut into stripes that depend only on the data's shape (at most
+// 24, of at least 256 rows); one task sums a stripe's rows into its own partial gradient in row
+// order, and the partials are added in stripe order. So every number comes from the same
+// operations in the same order whatever the thread count: bit-identical results for every number
+// of threads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "softreg/kernel.hpp"
+#include "softreg/model.hpp"
+#include "softreg/solve.hpp"
+
+namespace softreg {
+
+/// The parameters as the solvers see them: W row-major (outputs x inputs), then b (outputs).
+std::vector<double> parameters_of(const SoftmaxRegression& model);
+/// Writes parameters back into a model of the same shape (rounded to float).
+void set_parameters(SoftmaxRegression& model, std::span<const double> theta);
+
+class Objective final : public SmoothFunction {
+ public:
+  /// F over the first `rows` rows of `x` with `labels`; `weights` (the sᵢ: sample weight times
+  /// class weight) has one entry per row, or is empty for all 1. `lambda` ≥ 0 is λ. The data,
+  /// labels, weights and pool must outlive the objective.
+  Objective(const Features& x, std::span<const std::int32_t> labels, std::size_t rows,
+            std::size_t inputs, std::size_t classes, Output output, double lambda,
+            std::span<const double> weights, ThreadPool& pool);
+
+  /// The number of parameters, outputs x (inputs + 1).
+  std::size_t dimension() const override { return outputs_ * (inputs_ + 1); }
+  std::size_t outputs() const { return outputs_; }
+  double lambda() const { return lambda_; }
+  /// S, the sum of the weights (the number of rows when all are 1).
+  double weight_sum() const { return weight_sum_; }
+
+  /// F at theta.
+  double value(std::span<const double> theta);
+  /// F and ∇F at theta; remembers the probabilities there for hessian_vector.
+  double value_gradient(std::span<const double> theta, std::span<double> gradient) override;
+  /// H v at the theta of the last value_gradient.
+  void hessian_vector(std::span<const double> v, std::span<double> hv) override;
+  /// diag(H) at the theta of the last value_gradient: (1/S) Σᵢ sᵢ pᵢₖ (1 − pᵢₖ) xᵢⱼ² + λ for
+  /// W (no λ for b).
+  bool hessian_diagonal(std::span<double> diagonal) override;
+
+ private:
+  enum class Pass { value, gradient, hessian, diagonal };
+  // One pass over the rows with params (θ, or V for the Hessian): returns (1/S) Σ sᵢ ℓᵢ (value,
+  // gradient) and writes the data term's gradient or H v into `out`.
+  double pass(Pass kind, std::span<const double> params, std::span<double> out);
+  void check(std::span<const double> params, std::span<double> out) const;
+  // Row i as doubles (times the scale) into `row`.
+  void load_row(std::size_t i, double* row) const;
+
+  Features x_;
+  std::span<const std::int32_t> labels_;
+  std::size_t rows_, inputs_, classes_, outputs_;
+  Output output_;
+  double lambda_;
+  std::span<const double> weights_;
+  double weight_sum_ = 0;
+  ThreadPool& pool_;
+  std::size_t stripes_ = 1;
+  std::vector<double> probabilities_;  // rows x outputs, at the last value_gradient's point
+  std::vector<double> partials_;       // stripes x dimension()
+  std::vector<double> losses_;         // per stripe: Σ sᵢ ℓᵢ
+  bool have_probabilities_ = false;
+};
+
+}  // namespace softreg

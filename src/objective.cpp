@@ -1,0 +1,305 @@
+#include "softreg/objective.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace softreg {
+
+namespace {
+
+// Eight doubles in one register (AVX-512; the compiler splits it for narrower vectors).
+typedef double Lanes __attribute__((vector_size(64)));
+constexpr std::size_t kLanes = 8;
+// Rows read and converted together: each row of W is loaded once for a pair of rows, and each
+// entry of the gradient once for a group.
+constexpr std::size_t kGroup = 4;
+// Classes whose logits a row pair keeps in registers at once (2 x 10 accumulators).
+constexpr std::size_t kClassBlock = 10;
+// The most stripes (contiguous parts of the rows, each summed by one task into its own partial
+// gradient): 24 divides among 1, 2, 3, 4, 6 and 8 threads. Fewer for small data or big models.
+constexpr std::size_t kMaxStripes = 24;
+constexpr std::size_t kMinStripeRows = 256;
+constexpr std::size_t kMaxPartialBytes = std::size_t{256} << 20;
+
+inline Lanes load(const double* p) {
+  Lanes v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline void store(double* p, Lanes v) {
+  __builtin_memcpy(p, &v, sizeof v);
+}
+
+// The lanes' sum in a fixed order.
+inline double lane_sum(Lanes v) {
+  return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+}
+
+// o0[k] = Σⱼ w[k][j] x0[j] and o1[k] likewise for KB classes (rows of w, `d` apart); x0 and x1
+// are `padded` long with zeros past d, and w's rows are read only to d.
+template <std::size_t KB>
+void logits_pair(const double* w, std::size_t d, const double* x0, const double* x1, double* o0,
+                 double* o1) {
+  Lanes a0[KB] = {}, a1[KB] = {};
+  const std::size_t full = d / kLanes * kLanes;
+  for (std::size_t j = 0; j < full; j += kLanes) {
+    const Lanes v0 = load(x0 + j), v1 = load(x1 + j);
+    for (std::size_t k = 0; k < KB; ++k) {
+      const Lanes wv = load(w + k * d + j);
+      a0[k] += wv * v0;
+      a1[k] += wv * v1;
+    }
+  }
+  for (std::size_t k = 0; k < KB; ++k) {
+    double t0 = 0, t1 = 0;
+    for (std::size_t j = full; j < d; ++j) {
+      t0 += w[k * d + j] * x0[j];
+      t1 += w[k * d + j] * x1[j];
+    }
+    o0[k] = lane_sum(a0[k]) + t0;
+    o1[k] = lane_sum(a1[k]) + t1;
+  }
+}
+
+using PairFn = void (*)(const double*, std::size_t, const double*, const double*, double*, double*);
+
+template <std::size_t... KB>
+constexpr std::array<PairFn, sizeof...(KB)> pair_table(std::index_sequence<KB...>) {
+  return {&logits_pair<KB + 1>...};
+}
+
+// logits_pair for 1..kClassBlock classes.
+constexpr auto kPairFns = pair_table(std::make_index_sequence<kClassBlock>{});
+
+// The logits of `rows` (<= kGroup) converted rows x (`padded` apart) under params [W; b]:
+// out[r][k], k < k_out.
+void group_logits(const double* params, std::size_t k_out, std::size_t d, const double* x,
+                  std::size_t padded, std::size_t rows, double* out) {
+  const double* b = params + k_out * d;
+  for (std::size_t r = 0; r < rows; r += 2) {
+    const double* x0 = x + r * padded;
+    const double* x1 = r + 1 < rows ? x0 + padded : x0;  // an odd last row pairs with itself
+    double o1[kClassBlock];
+    for (std::size_t k0 = 0; k0 < k_out; k0 += kClassBlock) {
+      const std::size_t kb = std::min(kClassBlock, k_out - k0);
+      double* row0 = out + r * k_out + k0;
+      kPairFns[kb - 1](params + k0 * d, d, x0, x1, row0, o1);
+      if (r + 1 < rows) std::copy(o1, o1 + kb, out + (r + 1) * k_out + k0);
+    }
+  }
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t k = 0; k < k_out; ++k) out[r * k_out + k] += b[k];
+}
+
+// partial[k][j] += Σ_r coef[r][k] x[r][j] for the group's rows in row order, and the intercept's
+// partial[K d + k] += Σ_r coef[r][k].
+void group_backward(const double* coef, std::size_t k_out, std::size_t d, const double* x,
+                    std::size_t padded, std::size_t rows, double* partial) {
+  const std::size_t full = d / kLanes * kLanes;
+  for (std::size_t k = 0; k < k_out; ++k) {
+    double g[kGroup];
+    bool any = false;
+    for (std::size_t r = 0; r < rows; ++r) any = (g[r] = coef[r * k_out + k]) != 0.0 || any;
+    if (!any) continue;
+    double* p = partial + k * d;
+    for (std::size_t j = 0; j < full; j += kLanes) {
+      Lanes acc = load(p + j);
+      for (std::size_t r = 0; r < rows; ++r) acc += g[r] * load(x + r * padded + j);
+      store(p + j, acc);
+    }
+    for (std::size_t j = full; j < d; ++j)
+      for (std::size_t r = 0; r < rows; ++r) p[j] += g[r] * x[r * padded + j];
+    for (std::size_t r = 0; r < rows; ++r) partial[k_out * d + k] += g[r];
+  }
+}
+
+}  // namespace
+
+std::vector<double> parameters_of(const SoftmaxRegression& model) {
+  std::vector<double> theta(model.weight().begin(), model.weight().end());
+  theta.insert(theta.end(), model.bias().begin(), model.bias().end());
+  return theta;
+}
+
+void set_parameters(SoftmaxRegression& model, std::span<const double> theta) {
+  const std::size_t w = model.weight().size();
+  if (theta.size() != w + model.bias().size())
+    throw std::invalid_argument("set_parameters: " + std::to_string(theta.size()) +
+                                " parameters for a model of " +
+                                std::to_string(w + model.bias().size()));
+  for (std::size_t i = 0; i < w; ++i) model.weight()[i] = static_cast<float>(theta[i]);
+  for (std::size_t k = 0; k < model.bias().size(); ++k)
+    model.bias()[k] = static_cast<float>(theta[w + k]);
+}
+
+Objective::Objective(const Features& x, std::span<const std::int32_t> labels, std::size_t rows,
+                     std::size_t inputs, std::size_t classes, Output output, double lambda,
+                     std::span<const double> weights, ThreadPool& pool)
+    : x_(x),
+      labels_(labels),
+      rows_(rows),
+      inputs_(inputs),
+      classes_(classes),
+      outputs_(output == Output::logistic ? 1 : classes),
+      output_(output),
+      lambda_(lambda),
+      weights_(weights),
+      pool_(pool) {
+  if (rows == 0) throw std::invalid_argument("Objective: no rows");
+  if (labels.size() < rows) throw std::invalid_argument("Objective: fewer labels than rows");
+  if (!weights.empty() && weights.size() != rows)
+    throw std::invalid_argument("Objective: one weight per row");
+  if (!(lambda >= 0) || !std::isfinite(lambda)) throw std::invalid_argument("Objective: lambda");
+  if (output == Output::logistic && classes != 2)
+    throw std::invalid_argument("Objective: a logistic model has two classes");
+  for (std::size_t i = 0; i < rows; ++i) weight_sum_ += weights.empty() ? 1.0 : weights[i];
+  if (!(weight_sum_ > 0)) throw std::invalid_argument("Objective: the weights sum to 0");
+  // The stripes depend on the data's shape only, never on the threads.
+  const std::size_t by_memory = std::max<std::size_t>(1, kMaxPartialBytes / (8 * dimension()));
+  stripes_ = std::min({kMaxStripes, (rows + kMinStripeRows - 1) / kMinStripeRows, by_memory});
+  stripes_ = std::max<std::size_t>(stripes_, 1);
+  probabilities_.resize(rows * outputs_);
+  partials_.resize(stripes_ * dimension());
+  losses_.resize(stripes_);
+}
+
+void Objective::load_row(std::size_t i, double* row) const {
+  const double scale = x_.scale;
+  if (x_.bytes != nullptr) {
+    const std::uint8_t* p = x_.bytes + i * inputs_;
+    for (std::size_t j = 0; j < inputs_; ++j) row[j] = p[j] * scale;
+  } else {
+    const float* p = x_.floats + i * inputs_;
+    for (std::size_t j = 0; j < inputs_; ++j) row[j] = p[j] * scale;
+  }
+}
+
+void Objective::check(std::span<const double> params, std::span<double> out) const {
+  if (params.size() != dimension() || (!out.empty() && out.size() != dimension()))
+    throw std::invalid_argument("Objective: " + std::to_string(params.size()) + " parameters for " +
+                                std::to_string(dimension()));
+}
+
+double Objective::pass(Pass kind, std::span<const double> params, std::span<double> out) {
+  const std::size_t k_out = outputs_, d = inputs_;
+  const std::size_t padded = (d + kLanes - 1) / kLanes * kLanes;
+  const double inv_s = 1.0 / weight_sum_;
+  const bool backward = kind != Pass::value;
+  pool_.run(stripes_, [&](std::size_t s) {
+    const std::size_t begin = rows_ * s / stripes_, end = rows_ * (s + 1) / stripes_;
+    std::vector<double> x(kGroup * padded, 0.0), o(kGroup * k_out), coef(kGroup * k_out);
+    double* partial = partials_.data() + s * dimension();
+    if (backward) std::fill(partial, partial + dimension(), 0.0);
+    double loss = 0;
+    for (std::size_t i = begin; i < end; i += kGroup) {
+      const std::size_t n = std::min(kGroup, end - i);
+      for (std::size_t r = 0; r < n; ++r) load_row(i + r, x.data() + r * padded);
+      if (kind != Pass::diagonal)
+        group_logits(params.data(), k_out, d, x.data(), padded, n, o.data());
+      for (std::size_t r = 0; r < n; ++r) {
+        const std::size_t row = i + r;
+        const double sw = weights_.empty() ? 1.0 : weights_[row];
+        const double* z = &o[r * k_out];
+        double* p = &probabilities_[row * k_out];
+        double* g = &coef[r * k_out];
+        const auto y = static_cast<std::size_t>(labels_[row]);
+        if (kind == Pass::diagonal) {
+          for (std::size_t k = 0; k < k_out; ++k) g[k] = sw * inv_s * p[k] * (1.0 - p[k]);
+          continue;
+        }
+        if (kind == Pass::hessian) {
+          // z holds uᵢ = V xᵢ + v; p the probabilities at the gradient's point.
+          if (output_ == Output::logistic) {
+            g[0] = sw * inv_s * p[0] * (1.0 - p[0]) * z[0];
+          } else {
+            double pu = 0;
+            for (std::size_t k = 0; k < k_out; ++k) pu += p[k] * z[k];
+            for (std::size_t k = 0; k < k_out; ++k) g[k] = sw * inv_s * p[k] * (z[k] - pu);
+          }
+          continue;
+        }
+        if (output_ == Output::logistic) {
+          // softplus(z) - y z, with softplus(z) = max(z, 0) + log1p(e^-|z|): no overflow.
+          const double t = z[0];
+          loss += sw * (std::max(t, 0.0) + std::log1p(std::exp(-std::abs(t))) - (y == 1 ? t : 0.0));
+          if (!backward) continue;
+          const double e = std::exp(-std::abs(t));
+          p[0] = t >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+          g[0] = sw * inv_s * (p[0] - (y == 1 ? 1.0 : 0.0));
+        } else {
+          const double m = *std::max_element(z, z + k_out);
+          double e = 0;
+          for (std::size_t k = 0; k < k_out; ++k) e += std::exp(z[k] - m);
+          loss += sw * (m + std::log(e) - z[y]);
+          if (!backward) continue;
+          for (std::size_t k = 0; k < k_out; ++k) {
+            p[k] = std::exp(z[k] - m) / e;
+            g[k] = sw * inv_s * (p[k] - (k == y ? 1.0 : 0.0));
+          }
+        }
+      }
+      if (kind == Pass::diagonal)
+        for (double& v : x) v *= v;  // the diagonal weighs xᵢⱼ²
+      if (backward) group_backward(coef.data(), k_out, d, x.data(), padded, n, partial);
+    }
+    losses_[s] = loss;
+  });
+  double total = 0;
+  for (double l : losses_) total += l;
+  if (backward) {
+    // out = Σ_s partial_s, each entry summed over the stripes in order.
+    const std::size_t n = dimension(), blocks = (n + 1023) / 1024;
+    pool_.run(blocks, [&](std::size_t b) {
+      for (std::size_t j = b * 1024; j < std::min(n, (b + 1) * 1024); ++j) {
+        double v = 0;
+        for (std::size_t s = 0; s < stripes_; ++s) v += partials_[s * n + j];
+        out[j] = v;
+      }
+    });
+  }
+  return total * inv_s;
+}
+
+double Objective::value(std::span<const double> theta) {
+  check(theta, {});
+  const double loss = pass(Pass::value, theta, {});
+  double w2 = 0;
+  for (std::size_t j = 0; j < outputs_ * inputs_; ++j) w2 += theta[j] * theta[j];
+  return loss + 0.5 * lambda_ * w2;
+}
+
+double Objective::value_gradient(std::span<const double> theta, std::span<double> gradient) {
+  check(theta, gradient);
+  const double loss = pass(Pass::gradient, theta, gradient);
+  double w2 = 0;
+  for (std::size_t j = 0; j < outputs_ * inputs_; ++j) {
+    w2 += theta[j] * theta[j];
+    gradient[j] += lambda_ * theta[j];
+  }
+  have_probabilities_ = true;
+  return loss + 0.5 * lambda_ * w2;
+}
+
+bool Objective::hessian_diagonal(std::span<double> diagonal) {
+  if (!have_probabilities_)
+    throw std::logic_error("Objective::hessian_diagonal before value_gradient");
+  if (diagonal.size() != dimension()) throw std::invalid_argument("Objective: diagonal size");
+  pass(Pass::diagonal, {}, diagonal);
+  for (std::size_t j = 0; j < outputs_ * inputs_; ++j) diagonal[j] += lambda_;
+  return true;
+}
+
+void Objective::hessian_vector(std::span<const double> v, std::span<double> hv) {
+  if (!have_probabilities_)
+    throw std::logic_error("Objective::hessian_vector before value_gradient");
+  check(v, hv);
+  pass(Pass::hessian, v, hv);
+  for (std::size_t j = 0; j < outputs_ * inputs_; ++j) hv[j] += lambda_ * v[j];
+}
+
+}  // namespace softreg
