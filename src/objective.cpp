@@ -139,7 +139,7 @@ void set_parameters(SoftmaxRegression& model, std::span<const double> theta) {
 
 Objective::Objective(const Features& x, std::span<const std::int32_t> labels, std::size_t rows,
                      std::size_t inputs, std::size_t classes, Output output, double lambda,
-                     std::span<const double> weights, ThreadPool& pool)
+                     std::span<const double> weights, ThreadPool& pool, bool hessian)
     : x_(x),
       labels_(labels),
       rows_(rows),
@@ -149,7 +149,8 @@ Objective::Objective(const Features& x, std::span<const std::int32_t> labels, st
       output_(output),
       lambda_(lambda),
       weights_(weights),
-      pool_(pool) {
+      pool_(pool),
+      hessian_(hessian) {
   if (rows == 0) throw std::invalid_argument("Objective: no rows");
   if (labels.size() < rows) throw std::invalid_argument("Objective: fewer labels than rows");
   if (!weights.empty() && weights.size() != rows)
@@ -163,7 +164,7 @@ Objective::Objective(const Features& x, std::span<const std::int32_t> labels, st
   const std::size_t by_memory = std::max<std::size_t>(1, kMaxPartialBytes / (8 * dimension()));
   stripes_ = std::min({kMaxStripes, (rows + kMinStripeRows - 1) / kMinStripeRows, by_memory});
   stripes_ = std::max<std::size_t>(stripes_, 1);
-  probabilities_.resize(rows * outputs_);
+  if (hessian) probabilities_.resize(rows * outputs_);
   partials_.resize(stripes_ * dimension());
   losses_.resize(stripes_);
 }
@@ -192,7 +193,8 @@ double Objective::pass(Pass kind, std::span<const double> params, std::span<doub
   const bool backward = kind != Pass::value;
   pool_.run(stripes_, [&](std::size_t s) {
     const std::size_t begin = rows_ * s / stripes_, end = rows_ * (s + 1) / stripes_;
-    std::vector<double> x(kGroup * padded, 0.0), o(kGroup * k_out), coef(kGroup * k_out);
+    std::vector<double> x(kGroup * padded, 0.0), o(kGroup * k_out), coef(kGroup * k_out),
+        own(kGroup * k_out);  // the probabilities when they are not kept
     double* partial = partials_.data() + s * dimension();
     if (backward) std::fill(partial, partial + dimension(), 0.0);
     double loss = 0;
@@ -205,7 +207,7 @@ double Objective::pass(Pass kind, std::span<const double> params, std::span<doub
         const std::size_t row = i + r;
         const double sw = weights_.empty() ? 1.0 : weights_[row];
         const double* z = &o[r * k_out];
-        double* p = &probabilities_[row * k_out];
+        double* p = hessian_ ? &probabilities_[row * k_out] : &own[r * k_out];
         double* g = &coef[r * k_out];
         const auto y = static_cast<std::size_t>(labels_[row]);
         if (kind == Pass::diagonal) {
@@ -286,6 +288,7 @@ double Objective::value_gradient(std::span<const double> theta, std::span<double
 }
 
 bool Objective::hessian_diagonal(std::span<double> diagonal) {
+  if (!hessian_) throw std::logic_error("Objective::hessian_diagonal of an objective without");
   if (!have_probabilities_)
     throw std::logic_error("Objective::hessian_diagonal before value_gradient");
   if (diagonal.size() != dimension()) throw std::invalid_argument("Objective: diagonal size");
@@ -295,6 +298,7 @@ bool Objective::hessian_diagonal(std::span<double> diagonal) {
 }
 
 void Objective::hessian_vector(std::span<const double> v, std::span<double> hv) {
+  if (!hessian_) throw std::logic_error("Objective::hessian_vector of an objective without");
   if (!have_probabilities_)
     throw std::logic_error("Objective::hessian_vector before value_gradient");
   check(v, hv);

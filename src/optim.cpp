@@ -4,8 +4,9 @@
 
 namespace softreg {
 
-std::size_t Sgd::add(std::span<float> parameter) {
+std::size_t Sgd::add(std::span<float> parameter, bool decay) {
   parameters_.push_back(parameter);
+  decay_.push_back(decay);
   velocity_.emplace_back(options_.momentum != 0.0f ? parameter.size() : 0, 0.0f);
   return parameters_.size() - 1;
 }
@@ -24,7 +25,8 @@ void Sgd::step(std::size_t slot, std::span<const float> gradient, std::size_t be
     throw std::invalid_argument("Sgd::step: entries [" + std::to_string(begin) + ", " +
                                 std::to_string(end) + ") are not inside the parameter's " +
                                 std::to_string(p.size()));
-  const float lr = options_.lr, mu = options_.momentum, wd = options_.weight_decay;
+  const float lr = options_.lr, mu = options_.momentum;
+  const float wd = decay_[slot] ? options_.weight_decay : 0.0f;
   if (mu == 0.0f) {
     for (std::size_t i = begin; i < end; ++i) p[i] -= lr * (gradient[i] + wd * p[i]);
     return;

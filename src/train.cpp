@@ -61,7 +61,7 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
   Gradients grad;
   Sgd sgd(options_.sgd);
   const std::size_t w_slot = sgd.add(model.weight());
-  const std::size_t b_slot = sgd.add(model.bias());
+  const std::size_t b_slot = sgd.add(model.bias(), /*decay=*/false);  // b is not penalised
   // W's SGD step runs inside the kernel's step, block by block on the threads that summed dW.
   const SoftmaxKernel::WeightBlockFn update_weight = [&](std::size_t begin, std::size_t end) {
     sgd.step(w_slot, grad.weight, begin, end);

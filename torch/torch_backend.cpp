@@ -73,9 +73,16 @@ std::vector<EpochMetrics> fit(SoftmaxRegression& model, const Dataset& train, co
     linear->bias.copy_(torch::from_blob(model.bias().data(), {classes}));
   }
   torch::nn::CrossEntropyLoss loss;
-  torch::optim::SGD trainer(net->parameters(), torch::optim::SGDOptions(options.sgd.lr)
-                                                   .momentum(options.sgd.momentum)
-                                                   .weight_decay(options.sgd.weight_decay));
+  // Two groups: the weight decays, the bias does not (the objective penalises W only).
+  const auto sgd = torch::optim::SGDOptions(options.sgd.lr).momentum(options.sgd.momentum);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(std::vector<torch::Tensor>{linear->weight},
+                      std::make_unique<torch::optim::SGDOptions>(
+                          torch::optim::SGDOptions(sgd).weight_decay(options.sgd.weight_decay)));
+  groups.emplace_back(std::vector<torch::Tensor>{linear->bias},
+                      std::make_unique<torch::optim::SGDOptions>(
+                          torch::optim::SGDOptions(sgd).weight_decay(0)));
+  torch::optim::SGD trainer(std::move(groups), sgd);
 
   BatchOrder order(train.rows, options.batch_size);
   std::vector<EpochMetrics> history;

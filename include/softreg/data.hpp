@@ -26,6 +26,7 @@ struct Dataset {
   std::vector<float> values;         // rows x inputs otherwise
   float scale = 1.0f;                // feature = stored value * scale
   std::vector<std::int32_t> labels;  // rows class indices in [0, classes())
+  std::vector<double> weights;       // rows sample weights (CSV --sample-weight), or empty: all 1
   std::vector<std::size_t> shape;    // the shape of one example, e.g. {28, 28}
   std::vector<std::string> class_names;
   std::vector<std::string> feature_names;  // tables: the header's names of the feature columns
@@ -128,6 +129,11 @@ struct CsvOptions {
   /// header of features + 1 columns is then the training file's layout, and its last column is
   /// taken as the label.
   std::size_t features = 0;
+  /// When not empty, the column of sample weights (`--sample-weight`): read into
+  /// Dataset::weights, not a feature; each weight a finite number >= 0, not all of them 0.
+  std::string weight_column;
+  /// With weight_column: false when the column may be absent (a model's data to evaluate).
+  bool require_weights = true;
 };
 
 /// Reads a CSV file (RFC 4180: a header row, quoted fields with "" for a quote, CRLF or LF) of

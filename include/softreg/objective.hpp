@@ -43,10 +43,12 @@ class Objective final : public SmoothFunction {
  public:
   /// F over the first `rows` rows of `x` with `labels`; `weights` (the sᵢ: sample weight times
   /// class weight) has one entry per row, or is empty for all 1. `lambda` ≥ 0 is λ. The data,
-  /// labels, weights and pool must outlive the objective.
+  /// labels, weights and pool must outlive the objective. `hessian`: whether hessian_vector and
+  /// hessian_diagonal will be asked for; they need the probabilities of every row kept from
+  /// value_gradient (8 bytes a row and class), which L-BFGS does not.
   Objective(const Features& x, std::span<const std::int32_t> labels, std::size_t rows,
             std::size_t inputs, std::size_t classes, Output output, double lambda,
-            std::span<const double> weights, ThreadPool& pool);
+            std::span<const double> weights, ThreadPool& pool, bool hessian = true);
 
   /// The number of parameters, outputs x (inputs + 1).
   std::size_t dimension() const override { return outputs_ * (inputs_ + 1); }
@@ -83,6 +85,7 @@ class Objective final : public SmoothFunction {
   double weight_sum_ = 0;
   ThreadPool& pool_;
   std::size_t stripes_ = 1;
+  bool hessian_;
   std::vector<double> probabilities_;  // rows x outputs, at the last value_gradient's point
   std::vector<double> partials_;       // stripes x dimension()
   std::vector<double> losses_;         // per stripe: Σ sᵢ ℓᵢ

@@ -10,7 +10,8 @@
 namespace softreg {
 
 /// Options of stochastic gradient descent, with PyTorch's meaning:
-///   d = g + weight_decay * p
+///   d = g + weight_decay * p      (for parameters added with decay; the trainer adds W so and
+///                                  b without, as the objective penalises W only)
 ///   v = momentum * v + d          (v starts at 0, so the first v is d)
 ///   p = p - lr * v                (with momentum 0: p = p - lr * d)
 struct SgdOptions {
@@ -24,7 +25,8 @@ class Sgd {
   explicit Sgd(SgdOptions options) : options_(options) {}
 
   /// Registers a parameter tensor and returns its slot; its momentum buffer lives here.
-  std::size_t add(std::span<float> parameter);
+  /// `decay`: whether weight_decay applies to it.
+  std::size_t add(std::span<float> parameter, bool decay = true);
   /// One step on the parameter of `slot` with its gradient (same length as the parameter).
   void step(std::size_t slot, std::span<const float> gradient);
   /// The same step on entries [begin, end) only. Steps on disjoint ranges of a parameter may run
@@ -38,6 +40,7 @@ class Sgd {
   SgdOptions options_;
   std::vector<std::span<float>> parameters_;
   std::vector<AlignedFloats> velocity_;
+  std::vector<bool> decay_;
 };
 
 }  // namespace softreg

@@ -41,6 +41,7 @@ struct Iteration {
   double gradient = 0;   // scale * max_j |∂f/∂x_j| there: what the test compares with tol
   double step = 0;       // the line search's step along the direction
   int inner = 0;         // Newton: conjugate-gradient steps of this iteration
+  std::span<const double> point;  // the new point (valid during the callback)
 };
 
 struct SolveOptions {

@@ -46,6 +46,8 @@ class Interrupted : public Error {
   Interrupted(int epoch, std::size_t batch, std::size_t batches);
   /// At the end of `epoch`, after its evaluation.
   explicit Interrupted(int epoch);
+  /// With a message of the caller's (e.g. the full-batch solvers': after which iteration).
+  Interrupted(const std::string& message, int epoch_) : Error(message), epoch(epoch_) {}
   int epoch;
 };
 

@@ -166,8 +166,18 @@ Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptio
       fail(name, "no column '" + options.label +
                      "' in the header (columns: " + class_list_text(header) + ")");
   }
-  const std::size_t features = header.size() - (label_col < header.size() ? 1 : 0);
-  if (features == 0 && label_col < header.size())
+  std::size_t weight_col = header.size();  // none
+  if (!options.weight_column.empty()) {
+    for (std::size_t c = 0; c < header.size(); ++c)
+      if (header[c] == options.weight_column && c != label_col) weight_col = c;
+    if (weight_col == header.size() && options.require_weights)
+      fail(name, "no column '" + options.weight_column +
+                     "' in the header for --sample-weight (columns: " + class_list_text(header) +
+                     ")");
+  }
+  const std::size_t features = header.size() - (label_col < header.size() ? 1 : 0) -
+                               (weight_col < header.size() ? 1 : 0);
+  if (features == 0 && (label_col < header.size() || weight_col < header.size()))
     fail(name,
          "line 1: expected a label column and at least one feature column but the header "
          "has 1 column (separator '" +
@@ -176,7 +186,7 @@ Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptio
   Dataset d;
   d.source = name;
   for (std::size_t c = 0; c < header.size(); ++c)
-    if (c != label_col) d.feature_names.push_back(header[c]);
+    if (c != label_col && c != weight_col) d.feature_names.push_back(header[c]);
   d.inputs = features;
   d.shape = {d.inputs};
   // Room for every row the text can hold, reserved untouched (so it costs no memory until used):
@@ -202,6 +212,14 @@ Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptio
         labels.add(field, fields.line());
         continue;
       }
+      if (c == weight_col) {
+        double w = 0;  // a double, as the objective sums it
+        if (!parse_number(field, w) || !std::isfinite(w) || w < 0)
+          fail(name, where(c) + ": expected a sample weight (a finite number >= 0) but found '" +
+                         std::string(field) + "'");
+        d.weights.push_back(w);
+        continue;
+      }
       if (field.empty()) fail(name, where(c) + ": empty feature: expected a number");
       float v = 0;
       if (!parse_float(field, v))
@@ -219,6 +237,11 @@ Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptio
 
   d.class_names = options.class_names;
   if (label_col < header.size()) d.labels = labels.finish(d.class_names);
+  if (weight_col < header.size() &&
+      std::all_of(d.weights.begin(), d.weights.end(), [](double w) { return w == 0; }))
+    fail(name, "every sample weight in column '" + header[weight_col] +
+                   "' is 0: nothing would be fitted");
+  if (weight_col < header.size() && !options.require_weights) d.weights.clear();
   return d;
 }
 

@@ -16,6 +16,7 @@ void Dataset::keep_first(std::size_t n) {
   if (!pixels.empty()) pixels.resize(n * inputs);
   if (!values.empty()) values.resize(n * inputs);
   labels.resize(n);
+  if (!weights.empty()) weights.resize(n);
 }
 
 Standardization fit_standardization(const Dataset& data) {
@@ -104,8 +105,10 @@ TrainTest stratified_split(Dataset data, double test_fraction, Rng& rng) {
       move_row(data.values, tt.test.values);
     if (to_test[i]) {
       tt.test.labels.push_back(data.labels[i]);
+      if (!data.weights.empty()) tt.test.weights.push_back(data.weights[i]);
       ++tt.test.rows;
     } else {
+      if (!data.weights.empty()) data.weights[kept] = data.weights[i];
       data.labels[kept++] = data.labels[i];
     }
   }

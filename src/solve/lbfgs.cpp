@@ -33,7 +33,7 @@ lbfgsfloatval_t evaluate(void* instance, const lbfgsfloatval_t* x, lbfgsfloatval
   return c->f->value_gradient(std::span<const double>(x, size), std::span<double>(g, size));
 }
 
-int progress(void* instance, const lbfgsfloatval_t*, const lbfgsfloatval_t* g, lbfgsfloatval_t fx,
+int progress(void* instance, const lbfgsfloatval_t* x, const lbfgsfloatval_t* g, lbfgsfloatval_t fx,
              lbfgsfloatval_t, lbfgsfloatval_t, lbfgsfloatval_t step, int n, int k, int) {
   auto* c = static_cast<Context*>(instance);
   SolveResult& r = *c->result;
@@ -41,7 +41,9 @@ int progress(void* instance, const lbfgsfloatval_t*, const lbfgsfloatval_t* g, l
   r.objective = fx;
   r.gradient = gradient_test_value(std::span<const double>(g, static_cast<std::size_t>(n)),
                                    c->options->gradient_scale);
-  if (c->options->on_iteration) c->options->on_iteration({k, fx, r.gradient, step, 0});
+  if (c->options->on_iteration)
+    c->options->on_iteration(
+        {k, fx, r.gradient, step, 0, std::span<const double>(x, static_cast<std::size_t>(n))});
   if (r.gradient <= c->options->tol) {
     r.converged = true;
     return 1;

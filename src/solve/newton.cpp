@@ -134,7 +134,7 @@ SolveResult minimize_newton(SmoothFunction& f, std::span<double> x, const SolveO
     result.iterations = it;
     result.objective = fx;
     result.gradient = gradient_test_value(g, options.gradient_scale);
-    if (options.on_iteration) options.on_iteration({it, fx, result.gradient, step, inner});
+    if (options.on_iteration) options.on_iteration({it, fx, result.gradient, step, inner, x});
   }
 }
 

@@ -137,9 +137,12 @@ TEST(HostileInput, LibsvmTooSparseToDensifyIsRefusedBeforeAllocating) {
 }
 
 // The bound of docs/security.md for `train` on a text table of M bytes whose table (rows x
-// features floats) takes T bytes: 64 MiB + 4 M + 2 T.
-long table_bound_kb(std::uintmax_t text_bytes, std::uintmax_t table_bytes) {
-  return static_cast<long>(64 * 1024 + (4 * text_bytes + 2 * table_bytes) / 1024);
+// features floats) takes T bytes: 64 MiB + 4 M + 2 T, and the full-batch solver's vectors of
+// the n parameters, 8 bytes each: 2m + 6 of them for L-BFGS of memory m (10 by default).
+long table_bound_kb(std::uintmax_t text_bytes, std::uintmax_t table_bytes,
+                    std::uintmax_t solver_vectors = 0, std::uintmax_t parameters = 0) {
+  return static_cast<long>(64 * 1024 + (4 * text_bytes + 2 * table_bytes) / 1024 +
+                           solver_vectors * parameters * 8 / 1024);
 }
 
 struct Shape {
@@ -195,12 +198,19 @@ TEST_P(TableMemory, TrainStaysWithinTheBound) {
   const fs::path f = dir.path() / GetParam().name;
   write_text(f, text);
   const bool csv = f.extension() == ".csv";
-  const RunResult r = run_softreg(std::string("train ") + (csv ? "--csv " : "--libsvm ") +
-                                  quoted(f) + " --epochs 1 -q");
-  ASSERT_EQ(r.status, 0) << describe(r);
-  EXPECT_EQ(r.out.rfind("trained 1 epoch on ", 0), 0u) << describe(r);
-  expect_peak_below(r, table_bound_kb(text.size(), rows * features * sizeof(float)),
-                    GetParam().name);
+  // SGD, and the default full-batch solver with its vectors (two classes: 2 (features + 1)
+  // parameters).
+  for (const bool sgd : {true, false}) {
+    const std::string solver = sgd ? "--solver sgd --epochs 1" : "--max-iter 3";
+    const RunResult r = run_softreg(std::string("train ") + (csv ? "--csv " : "--libsvm ") +
+                                    quoted(f) + " -q " + solver);
+    ASSERT_EQ(r.status, 0) << describe(r);
+    EXPECT_EQ(r.out.rfind("trained ", 0), 0u) << describe(r);
+    expect_peak_below(r,
+                      table_bound_kb(text.size(), rows * features * sizeof(float),
+                                     sgd ? 0 : 2 * 10 + 6, 2 * (features + 1)),
+                      std::string(GetParam().name) + " " + solver);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Hostile, TableMemory, testing::ValuesIn(kShapes),

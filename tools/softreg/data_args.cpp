@@ -37,15 +37,19 @@ char separator(const std::string& sep) {
 
 namespace {
 
+// `weights`: the training table, whose --sample-weight column is required (elsewhere it is
+// dropped when present).
 Dataset read_table(const DataArgs& a, const std::string& file,
-                   const std::vector<std::string>& classes, std::size_t inputs,
-                   bool require_label) {
+                   const std::vector<std::string>& classes, std::size_t inputs, bool require_label,
+                   bool weights = false) {
   if (!a.csv.empty()) {
     CsvOptions o;
     o.label = a.label;
     o.separator = separator(a.sep);
     o.class_names = classes;
     o.require_label = require_label;
+    o.weight_column = a.sample_weight;
+    o.require_weights = weights;
     return load_csv(file, o);
   }
   return load_libsvm(file, inputs, classes);
@@ -64,9 +68,10 @@ TrainTest load_training_data(const DataArgs& a, Rng& rng, Standardization& stand
   const std::string& file = a.csv.empty() ? a.libsvm : a.csv;
   TrainTest tt;
   if (a.test.empty()) {
-    tt = stratified_split(read_table(a, file, {}, 0, true), a.test_split, rng);
+    tt = stratified_split(read_table(a, file, {}, 0, true, true), a.test_split, rng);
+    tt.test.weights.clear();  // the test set's accuracy is not weighted
   } else {
-    tt.train = read_table(a, file, {}, 0, true);
+    tt.train = read_table(a, file, {}, 0, true, true);
     tt.test = read_table(a, a.test, tt.train.class_names, tt.train.inputs, true);
     if (tt.test.inputs != tt.train.inputs)
       throw InputError(a.test + ": " + std::to_string(tt.test.inputs) +

@@ -11,12 +11,13 @@
 namespace softreg::cli {
 
 struct DataArgs {
-  std::string data;    // --data DIR: Fashion-MNIST
-  std::string csv;     // --csv FILE
-  std::string libsvm;  // --libsvm FILE
-  std::string test;    // --test FILE: a separate test table
-  std::string label;   // --label NAME (CSV)
-  std::string sep;     // --sep , ; tab
+  std::string data;           // --data DIR: Fashion-MNIST
+  std::string csv;            // --csv FILE
+  std::string libsvm;         // --libsvm FILE
+  std::string test;           // --test FILE: a separate test table
+  std::string label;          // --label NAME (CSV)
+  std::string sep;            // --sep , ; tab
+  std::string sample_weight;  // --sample-weight COLUMN (CSV, training)
   double test_split = 0.2;
   bool standardize = false;
 

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -23,32 +24,15 @@
 #include "plugin.hpp"
 #include "softreg/data.hpp"
 #include "softreg/error.hpp"
+#include "softreg/fit.hpp"
 #include "softreg/io.hpp"
 #include "softreg/model.hpp"
 #include "softreg/random.hpp"
+#include "train_args.hpp"
 
 namespace softreg::cli {
 
 namespace {
-
-struct TrainArgs {
-  DataArgs data;
-  std::string model = "softmax";
-  int epochs = 10;
-  long long batch_size = 256;
-  double lr = 0.1;
-  double momentum = 0.0;
-  double weight_decay = 0.0;
-  std::uint64_t seed = 0;
-  unsigned threads = 0;
-  long long limit = 0;
-  std::string metrics;
-  bool quiet = false;
-  std::string backend = "native";
-  std::string out;
-  std::string plot;    // training curves, .svg or .png
-  std::string report;  // a folder for the report
-};
 
 const CLI::Validator kFinitePositive(
     [](std::string& s) -> std::string {
@@ -145,17 +129,9 @@ torch_backend::FitFunction load_torch_backend() {
   return reinterpret_cast<torch_backend::FitFunction>(symbol);
 }
 
-// The shortest text that reads back as exactly v.
-std::string number_text(double v) {
-  char buf[64];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
-}
-
 // What the model file records besides W and b: the data's shape, scale and classes, and how the
 // model was trained (docs/formats.md lists the keys).
-ModelInfo model_info(const TrainArgs& a, const Dataset& train, const Standardization& s,
-                     const EpochMetrics& last) {
+ModelInfo model_info(const TrainArgs& a, const Dataset& train, const Standardization& s) {
   ModelInfo info;
   info.class_names = train.class_names;
   info.input_shape = train.shape;
@@ -167,26 +143,67 @@ ModelInfo model_info(const TrainArgs& a, const Dataset& train, const Standardiza
     info.notes["feature_names"] = nlohmann::json(train.feature_names).dump();
   if (!a.data.csv.empty())
     info.notes["label_column"] = a.data.label.empty() ? "(last column)" : a.data.label;
+  const bool sgd = a.solver_kind() == Solver::sgd;
   nlohmann::ordered_json options = {{"backend", a.backend},
-                                    {"epochs", a.epochs},
-                                    {"batch_size", a.batch_size},
-                                    {"lr", a.lr},
-                                    {"momentum", a.momentum},
-                                    {"weight_decay", a.weight_decay},
-                                    {"seed", a.seed},
-                                    {"limit", nullptr},
-                                    {"model", a.model},
-                                    {"standardize", a.data.standardize}};
+                                    {"solver", solver_name(a.solver_kind())}};
+  if (sgd) {
+    options["epochs"] = a.epochs;
+    options["batch_size"] = a.batch_size;
+    options["lr"] = a.lr;
+    options["momentum"] = a.momentum;
+  } else {
+    options["tol"] = a.tol;
+    options["max_iter"] = a.max_iter;
+    if (a.solver_kind() == Solver::lbfgs) options["lbfgs_memory"] = a.lbfgs_memory;
+  }
+  // The penalty as given: a number, or a list of them for --cv (penalties_of checked them).
+  for (const auto& [name, value] : {std::pair<const char*, const std::string*>{"l2", &a.l2},
+                                    {"C", &a.c},
+                                    {"weight_decay", &a.weight_decay}}) {
+    if (value->empty()) continue;
+    nlohmann::ordered_json values = nlohmann::ordered_json::array();
+    for (const Penalty& p : penalties_of(a, {})) values.push_back(p.value);
+    options[name] = values.size() == 1 ? values[0] : values;
+  }
+  if (sgd && a.weight_decay.empty() && a.l2.empty() && a.c.empty()) options["weight_decay"] = 0.0;
+  if (!a.class_weight.empty()) options["class_weight"] = a.class_weight;
+  if (!a.data.sample_weight.empty()) options["sample_weight"] = a.data.sample_weight;
+  if (!a.init.empty()) options["init"] = a.init;
+  if (a.cv > 0) options["cv"] = a.cv;
+  options["seed"] = a.seed;
+  options["limit"] = nullptr;
   if (a.limit > 0) options["limit"] = a.limit;
+  options["model"] = a.model;
+  options["standardize"] = a.data.standardize;
   info.notes["training_options"] = options.dump();
   info.notes["training_data"] = train.source;
   info.notes["training_examples"] = std::to_string(train.rows);
-  info.notes["epochs"] = std::to_string(last.epoch);
-  info.notes["train_loss"] = number_text(last.loss);
-  info.notes["train_accuracy"] = number_text(last.train_accuracy);
-  info.notes["test_loss"] = number_text(last.test_loss);
-  info.notes["test_accuracy"] = number_text(last.test_accuracy);
   return info;
+}
+
+// The epochs' figures for the model file.
+void add_epoch_notes(std::map<std::string, std::string>& notes, const EpochMetrics& last) {
+  notes["epochs"] = std::to_string(last.epoch);
+  notes["train_loss"] = number_text(last.loss);
+  notes["train_accuracy"] = number_text(last.train_accuracy);
+  notes["test_loss"] = number_text(last.test_loss);
+  notes["test_accuracy"] = number_text(last.test_accuracy);
+}
+
+// --init: a saved model of the data's shape, to start from.
+SoftmaxRegression initial_model(const TrainArgs& a, const Dataset& train, Output output) {
+  const SavedModel saved = load_model(a.init);
+  const SoftmaxRegression& m = saved.model;
+  if (m.inputs() != train.inputs || m.classes() != train.classes() || m.output() != output)
+    throw InputError("--init " + a.init + ": a model of " + std::to_string(m.inputs()) +
+                     " inputs, " + std::to_string(m.classes()) + " classes (" +
+                     (m.output() == Output::logistic ? "logistic" : "softmax") + ") but " +
+                     train.source + " needs " + std::to_string(train.inputs) + " inputs, " +
+                     std::to_string(train.classes()) + " classes (" + a.model + ")");
+  if (saved.info.class_names != train.class_names)
+    throw InputError("--init " + a.init + ": the model's classes are not the data's (" +
+                     train.source + ")");
+  return m;
 }
 
 void run(const TrainArgs& a) {
@@ -194,8 +211,18 @@ void run(const TrainArgs& a) {
   if (!a.out.empty()) check_writable(a.out, "--out");
   if (!a.plot.empty()) check_picture_file(a.plot, "--plot", {".svg", ".png"});
   if (!a.report.empty()) prepare_report_folder(a.report);
+  const Solver solver = a.solver_kind();
+  if (solver != Solver::sgd && a.backend == "torch")
+    throw InputError("--backend torch trains with SGD only: --solver " +
+                     std::string(solver_name(solver)) + " is softreg's");
+  if (a.cv > 0 && solver == Solver::sgd)
+    throw InputError("--cv chooses the penalty of --solver lbfgs or newton, not of sgd");
+  if (!a.data.sample_weight.empty() && a.data.csv.empty())
+    throw InputError("--sample-weight names a column of --csv");
   const torch_backend::FitFunction torch_fit =
       a.backend == "torch" ? load_torch_backend() : nullptr;
+  // Checked before the data is read: a bad value should not cost the loading.
+  penalties_of(a, Penalty{Penalty::lambda, 0.0});
   Rng rng(a.seed);  // decides the split of a table, the initial weights and every shuffle
   Standardization standardization;
   TrainTest data = load_training_data(a.data, rng, standardization);
@@ -211,7 +238,9 @@ void run(const TrainArgs& a) {
   if (!a.metrics.empty()) {
     metrics = std::make_unique<std::ofstream>(a.metrics);
     if (!*metrics) throw InputError(a.metrics + ": cannot open for writing (--metrics)");
-    *metrics << "epoch,loss,train_acc,test_acc,test_loss,seconds\n";
+    *metrics << (solver == Solver::sgd
+                     ? "epoch,loss,train_acc,test_acc,test_loss,seconds\n"
+                     : "iteration,objective,train_acc,test_acc,test_loss,seconds\n");
   }
 
   const Output output = a.model == "logistic" ? Output::logistic : Output::softmax;
@@ -221,64 +250,109 @@ void run(const TrainArgs& a) {
                      " (use --model softmax)");
   if (output == Output::logistic && torch_fit != nullptr)
     throw InputError("--model logistic: the torch backend trains softmax regression only");
+  // SGD starts from the lesson's random weights, the solvers from zeros (as scikit-learn does);
+  // --init from a saved model.
   SoftmaxRegression model(data.train.inputs, data.train.classes(), output);
-  model.init(rng);
+  if (!a.init.empty())
+    model = initial_model(a, data.train, output);
+  else if (solver == Solver::sgd)
+    model.init(rng);
 
-  TrainOptions options;
-  options.epochs = a.epochs;
-  options.batch_size = static_cast<std::size_t>(a.batch_size);
-  options.sgd = {static_cast<float>(a.lr), static_cast<float>(a.momentum),
-                 static_cast<float>(a.weight_decay)};
-  options.threads = a.threads;
-
-  TrainCallbacks callbacks;
-  callbacks.on_epoch = [&](const EpochMetrics& m) {
-    if (!a.quiet) std::cout << epoch_line(m) << std::endl;
-    if (metrics) {
-      char row[200];
-      std::snprintf(row, sizeof row, "%d,%.6f,%.6f,%.6f,%.6f,%.4f\n", m.epoch, m.loss,
-                    m.train_accuracy, m.test_accuracy, m.test_loss, m.seconds);
-      *metrics << row << std::flush;
-    }
-  };
-  if (!a.quiet && isatty(STDERR_FILENO)) callbacks.on_batch = draw_progress;
-
-  callbacks.stop_requested = [] { return g_signal.load(std::memory_order_relaxed) != 0; };
-
+  const auto stop_requested = [] { return g_signal.load(std::memory_order_relaxed) != 0; };
+  // The run's figures for the model file; the rest of its metadata is made only when it is
+  // written (the feature names of a wide table are a long list).
+  std::map<std::string, std::string> notes;
   std::vector<EpochMetrics> history;
-  {
-    const StopOnSignal stop_on_signal;
-    if (torch_fit != nullptr) {
-      torch_fit(model, data.train, data.test, rng, options, callbacks, history);
-    } else {
-      history = Trainer(options).fit(model, data.train, data.test, rng, callbacks);
+  if (solver != Solver::sgd) {
+    SolverRun run;
+    {
+      const StopOnSignal stop_on_signal;
+      run = run_solver(a, data, model, rng, stop_requested);
+      if (g_signal.load() != 0)
+        throw Interrupted("interrupted after training: nothing was saved", 0);
     }
-    // A signal after the trainer's last look: still nothing is saved.
-    if (g_signal.load() != 0) throw Interrupted(history.empty() ? 0 : history.back().epoch);
+    history = std::move(run.history);
+    notes = std::move(run.notes);
+    if (metrics)
+      for (const EpochMetrics& m : history) {
+        char row[200];
+        std::snprintf(row, sizeof row, "%d,%.12g,%.6f,%.6f,%.6f,%.4f\n", m.epoch, m.loss,
+                      m.train_accuracy, m.test_accuracy, m.test_loss, m.seconds);
+        *metrics << row;
+      }
+  } else {
+    // SGD on F: the penalty is λ of --l2 / --weight-decay, or 1 / (C n) for --C; none by default.
+    const double lambda = penalties_of(a, Penalty{Penalty::lambda, 0.0})
+                              .front()
+                              .lambda_for(static_cast<double>(data.train.rows));
+    if (!a.class_weight.empty() || !a.data.sample_weight.empty())
+      throw InputError(
+          "--class-weight and --sample-weight weigh the objective of --solver "
+          "lbfgs or newton; --solver sgd does not take them");
+    TrainOptions options;
+    options.epochs = a.epochs;
+    options.batch_size = static_cast<std::size_t>(a.batch_size);
+    options.sgd = {static_cast<float>(a.lr), static_cast<float>(a.momentum),
+                   static_cast<float>(lambda)};
+    options.threads = a.threads;
+
+    TrainCallbacks callbacks;
+    callbacks.on_epoch = [&](const EpochMetrics& m) {
+      if (!a.quiet) std::cout << epoch_line(m) << std::endl;
+      if (metrics) {
+        char row[200];
+        std::snprintf(row, sizeof row, "%d,%.6f,%.6f,%.6f,%.6f,%.4f\n", m.epoch, m.loss,
+                      m.train_accuracy, m.test_accuracy, m.test_loss, m.seconds);
+        *metrics << row << std::flush;
+      }
+    };
+    if (!a.quiet && isatty(STDERR_FILENO)) callbacks.on_batch = draw_progress;
+    callbacks.stop_requested = stop_requested;
+    {
+      const StopOnSignal stop_on_signal;
+      if (torch_fit != nullptr) {
+        torch_fit(model, data.train, data.test, rng, options, callbacks, history);
+      } else {
+        history = Trainer(options).fit(model, data.train, data.test, rng, callbacks);
+      }
+      // A signal after the trainer's last look: still nothing is saved.
+      if (g_signal.load() != 0) throw Interrupted(history.empty() ? 0 : history.back().epoch);
+    }
+    double seconds = 0;
+    for (const auto& m : history) seconds += m.seconds;
+    const EpochMetrics& last = history.back();
+    std::printf(
+        "trained %d epoch%s on %zu %s in %.2f s: loss %.4f  train acc %.4f  test acc %.4f\n",
+        last.epoch, last.epoch == 1 ? "" : "s", data.train.rows,
+        data.train.is_bytes() ? "images" : "examples", seconds, last.loss, last.train_accuracy,
+        last.test_accuracy);
+    add_epoch_notes(notes, last);
+    notes["solver"] = "sgd";
+    notes["lambda"] = number_text(lambda);
   }
-  double seconds = 0;
-  for (const auto& m : history) seconds += m.seconds;
-  const EpochMetrics& last = history.back();
-  std::printf("trained %d epoch%s on %zu %s in %.2f s: loss %.4f  train acc %.4f  test acc %.4f\n",
-              last.epoch, last.epoch == 1 ? "" : "s", data.train.rows,
-              data.train.is_bytes() ? "images" : "examples", seconds, last.loss,
-              last.train_accuracy, last.test_accuracy);
+  ModelInfo info;
+  if (!a.out.empty() || !a.report.empty()) {
+    info = model_info(a, data.train, standardization);
+    for (auto& [key, value] : notes) info.notes[key] = value;
+  }
   // Only a finished run gets here: a diverged one has thrown, so nothing NaN is saved.
   if (!a.out.empty()) {
-    save_model(a.out, model, model_info(a, data.train, standardization, last));
+    save_model(a.out, model, info);
     if (!a.quiet) std::printf("saved the model to %s\n", a.out.c_str());
   }
-  if (!a.plot.empty()) {
+  if (!a.plot.empty() && !history.empty()) {
+    const std::string what = solver == Solver::sgd
+                                 ? "lr " + number_text(a.lr) + ", batch " +
+                                       std::to_string(a.batch_size) + ", " +
+                                       std::to_string(history.back().epoch) + " epochs"
+                                 : std::string(solver_name(solver)) + ", " +
+                                       std::to_string(history.back().epoch) + " iterations";
     write_training_plot(a.plot, history,
-                        std::filesystem::path(data.train.source).filename().string() + ", lr " +
-                            number_text(a.lr) + ", batch " + std::to_string(a.batch_size) + ", " +
-                            std::to_string(last.epoch) + " epochs");
+                        std::filesystem::path(data.train.source).filename().string() + ", " + what);
     if (!a.quiet) std::printf("wrote the training curves to %s\n", a.plot.c_str());
   }
   if (!a.report.empty()) {
-    const auto page =
-        write_report(a.report, {model, model_info(a, data.train, standardization, last)}, data.test,
-                     history, a.threads);
+    const auto page = write_report(a.report, {model, info}, data.test, history, a.threads);
     if (!a.quiet) std::printf("wrote the report to %s\n", page.c_str());
   }
 }
@@ -311,9 +385,6 @@ void add_train(CLI::App& app) {
   cmd->add_option("--momentum", a->momentum, "SGD momentum (PyTorch's meaning)")
       ->capture_default_str()
       ->check(kFiniteNonNegative);
-  cmd->add_option("--weight-decay", a->weight_decay, "L2 penalty added to the gradient")
-      ->capture_default_str()
-      ->check(kFiniteNonNegative);
   cmd->add_option("--seed", a->seed, "Seed of the initial weights and of every shuffle")
       ->capture_default_str()
       ->check(kUnsigned64);
@@ -335,7 +406,43 @@ void add_train(CLI::App& app) {
                   "native: softreg's own engine; torch: the lesson's concise model on LibTorch")
       ->capture_default_str()
       ->check(CLI::IsMember({"native", "torch"}));
+  // The objective and the full-batch solvers (docs/objective.md).
+  cmd->add_option("--solver", a->solver,
+                  "sgd: minibatch SGD (the lesson's loop; the default for Fashion-MNIST); lbfgs, "
+                  "newton: the regularised optimum to --tol (the default for tables: lbfgs)")
+      ->check(CLI::IsMember({"sgd", "lbfgs", "newton"}));
+  cmd->add_option("--l2", a->l2,
+                  "λ of the objective's penalty (λ/2)‖W‖² (a list with --cv); the intercept is "
+                  "not penalised");
+  cmd->add_option("--C", a->c,
+                  "scikit-learn's C: λ = 1 / (C n) (a list with --cv; default 1 for lbfgs and "
+                  "newton, no penalty for sgd)");
+  cmd->add_option("--weight-decay", a->weight_decay,
+                  "another name for --l2 (PyTorch's weight decay on a mean loss is λ)");
+  cmd->add_option("--tol", a->tol,
+                  "lbfgs, newton: stop when n max|∂F/∂θ| <= TOL (scikit-learn's test)")
+      ->capture_default_str()
+      ->check(kFinitePositive);
+  cmd->add_option("--max-iter", a->max_iter, "lbfgs, newton: at most this many iterations")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000000));
+  cmd->add_option("--lbfgs-memory", a->lbfgs_memory,
+                  "lbfgs: the number of past steps its Hessian estimate remembers")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--class-weight", a->class_weight,
+                  "balanced (n / (K n_k), scikit-learn's) or NAME=W,...: each example's weight "
+                  "in the objective is its class's");
+  cmd->add_option("--sample-weight", a->data.sample_weight,
+                  "a CSV column of weights (finite, >= 0, not all 0): each example's weight in "
+                  "the objective");
+  cmd->add_option("--init", a->init, "start from this saved model (of the data's shape)");
+  cmd->add_option("--cv", a->cv,
+                  "choose --C (or --l2) among a list by K-fold stratified cross-validation, then "
+                  "train on all training rows with the best")
+      ->check(CLI::Range(1, 1000));
   cmd->callback([a, cmd] {
+    if (a->cv == 1) throw InputError("--cv 1: expected at least 2 folds");
     // Tables are small: the lesson's 10 epochs of batches of 256 are a few dozen steps there.
     // Unless told otherwise, a table trains for 100 epochs in batches of 32 (docs/cli.md).
     if (a->data.tabular()) {

@@ -1,0 +1,189 @@
+#include "softreg/fit.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+
+#include "softreg/error.hpp"
+#include "softreg/kernel.hpp"
+#include "softreg/objective.hpp"
+#include "softreg/train.hpp"
+
+namespace softreg {
+
+const char* solver_name(Solver s) {
+  switch (s) {
+    case Solver::sgd:
+      return "sgd";
+    case Solver::lbfgs:
+      return "lbfgs";
+    case Solver::newton:
+      return "newton";
+  }
+  return "?";
+}
+
+std::string Penalty::text() const {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s %g", kind == c ? "C" : "l2", value);
+  return buf;
+}
+
+FitResult fit(SoftmaxRegression& model, const Dataset& train, std::span<const double> weights,
+              const FitOptions& options, ThreadPool& pool,
+              const std::function<void(const Iteration&)>& on_iteration,
+              const std::function<bool()>& stop_requested) {
+  if (options.solver == Solver::sgd) throw std::invalid_argument("fit: sgd is Trainer's");
+  if (train.inputs != model.inputs())
+    throw InputError(train.source + ": examples have " + std::to_string(train.inputs) +
+                     " inputs but the model expects " + std::to_string(model.inputs()));
+  const auto start = std::chrono::steady_clock::now();
+  double weight_sum = static_cast<double>(train.rows);
+  if (!weights.empty()) weight_sum = std::accumulate(weights.begin(), weights.end(), 0.0);
+  FitResult result;
+  result.lambda = options.penalty.lambda_for(weight_sum);
+  Objective objective(Features::of(train), train.labels, train.rows, train.inputs, model.classes(),
+                      model.output(), result.lambda, weights, pool,
+                      /*hessian=*/options.solver == Solver::newton);
+  SolveOptions so;
+  so.tol = options.tol;
+  so.max_iter = options.max_iter;
+  so.lbfgs_memory = options.lbfgs_memory;
+  so.gradient_scale = objective.weight_sum();
+  so.on_iteration = on_iteration;
+  so.stop_requested = stop_requested;
+  std::vector<double> theta = parameters_of(model);
+  result.solve = options.solver == Solver::newton ? minimize_newton(objective, theta, so)
+                                                  : minimize_lbfgs(objective, theta, so);
+  set_parameters(model, theta);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+std::vector<double> ClassWeights::of(const Dataset& data) const {
+  if (!given.empty()) return given;
+  if (!balanced) return {};
+  std::vector<double> counts(data.classes(), 0.0), w(data.classes(), 0.0);
+  for (std::int32_t y : data.labels) counts[static_cast<std::size_t>(y)] += 1;
+  for (std::size_t k = 0; k < w.size(); ++k)
+    if (counts[k] > 0)
+      w[k] = static_cast<double>(data.rows) / (static_cast<double>(w.size()) * counts[k]);
+  return w;
+}
+
+std::vector<double> example_weights(const Dataset& data, const ClassWeights& class_weights) {
+  const std::vector<double> per_class = class_weights.of(data);
+  if (per_class.empty() && data.weights.empty()) return {};
+  std::vector<double> s(data.rows, 1.0);
+  for (std::size_t i = 0; i < data.rows; ++i) {
+    if (!data.weights.empty()) s[i] = data.weights[i];
+    if (!per_class.empty()) s[i] *= per_class[static_cast<std::size_t>(data.labels[i])];
+  }
+  return s;
+}
+
+namespace {
+
+// The rows of `data` whose fold is (or is not) f, in the file's order.
+Dataset fold_part(const Dataset& data, const std::vector<std::size_t>& fold_of, std::size_t f,
+                  bool held_out) {
+  Dataset part;
+  part.inputs = data.inputs;
+  part.scale = data.scale;
+  part.shape = data.shape;
+  part.class_names = data.class_names;
+  part.source = data.source + " (fold " + std::to_string(f + 1) + ")";
+  const std::size_t d = data.inputs;
+  for (std::size_t i = 0; i < data.rows; ++i) {
+    if ((fold_of[i] == f) != held_out) continue;
+    ++part.rows;
+    part.labels.push_back(data.labels[i]);
+    if (!data.weights.empty()) part.weights.push_back(data.weights[i]);
+    const auto row = static_cast<std::ptrdiff_t>(i * d);
+    if (data.is_bytes())
+      part.pixels.insert(part.pixels.end(), data.pixels.begin() + row,
+                         data.pixels.begin() + row + static_cast<std::ptrdiff_t>(d));
+    else
+      part.values.insert(part.values.end(), data.values.begin() + row,
+                         data.values.begin() + row + static_cast<std::ptrdiff_t>(d));
+  }
+  return part;
+}
+
+}  // namespace
+
+std::vector<CvPoint> cross_validate(const Dataset& data, const ClassWeights& class_weights,
+                                    std::span<const Penalty> penalties, std::size_t folds,
+                                    Output output, const FitOptions& options, Rng& rng,
+                                    ThreadPool& pool, const std::function<bool()>& stop_requested) {
+  if (folds < 2) throw InputError("--cv " + std::to_string(folds) + ": expected at least 2 folds");
+  // Stratified folds: each class's rows shuffled, then dealt to the folds in turn.
+  std::vector<std::vector<std::uint32_t>> members(data.classes());
+  for (std::size_t i = 0; i < data.rows; ++i)
+    members[static_cast<std::size_t>(data.labels[i])].push_back(static_cast<std::uint32_t>(i));
+  for (std::size_t k = 0; k < members.size(); ++k)
+    if (members[k].size() < folds)
+      throw InputError("--cv " + std::to_string(folds) + ": class '" + data.class_names[k] +
+                       "' has " + std::to_string(members[k].size()) +
+                       " training rows, fewer than the folds (each fold needs every class)");
+  std::vector<std::size_t> fold_of(data.rows);
+  for (auto& m : members) {
+    shuffle(m, rng);
+    for (std::size_t j = 0; j < m.size(); ++j) fold_of[m[j]] = j % folds;
+  }
+
+  // From the strongest penalty to the weakest: λ falls as C grows.
+  std::vector<std::size_t> order(penalties.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return penalties[a].kind == Penalty::c ? penalties[a].value < penalties[b].value
+                                           : penalties[a].value > penalties[b].value;
+  });
+
+  std::vector<std::vector<double>> accuracy(penalties.size()), iterations(penalties.size());
+  const std::size_t classes = data.classes();
+  for (std::size_t f = 0; f < folds; ++f) {
+    const Dataset train = fold_part(data, fold_of, f, false);
+    const Dataset held = fold_part(data, fold_of, f, true);
+    const std::vector<double> weights = example_weights(train, class_weights);
+    SoftmaxRegression model(train.inputs, classes, output);  // zeros: the first fit's start
+    for (std::size_t p : order) {
+      FitOptions o = options;
+      o.penalty = penalties[p];
+      const FitResult r = fit(model, train, weights, o, pool, {}, stop_requested);
+      if (r.solve.interrupted) throw Interrupted(0);
+      const PassStats s = evaluate(model, Features::of(held), held.labels, held.rows, pool);
+      accuracy[p].push_back(static_cast<double>(s.correct) / static_cast<double>(held.rows));
+      iterations[p].push_back(r.solve.iterations);
+    }
+  }
+  std::vector<CvPoint> points;
+  for (std::size_t p = 0; p < penalties.size(); ++p) {
+    CvPoint c;
+    c.penalty = penalties[p];
+    const double n = static_cast<double>(folds);
+    for (double a : accuracy[p]) c.mean_accuracy += a / n;
+    for (double a : accuracy[p])
+      c.std_accuracy += (a - c.mean_accuracy) * (a - c.mean_accuracy) / n;
+    c.std_accuracy = std::sqrt(c.std_accuracy);
+    for (double it : iterations[p]) c.mean_iterations += it / n;
+    points.push_back(c);
+  }
+  return points;
+}
+
+std::size_t best_point(std::span<const CvPoint> points) {
+  std::size_t best = 0;
+  for (std::size_t p = 1; p < points.size(); ++p) {
+    const double a = points[p].mean_accuracy, b = points[best].mean_accuracy;
+    const bool stronger = points[p].penalty.kind == Penalty::c
+                              ? points[p].penalty.value < points[best].penalty.value
+                              : points[p].penalty.value > points[best].penalty.value;
+    if (a > b || (a == b && stronger)) best = p;
+  }
+  return best;
+}
+
+}  // namespace softreg

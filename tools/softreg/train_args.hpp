@@ -1,0 +1,73 @@
+// What `softreg train` was asked, shared by its two paths: minibatch SGD (train.cpp, the lesson's
+// loop) and the full-batch solvers with cross-validation (train_solver.cpp).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "data_args.hpp"
+#include "softreg/fit.hpp"
+#include "softreg/io.hpp"
+#include "softreg/train.hpp"
+
+namespace softreg::cli {
+
+struct TrainArgs {
+  DataArgs data;
+  std::string model = "softmax";
+  int epochs = 10;
+  long long batch_size = 256;
+  double lr = 0.1;
+  double momentum = 0.0;
+  std::uint64_t seed = 0;
+  unsigned threads = 0;
+  long long limit = 0;
+  std::string metrics;
+  bool quiet = false;
+  std::string backend = "native";
+  std::string out;
+  std::string plot;    // training curves, .svg or .png
+  std::string report;  // a folder for the report
+  // The objective and its solver (docs/objective.md).
+  std::string solver;  // sgd, lbfgs or newton; empty: sgd for Fashion-MNIST, lbfgs for tables
+  std::string l2, c, weight_decay;  // as given: one value, or a list for --cv
+  double tol = 1e-4;
+  int max_iter = 100;
+  int lbfgs_memory = 10;
+  std::string class_weight;  // "balanced" or NAME=W,...
+  std::string init;          // a model to start from
+  int cv = 0;                // folds; 0: none
+
+  Solver solver_kind() const;
+};
+
+/// The penalties of --l2, --C or --weight-decay (at most one of the three may be given), each a
+/// number or, with --cv, a comma-separated list; `fallback` when none is given. InputError for a
+/// value that is not a finite number >= 0 (> 0 for C), for two of the options, or for a list
+/// without --cv.
+std::vector<Penalty> penalties_of(const TrainArgs& a, const Penalty& fallback);
+
+/// --class-weight for the training set's classes: "balanced" or NAME=W,... (every NAME one of
+/// the classes, each W a finite number >= 0; classes not named weigh 1).
+ClassWeights class_weights_of(const TrainArgs& a, const Dataset& train);
+
+/// The shortest text that reads back as exactly v.
+std::string number_text(double v);
+
+/// What ends a full-batch run: the metrics for --plot and --report (one per iteration), the
+/// notes the model file records, and the summary line.
+struct SolverRun {
+  std::vector<EpochMetrics> history;
+  std::map<std::string, std::string> notes;
+};
+
+/// Trains `model` (zeros, or --init's weights) with --solver lbfgs or newton on data.train,
+/// after choosing the penalty by --cv when asked; prints the iteration lines, the table and the
+/// summary line.
+SolverRun run_solver(const TrainArgs& a, const TrainTest& data, SoftmaxRegression& model, Rng& rng,
+                     const std::function<bool()>& stop_requested);
+
+}  // namespace softreg::cli
