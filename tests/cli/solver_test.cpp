@@ -132,6 +132,33 @@ TEST(SolverCli, TheModelFileRecordsTheSolverAndItsResult) {
   EXPECT_EQ(options["tol"], 1e-4);
 }
 
+TEST(SolverCli, TwoRowSoftmaxAtCIsLogisticAt2C) {
+  // docs/objective.md: the softmax penalty is smallest at W0 = -W1, where it is half the
+  // logistic one of w = W1 - W0; so softmax at λ is logistic at λ / 2, with the same objective.
+  TempDir dir;
+  const fs::path s = dir.path() / "s.safetensors", l = dir.path() / "l.safetensors";
+  const RunResult rs = train(kCancer + " --solver newton --C 1 --tol 1e-7 -q --out " + quoted(s));
+  const RunResult rl =
+      train(kCancer + " --model logistic --solver newton --C 2 --tol 1e-7 -q --out " + quoted(l));
+  ASSERT_TRUE(summary_of(rs.out).converged && summary_of(rl.out).converged);
+  EXPECT_NEAR(summary_of(rs.out).objective, summary_of(rl.out).objective,
+              1e-9 * summary_of(rl.out).objective);
+  const SavedModel softmax = load_model(s), logistic = load_model(l);
+  const auto W = softmax.model.weight(), w = logistic.model.weight();
+  const std::size_t d = w.size();
+  double diff = 0, norm = 0, antisymmetry = 0;
+  for (std::size_t j = 0; j < d; ++j) {
+    diff = std::max(diff, double{std::abs((W[d + j] - W[j]) - w[j])});
+    norm = std::max(norm, double{std::abs(w[j])});
+    antisymmetry = std::max(antisymmetry, double{std::abs(W[d + j] + W[j])});
+  }
+  // Both at |S grad| <= 1e-7 of their optimum, stored as float: equal to 1e-5 of the largest.
+  EXPECT_LT(diff, 1e-5 * norm);
+  EXPECT_LT(antisymmetry, 1e-5 * norm) << "W0 = -W1 at the optimum";
+  EXPECT_NEAR(softmax.model.bias()[1] - softmax.model.bias()[0], logistic.model.bias()[0],
+              1e-5 * std::max(1.0f, std::abs(logistic.model.bias()[0])));
+}
+
 TEST(SolverCli, InitFromAConvergedModelConvergesAtOnce) {
   TempDir dir;
   const fs::path model = dir.path() / "m.safetensors";
@@ -198,6 +225,31 @@ TEST(SolverCli, CrossValidationPrintsThePathAndTrainsTheBest) {
   EXPECT_NE(best, 1) << r.out;
   EXPECT_NE(best, -1) << r.out;
   EXPECT_TRUE(summary_of(r.out).converged);
+}
+
+TEST(SolverCli, CrossValidationFindsTheBestCKnownByConstruction) {
+  // 80 rows of class a at x1 < 0 and 20 of b at x1 > 0, far apart: with C = 1e-6 the penalty
+  // leaves W at almost 0 and the intercept calls every row a (80% right); C = 100 and 10000
+  // separate the classes (100%). Of equals the strongest penalty is chosen: C = 100.
+  TempDir dir;
+  std::string text = "x1,x2,y\n";
+  for (int i = 0; i < 100; ++i) {
+    const bool b = i % 5 == 4;
+    text += std::to_string(b ? 3.0 + (i % 7) * 0.25 : -3.0 - (i % 11) * 0.25) + "," +
+            std::to_string((i * 37 % 17) / 17.0 - 0.5) + "," + (b ? "b" : "a") + "\n";
+  }
+  write_text(dir.path() / "t.csv", text);
+  // All 100 rows train (--test names the same file): every fold has 16 a and 4 b.
+  const RunResult r = train("--csv " + quoted(dir.path() / "t.csv") + " --test " +
+                            quoted(dir.path() / "t.csv") + " --cv 5 --C 1e-6,100,10000 -q");
+  ASSERT_EQ(r.status, 0) << describe(r);
+  const auto lines = lines_of(r.out);
+  ASSERT_GE(lines.size(), 4u) << r.out;
+  EXPECT_EQ(lines[1].substr(0, 30), "1e-06        0.8000 ± 0.0000 ") << r.out;
+  EXPECT_EQ(lines[2].substr(0, 30), "100          1.0000 ± 0.0000 ") << r.out;
+  EXPECT_NE(lines[2].find("best"), std::string::npos) << r.out;
+  EXPECT_EQ(lines[3].substr(0, 30), "10000        1.0000 ± 0.0000 ") << r.out;
+  EXPECT_EQ(lines[3].find("best"), std::string::npos) << r.out;
 }
 
 // ------------------------------------------------------------------ bad input
