@@ -20,9 +20,10 @@ constexpr std::size_t kGroup = 4;
 // Classes whose logits a row pair keeps in registers at once (2 x 10 accumulators).
 constexpr std::size_t kClassBlock = 10;
 // The most stripes (contiguous parts of the rows, each summed by one task into its own partial
-// gradient): 24 divides among 1, 2, 3, 4, 6 and 8 threads. Fewer for small data or big models.
+// gradient): 24 divides among 1, 2, 3, 4, 6 and 8 threads. Fewer for small data or big models:
+// below 1024 rows a stripe's work (tens of microseconds) is less than waking a thread.
 constexpr std::size_t kMaxStripes = 24;
-constexpr std::size_t kMinStripeRows = 256;
+constexpr std::size_t kMinStripeRows = 1024;
 constexpr std::size_t kMaxPartialBytes = std::size_t{256} << 20;
 
 inline Lanes load(const double* p) {
@@ -165,6 +166,9 @@ Objective::Objective(const Features& x, std::span<const std::int32_t> labels, st
   stripes_ = std::min({kMaxStripes, (rows + kMinStripeRows - 1) / kMinStripeRows, by_memory});
   stripes_ = std::max<std::size_t>(stripes_, 1);
   if (hessian) probabilities_.resize(rows * outputs_);
+  const std::size_t padded = (inputs + kLanes - 1) / kLanes * kLanes;
+  scratch_size_ = kGroup * padded + 3 * kGroup * outputs_;
+  scratch_.assign(stripes_ * scratch_size_, 0.0);
   partials_.resize(stripes_ * dimension());
   losses_.resize(stripes_);
 }
@@ -193,16 +197,20 @@ double Objective::pass(Pass kind, std::span<const double> params, std::span<doub
   const bool backward = kind != Pass::value;
   pool_.run(stripes_, [&](std::size_t s) {
     const std::size_t begin = rows_ * s / stripes_, end = rows_ * (s + 1) / stripes_;
-    std::vector<double> x(kGroup * padded, 0.0), o(kGroup * k_out), coef(kGroup * k_out),
-        own(kGroup * k_out);  // the probabilities when they are not kept
+    // The stripe's scratch: a group's rows, logits, coefficients, and the probabilities when
+    // they are not kept.
+    double* x = scratch_.data() + s * scratch_size_;
+    double* o = x + kGroup * padded;
+    double* coef = o + kGroup * k_out;
+    double* own = coef + kGroup * k_out;
     double* partial = partials_.data() + s * dimension();
     if (backward) std::fill(partial, partial + dimension(), 0.0);
     double loss = 0;
     for (std::size_t i = begin; i < end; i += kGroup) {
       const std::size_t n = std::min(kGroup, end - i);
-      for (std::size_t r = 0; r < n; ++r) load_row(i + r, x.data() + r * padded);
+      for (std::size_t r = 0; r < n; ++r) load_row(i + r, x + r * padded);
       if (kind != Pass::diagonal)
-        group_logits(params.data(), k_out, d, x.data(), padded, n, o.data());
+        group_logits(params.data(), k_out, d, x, padded, n, o);
       for (std::size_t r = 0; r < n; ++r) {
         const std::size_t row = i + r;
         const double sw = weights_.empty() ? 1.0 : weights_[row];
@@ -246,8 +254,8 @@ double Objective::pass(Pass kind, std::span<const double> params, std::span<doub
         }
       }
       if (kind == Pass::diagonal)
-        for (double& v : x) v *= v;  // the diagonal weighs xᵢⱼ²
-      if (backward) group_backward(coef.data(), k_out, d, x.data(), padded, n, partial);
+        for (std::size_t v = 0; v < n * padded; ++v) x[v] *= x[v];  // the diagonal weighs xᵢⱼ²
+      if (backward) group_backward(coef, k_out, d, x, padded, n, partial);
     }
     losses_[s] = loss;
   });

@@ -89,6 +89,8 @@ class Objective final : public SmoothFunction {
   std::vector<double> probabilities_;  // rows x outputs, at the last value_gradient's point
   std::vector<double> partials_;       // stripes x dimension()
   std::vector<double> losses_;         // per stripe: Σ sᵢ ℓᵢ
+  std::vector<double> scratch_;        // per stripe: rows, logits, coefficients of a group
+  std::size_t scratch_size_ = 0;
   bool have_probabilities_ = false;
 };
 

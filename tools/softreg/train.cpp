@@ -276,7 +276,7 @@ void run(const TrainArgs& a) {
     if (metrics)
       for (const EpochMetrics& m : history) {
         char row[200];
-        std::snprintf(row, sizeof row, "%d,%.12g,%.6f,%.6f,%.6f,%.4f\n", m.epoch, m.loss,
+        std::snprintf(row, sizeof row, "%d,%.12g,%.6f,%.6f,%.6f,%.6f\n", m.epoch, m.loss,
                       m.train_accuracy, m.test_accuracy, m.test_loss, m.seconds);
         *metrics << row;
       }
