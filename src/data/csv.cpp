@@ -155,10 +155,22 @@ Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptio
   }
   if (!fields.next_record()) fail(name, "no data rows after the header");
 
+  // The weight column first: the label's default, the last column, is the last other one.
+  std::size_t weight_col = header.size();  // none
+  if (!options.weight_column.empty()) {
+    for (std::size_t c = 0; c < header.size(); ++c)
+      if (header[c] == options.weight_column && header[c] != options.label) weight_col = c;
+    if (weight_col == header.size() && options.require_weights)
+      fail(name, "no column '" + options.weight_column +
+                     "' in the header for --sample-weight (columns: " + class_list_text(header) +
+                     ")");
+  }
+  const std::size_t columns = header.size() - (weight_col < header.size() ? 1 : 0);
   std::size_t label_col = header.size();  // none
   if (options.label.empty()) {
-    if (options.require_label || (options.features != 0 && header.size() == options.features + 1))
-      label_col = header.size() - 1;
+    if (options.require_label || (options.features != 0 && columns == options.features + 1))
+      label_col = weight_col == header.size() - 1 ? header.size() - 2 : header.size() - 1;
+    if (label_col >= header.size()) label_col = header.size();  // a weight column alone
   } else {
     for (std::size_t c = 0; c < header.size(); ++c)
       if (header[c] == options.label) label_col = c;
@@ -166,22 +178,15 @@ Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptio
       fail(name, "no column '" + options.label +
                      "' in the header (columns: " + class_list_text(header) + ")");
   }
-  std::size_t weight_col = header.size();  // none
-  if (!options.weight_column.empty()) {
-    for (std::size_t c = 0; c < header.size(); ++c)
-      if (header[c] == options.weight_column && c != label_col) weight_col = c;
-    if (weight_col == header.size() && options.require_weights)
-      fail(name, "no column '" + options.weight_column +
-                     "' in the header for --sample-weight (columns: " + class_list_text(header) +
-                     ")");
-  }
-  const std::size_t features = header.size() - (label_col < header.size() ? 1 : 0) -
-                               (weight_col < header.size() ? 1 : 0);
+  const std::size_t features =
+      header.size() - (label_col < header.size() ? 1 : 0) - (weight_col < header.size() ? 1 : 0);
   if (features == 0 && (label_col < header.size() || weight_col < header.size()))
     fail(name,
          "line 1: expected a label column and at least one feature column but the header "
-         "has 1 column (separator '" +
-             separator_text(sep) + "'; --sep chooses another)");
+         "has " +
+             std::to_string(header.size()) + (header.size() == 1 ? " column" : " columns") +
+             (weight_col < header.size() ? ", one of them the sample weights" : "") +
+             " (separator '" + separator_text(sep) + "'; --sep chooses another)");
 
   Dataset d;
   d.source = name;

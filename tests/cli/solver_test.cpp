@@ -207,6 +207,23 @@ TEST(SolverCli, SampleWeightsOfACsvColumn) {
   EXPECT_NEAR(weighted.objective, plain.objective, 1e-12);
 }
 
+TEST(SolverCli, EvalAndPredictDropTheTrainingTablesWeightColumn) {
+  TempDir dir;
+  write_text(dir.path() / "t.csv", "x,w,y\n0,1,a\n1,2,b\n0.2,1,a\n0.9,0.5,b\n0.1,1,a\n0.8,3,b\n");
+  const fs::path table = dir.path() / "t.csv", model = dir.path() / "m.safetensors";
+  ASSERT_EQ(train("--csv " + quoted(table) + " --test " + quoted(table) +
+                  " --sample-weight w -q --out " + quoted(model))
+                .status,
+            0);
+  EXPECT_EQ(load_model(model).info.notes.at("sample_weight_column"), "w");
+  const RunResult e = run_softreg("eval --model " + quoted(model) + " --csv " + quoted(table));
+  EXPECT_EQ(e.status, 0) << describe(e);
+  EXPECT_NE(e.out.find("(6 examples)"), std::string::npos) << e.out;
+  const RunResult p = run_softreg("predict --model " + quoted(model) + " --csv " + quoted(table));
+  EXPECT_EQ(p.status, 0) << describe(p);
+  EXPECT_EQ(lines_of(p.out).size(), 6u) << p.out;
+}
+
 TEST(SolverCli, CrossValidationPrintsThePathAndTrainsTheBest) {
   const RunResult r = train(kIris + " --cv 3 --C 0.001,1,100 -q");
   ASSERT_EQ(r.status, 0) << describe(r);

@@ -69,7 +69,11 @@ void run(const EvalArgs& a) {
   Dataset test;
   if (a.data.tabular()) {
     // A table given whole: every row is a test example, labelled with the model's classes.
-    test = load_table(a.data, saved.info.class_names, saved.model.inputs(), true);
+    // The training table's sample weights are dropped when the file has them.
+    DataArgs data = a.data;
+    if (const auto w = saved.info.notes.find("sample_weight_column"); w != saved.info.notes.end())
+      data.sample_weight = w->second;
+    test = load_table(data, saved.info.class_names, saved.model.inputs(), true);
   } else {
     test = load_fashion_mnist_test(a.data.data.empty() ? default_fashion_mnist_dir()
                                                        : std::filesystem::path(a.data.data));

@@ -154,6 +154,11 @@ void add_csv(const fs::path& file, const SavedModel& saved, Examples& ex) {
   const auto label = saved.info.notes.find("label_column");
   if (label != saved.info.notes.end() && label->second != "(last column)") o.label = label->second;
   o.features = d;
+  // The training table's sample weights are dropped when the file has them.
+  if (const auto w = saved.info.notes.find("sample_weight_column"); w != saved.info.notes.end()) {
+    o.weight_column = w->second;
+    o.require_weights = false;
+  }
   const Dataset t = load_csv(file, o);
   if (t.inputs != d)
     throw InputError(file.string() + ": rows of " + std::to_string(t.inputs) +
