@@ -16,7 +16,7 @@ typedef double Lanes __attribute__((vector_size(64)));
 constexpr std::size_t kLanes = 8;
 // Rows read and converted together: each row of W is loaded once for a pair of rows, and each
 // entry of the gradient once for a group.
-constexpr std::size_t kGroup = 4;
+constexpr std::size_t kGroup = 8;
 // Classes whose logits a row pair keeps in registers at once (2 x 10 accumulators).
 constexpr std::size_t kClassBlock = 10;
 // The most stripes (contiguous parts of the rows, each summed by one task into its own partial
@@ -97,6 +97,27 @@ void group_logits(const double* params, std::size_t k_out, std::size_t d, const 
     for (std::size_t k = 0; k < k_out; ++k) out[r * k_out + k] += b[k];
 }
 
+// p[j] += Σ_r g[r] x[r][j] for j < full, the rows added in order: R rows known at compile time
+// (a whole group) unroll into one chain of FMAs per vector.
+template <std::size_t R>
+void add_rows(const double* g, const double* x, std::size_t padded, std::size_t full, double* p) {
+  for (std::size_t j = 0; j < full; j += kLanes) {
+    Lanes acc = load(p + j);
+    for (std::size_t r = 0; r < R; ++r) acc += g[r] * load(x + r * padded + j);
+    store(p + j, acc);
+  }
+}
+
+void add_rows(const double* g, const double* x, std::size_t padded, std::size_t full, double* p,
+              std::size_t rows) {
+  if (rows == kGroup) return add_rows<kGroup>(g, x, padded, full, p);
+  for (std::size_t j = 0; j < full; j += kLanes) {
+    Lanes acc = load(p + j);
+    for (std::size_t r = 0; r < rows; ++r) acc += g[r] * load(x + r * padded + j);
+    store(p + j, acc);
+  }
+}
+
 // partial[k][j] += Σ_r coef[r][k] x[r][j] for the group's rows in row order, and the intercept's
 // partial[K d + k] += Σ_r coef[r][k].
 void group_backward(const double* coef, std::size_t k_out, std::size_t d, const double* x,
@@ -108,11 +129,7 @@ void group_backward(const double* coef, std::size_t k_out, std::size_t d, const 
     for (std::size_t r = 0; r < rows; ++r) any = (g[r] = coef[r * k_out + k]) != 0.0 || any;
     if (!any) continue;
     double* p = partial + k * d;
-    for (std::size_t j = 0; j < full; j += kLanes) {
-      Lanes acc = load(p + j);
-      for (std::size_t r = 0; r < rows; ++r) acc += g[r] * load(x + r * padded + j);
-      store(p + j, acc);
-    }
+    add_rows(g, x, padded, full, p, rows);
     for (std::size_t j = full; j < d; ++j)
       for (std::size_t r = 0; r < rows; ++r) p[j] += g[r] * x[r * padded + j];
     for (std::size_t r = 0; r < rows; ++r) partial[k_out * d + k] += g[r];
