@@ -558,6 +558,12 @@ TEST(Safetensors, ContainersOfAnyTensorsAndMetadataRoundTrip) {
   EXPECT_EQ(f.find("none")->data.size(), 0u);
   EXPECT_EQ(f.find("missing"), nullptr);
   EXPECT_EQ(f.metadata, (std::map<std::string, std::string>{{"k", "v"}, {"empty", ""}}));
+  // A container of nothing is the object "{}" (padded), not JSON's null, and reads back empty.
+  const auto empty = safetensors_bytes({}, {});
+  EXPECT_EQ(std::string(empty.begin() + 8, empty.begin() + 10), "{}");
+  const SafetensorsFile none = parse_safetensors(empty, "empty");
+  EXPECT_TRUE(none.tensors.empty());
+  EXPECT_FALSE(none.has_metadata);
 }
 
 TEST(Safetensors, HeadersBeyondTheLimitsAreRefusedAsTheyAreRead) {
@@ -602,6 +608,9 @@ TEST(Safetensors, EveryWrongValueIsNamedWhereItStands) {
             "s.safetensors: invalid JSON in the header: parse error at line 1, column 57: syntax "
             "error while parsing value - invalid literal; last read: '0]}} x'; expected end of "
             "input");
+  // nlohmann stops at a NUL as at the end of input; every other reader refuses what follows it.
+  EXPECT_EQ(safetensors_error(std::string("{}\0{\"x\":1}", 10)),
+            "s.safetensors: the header holds a NUL byte at offset 10: expected JSON text");
 }
 
 // ------------------------------------------------------------------------------ PNG

@@ -238,6 +238,12 @@ SafetensorsFile parse_safetensors(std::span<const std::uint8_t> bytes, const std
   const auto header = bytes.subspan(8, static_cast<std::size_t>(n));
   if (header.empty() || header[0] != '{')
     fail(file, "expected the header to be a JSON object starting with '{'");
+  // nlohmann's lexer takes a NUL byte for the end of its input, so "{}\0anything" would parse as
+  // "{}" here and be refused by every other reader; JSON text never holds a raw NUL.
+  if (const auto nul = std::find(header.begin(), header.end(), std::uint8_t{0});
+      nul != header.end())
+    fail(file, "the header holds a NUL byte at offset " +
+                   std::to_string(8 + (nul - header.begin())) + ": expected JSON text");
   const auto data = bytes.subspan(8 + static_cast<std::size_t>(n));
 
   // 2. The JSON, as events. A key given twice in one object is refused: readers disagree on
@@ -331,7 +337,7 @@ SafetensorsFile parse_safetensors(std::span<const std::uint8_t> bytes, const std
 std::vector<std::uint8_t> safetensors_bytes(
     const std::vector<std::pair<std::string, std::string>>& metadata,
     const std::vector<TensorBytes>& tensors) {
-  nlohmann::ordered_json header;
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();  // "{}" when empty
   if (!metadata.empty()) {
     nlohmann::ordered_json meta = nlohmann::ordered_json::object();
     for (const auto& [key, value] : metadata) meta[key] = value;

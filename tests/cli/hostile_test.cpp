@@ -87,6 +87,33 @@ TEST(HostileInput, ModelWhoseShapeIsNestedDeep) {
                                   "whole numbers but found a list"});
 }
 
+TEST(HostileInput, ModelHeaderCutShortByANul) {
+  // The fuzzer's input, minimised: "{}", a NUL, then JSON. Was read as "{}"; the fuzz target's
+  // round trip then wrote JSON's null, which no reader takes for a header.
+  const fs::path f = kHostile / "header-nul-then-json.safetensors";
+  expect_rejected(run_softreg("eval --model " + quoted(f)),
+                  {f.string() + ": the header holds a NUL byte at offset 10: expected JSON text"});
+}
+
+TEST(HostileInput, ModelHeaderWithANulAndMoreJsonAfterIt) {
+  // Was read as the JSON before the NUL (nlohmann's lexer ends its input there), so one file
+  // could be one model here and refused, or read differently, by every other safetensors reader.
+  // The fuzzer's round trip found it: the rewritten file no longer parsed.
+  TempDir dir;
+  const fs::path good = write_image_model(dir.path());
+  std::string bytes = slurp(good);
+  std::uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = n << 8 | static_cast<unsigned char>(bytes[i]);
+  const std::string tail = std::string(1, '\0') + "{\"weight\":0}";
+  bytes.insert(8 + n, tail);
+  n += tail.size();
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(n >> (8 * i));
+  const fs::path f = dir.path() / "nul.safetensors";
+  write_file(f, std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+  expect_rejected(run_softreg("eval --model " + quoted(f)),
+                  {f.string() + ": the header holds a NUL byte at offset"});
+}
+
 TEST(HostileInput, PngChunkClaimingHundredsOfMegabytes) {
   // Was a 739 MB allocation inside libpng for a 72-byte file: a text chunk's claimed length.
   TempDir dir;
