@@ -10,7 +10,9 @@
 #if defined(__x86_64__) || defined(__i386__)
 // GCC 12 warns that the unused masked-off operand inside the AVX-512 widening and shuffle
 // intrinsics "may be" or "is used uninitialized": a false positive of the intrinsics' own headers.
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 #endif

@@ -162,7 +162,6 @@ Objective::Objective(const Features& x, std::span<const std::int32_t> labels, st
       labels_(labels),
       rows_(rows),
       inputs_(inputs),
-      classes_(classes),
       outputs_(output == Output::logistic ? 1 : classes),
       output_(output),
       lambda_(lambda),
@@ -226,8 +225,7 @@ double Objective::pass(Pass kind, std::span<const double> params, std::span<doub
     for (std::size_t i = begin; i < end; i += kGroup) {
       const std::size_t n = std::min(kGroup, end - i);
       for (std::size_t r = 0; r < n; ++r) load_row(i + r, x + r * padded);
-      if (kind != Pass::diagonal)
-        group_logits(params.data(), k_out, d, x, padded, n, o);
+      if (kind != Pass::diagonal) group_logits(params.data(), k_out, d, x, padded, n, o);
       for (std::size_t r = 0; r < n; ++r) {
         const std::size_t row = i + r;
         const double sw = weights_.empty() ? 1.0 : weights_[row];

@@ -78,7 +78,7 @@ class Objective final : public SmoothFunction {
 
   Features x_;
   std::span<const std::int32_t> labels_;
-  std::size_t rows_, inputs_, classes_, outputs_;
+  std::size_t rows_, inputs_, outputs_;
   Output output_;
   double lambda_;
   std::span<const double> weights_;
