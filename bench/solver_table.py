@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GNU_TIME = "/usr/bin/time"
 PYTHON = "/usr/bin/python3"
 PEERS = ROOT / "bench" / "peers" / "solver_peers.py"
+TORCH_SECONDS = 600  # PyTorch's LBFGS gives up here: 10 minutes, about scikit-learn's time
 
 
 def peak_mb(time_file):
@@ -99,8 +100,9 @@ def table(title, rows):
           "iterations | test acc | peak MB |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, r in rows:
-        s = r.get("seconds")
-        shown = f"{s:.2f}" if s is not None else "not reached"
+        s = r.get("seconds") if r.get("reached", True) else None
+        shown = (f"{s:.2f}" if s is not None else "not reached" if r.get("seconds") is None
+                 else f"not reached in {r['seconds']:.0f}")
         times = f"{s / base:.1f}x" if s is not None and base else "-"
         print(f"| {name} | {shown} | {times} | {r['objective']:.10f} | {r['iterations']} | "
               f"{r['test_accuracy']:.4f} | {r['mb']:.0f} |")
@@ -128,7 +130,8 @@ def main():
                              softreg_run(softreg, ours, solver, target, scratch, solver)))
             rows.append(("PyTorch LBFGS (float64)",
                          peer_run("torch", theirs + ["--C", "1", "--tol", "1e-4", "--target",
-                                                     repr(target), "--threads", "2"],
+                                                     repr(target), "--threads", "2",
+                                                     "--max-seconds", str(TORCH_SECONDS)],
                                   scratch, "torch")))
             table(title, rows)
 

@@ -5,12 +5,14 @@ docs/objective.md at a given C. Prints one JSON object.
 
     solver_peers.py sklearn (--fashion DIR | --csv FILE --test FILE) --C C --tol TOL
     solver_peers.py torch   (--fashion DIR | --csv FILE --test FILE) --C C --tol TOL
-                            --target F [--max-iter N] [--threads T]
+                            --target F [--max-iter N] [--max-seconds S] [--threads T]
 
 The features are the ones softreg reads: Fashion-MNIST's pixels times float32 1/255, a table's
 values as written (bench/solver_table.py writes the exact decimals of softreg's floats; the last
 column is the label). The output: seconds (to the end, or for torch to the first iterate whose
-objective is at most --target), iterations, the objective at the end, the test accuracy.
+objective is at most --target), iterations, the objective at the end, the test accuracy. torch
+gives up after --max-seconds (its L-BFGS takes as many iterations as scikit-learn's, each slower):
+its row then says "not reached" with the objective where it stopped.
 
 Run with Debian's python3 (/usr/bin/python3: python3-sklearn, python3-torch, python3-numpy).
 """
@@ -121,7 +123,7 @@ def torch_lbfgs(a, X, y, Xt, yt):
         grad = max(float(W.grad.abs().max()), float(b.grad.abs().max())) * len(y)
         if reached is None and value <= a.target:
             reached = time.perf_counter() - start
-        if grad <= a.tol or reached is not None:
+        if grad <= a.tol or reached is not None or time.perf_counter() - start > a.max_seconds:
             break
     Wn, bn = W.detach().numpy(), b.detach().numpy()
     return {"seconds": reached if reached is not None else time.perf_counter() - start,
@@ -140,6 +142,7 @@ def main():
     p.add_argument("--tol", type=float, default=1e-4)
     p.add_argument("--target", type=float, default=-float("inf"))
     p.add_argument("--max-iter", type=int, default=100000)
+    p.add_argument("--max-seconds", type=float, default=float("inf"))
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
     data = load(a)
