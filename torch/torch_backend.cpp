@@ -79,9 +79,9 @@ std::vector<EpochMetrics> fit(SoftmaxRegression& model, const Dataset& train, co
   groups.emplace_back(std::vector<torch::Tensor>{linear->weight},
                       std::make_unique<torch::optim::SGDOptions>(
                           torch::optim::SGDOptions(sgd).weight_decay(options.sgd.weight_decay)));
-  groups.emplace_back(std::vector<torch::Tensor>{linear->bias},
-                      std::make_unique<torch::optim::SGDOptions>(
-                          torch::optim::SGDOptions(sgd).weight_decay(0)));
+  groups.emplace_back(
+      std::vector<torch::Tensor>{linear->bias},
+      std::make_unique<torch::optim::SGDOptions>(torch::optim::SGDOptions(sgd).weight_decay(0)));
   torch::optim::SGD trainer(std::move(groups), sgd);
 
   BatchOrder order(train.rows, options.batch_size);

@@ -131,9 +131,9 @@ std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> in, const std::st
     // start small and double: a file of many tiny members must not cost a large guess each.
     std::size_t guess = 1024;
     if (pos == 0) {
-      const std::size_t hint = std::size_t{in[in.size() - 4]} | std::size_t{in[in.size() - 3]} << 8 |
-                               std::size_t{in[in.size() - 2]} << 16 |
-                               std::size_t{in[in.size() - 1]} << 24;
+      const std::size_t hint =
+          std::size_t{in[in.size() - 4]} | std::size_t{in[in.size() - 3]} << 8 |
+          std::size_t{in[in.size() - 2]} << 16 | std::size_t{in[in.size() - 1]} << 24;
       guess = std::min(std::max<std::size_t>(hint, 1024), in.size() * kTrustedRatio + 1024);
     }
     guess = std::min(guess, limit);
