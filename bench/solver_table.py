@@ -101,7 +101,7 @@ def table(title, rows):
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, r in rows:
         s = r.get("seconds") if r.get("reached", True) else None
-        shown = (f"{s:.2f}" if s is not None else "not reached" if r.get("seconds") is None
+        shown = ((f"{s:.2f}" if s >= 1 else f"{s:.4f}") if s is not None else "not reached" if r.get("seconds") is None
                  else f"not reached in {r['seconds']:.0f}")
         times = f"{s / base:.1f}x" if s is not None and base else "-"
         print(f"| {name} | {shown} | {times} | {r['objective']:.10f} | {r['iterations']} | "
