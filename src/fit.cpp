@@ -138,8 +138,7 @@ std::vector<CvPoint> cross_validate(const Dataset& data, const ClassWeights& cla
   std::vector<std::size_t> order(penalties.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return penalties[a].kind == Penalty::c ? penalties[a].value < penalties[b].value
-                                           : penalties[a].value > penalties[b].value;
+    return penalties[a].stronger_than(penalties[b]);
   });
 
   std::vector<std::vector<double>> accuracy(penalties.size()), iterations(penalties.size());
@@ -178,10 +177,7 @@ std::size_t best_point(std::span<const CvPoint> points) {
   std::size_t best = 0;
   for (std::size_t p = 1; p < points.size(); ++p) {
     const double a = points[p].mean_accuracy, b = points[best].mean_accuracy;
-    const bool stronger = points[p].penalty.kind == Penalty::c
-                              ? points[p].penalty.value < points[best].penalty.value
-                              : points[p].penalty.value > points[best].penalty.value;
-    if (a > b || (a == b && stronger)) best = p;
+    if (a > b || (a == b && points[p].penalty.stronger_than(points[best].penalty))) best = p;
   }
   return best;
 }

@@ -32,7 +32,12 @@ struct Penalty {
   double lambda_for(double weight_sum) const {
     return kind == c ? 1.0 / (value * weight_sum) : value;
   }
-  /// "C 0.1" or "λ 0.001", for messages and tables.
+  /// True when this penalty regularises more than `other` (of the same kind): a smaller C, a
+  /// larger λ.
+  bool stronger_than(const Penalty& other) const {
+    return kind == c ? value < other.value : value > other.value;
+  }
+  /// "C 0.1" or "l2 0.001", for messages and tables.
   std::string text() const;
 };
 
