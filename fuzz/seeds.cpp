@@ -119,6 +119,7 @@ void libsvm_seeds() {
   put("libsvm", "small", text("+1 1:0.5 3:-2 # a comment\n-1 2:1e-3\n\n+1 1:1 2:2 3:3\n"));
   put("libsvm", "classes", text("cat 4:1\ndog 1:2 2:0.25\r\nbird 3:7\n"));
   put("libsvm", "binary", text("0 1:1 5:1 9:1\n1 2:1 4:1\n"));
+  put("libsvm", "wide", text("1 4294967295:1\n0 1:2 70000:1\n"));
 }
 
 Bytes model_bytes(std::size_t inputs, std::size_t classes, Output output, bool standardised) {

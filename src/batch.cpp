@@ -24,6 +24,13 @@ std::span<const std::uint32_t> BatchOrder::batch(std::size_t b) const {
 
 Matrix<float> gather_features(const Dataset& data, std::span<const std::uint32_t> index) {
   Matrix<float> x(index.size(), data.inputs);
+  if (data.is_sparse()) {  // the zeros written out, for the few rows of a batch
+    const SparseRows& s = data.sparse;
+    for (std::size_t r = 0; r < index.size(); ++r)
+      for (std::size_t k = s.offsets[index[r]]; k < s.offsets[index[r] + 1]; ++k)
+        x(r, s.cols[k]) = (s.vals.empty() ? 1.0f : s.vals[k]) * data.scale;
+    return x;
+  }
   for (std::size_t r = 0; r < index.size(); ++r) {
     const std::size_t offset = static_cast<std::size_t>(index[r]) * data.inputs;
     for (std::size_t j = 0; j < data.inputs; ++j)

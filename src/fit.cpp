@@ -44,8 +44,31 @@ FitResult fit(SoftmaxRegression& model, const Dataset& train, std::span<const do
   if (!weights.empty()) weight_sum = std::accumulate(weights.begin(), weights.end(), 0.0);
   FitResult result;
   result.lambda = options.penalty.lambda_for(weight_sum);
-  Objective objective(Features::of(train), train.labels, train.rows, train.inputs, model.classes(),
-                      model.output(), result.lambda, weights, pool,
+  // Sparse data: only the columns some training row stores take part. Every other column's data
+  // gradient is 0 at every point, so its optimum is 0 with a penalty (and wherever it starts
+  // without one), and the solver's vectors need not hold it: they have K (A + 1) entries for the
+  // A columns used, not K (D + 1) (a hashed or indexed space is mostly empty).
+  Features x = Features::of(train);
+  std::vector<std::uint32_t> active, compact_cols;
+  std::size_t d = train.inputs;
+  if (train.is_sparse()) {
+    active.assign(train.sparse.cols.begin(), train.sparse.cols.end());
+    std::sort(active.begin(), active.end());
+    active.erase(std::unique(active.begin(), active.end()), active.end());
+    if (active.size() < d) {
+      compact_cols.resize(train.sparse.nnz());
+      for (std::size_t e = 0; e < compact_cols.size(); ++e)
+        compact_cols[e] = static_cast<std::uint32_t>(
+            std::lower_bound(active.begin(), active.end(), train.sparse.cols[e]) - active.begin());
+      x.cols = compact_cols.data();
+      d = x.inputs = active.size();
+    } else {
+      active.clear();
+    }
+  }
+  const std::size_t k_out = model.outputs();
+  Objective objective(x, train.labels, train.rows, d, model.classes(), model.output(),
+                      result.lambda, weights, pool,
                       /*hessian=*/options.solver == Solver::newton);
   SolveOptions so;
   so.tol = options.tol;
@@ -54,10 +77,30 @@ FitResult fit(SoftmaxRegression& model, const Dataset& train, std::span<const do
   so.gradient_scale = objective.weight_sum();
   so.on_iteration = on_iteration;
   so.stop_requested = stop_requested;
-  std::vector<double> theta = parameters_of(model);
+  std::vector<double> theta;
+  if (active.empty()) {
+    theta = parameters_of(model);
+  } else {
+    theta.resize(k_out * (d + 1));
+    const std::span<const float> w = model.weight();
+    for (std::size_t k = 0; k < k_out; ++k) {
+      for (std::size_t a = 0; a < d; ++a) theta[k * d + a] = w[k * train.inputs + active[a]];
+      theta[k_out * d + k] = model.bias()[k];
+    }
+  }
   result.solve = options.solver == Solver::newton ? minimize_newton(objective, theta, so)
                                                   : minimize_lbfgs(objective, theta, so);
-  set_parameters(model, theta);
+  if (active.empty()) {
+    set_parameters(model, theta);
+  } else {
+    const std::span<float> w = model.weight();
+    if (result.lambda > 0) std::fill(w.begin(), w.end(), 0.0f);  // the unused columns' optimum
+    for (std::size_t k = 0; k < k_out; ++k) {
+      for (std::size_t a = 0; a < d; ++a)
+        w[k * train.inputs + active[a]] = static_cast<float>(theta[k * d + a]);
+      model.bias()[k] = static_cast<float>(theta[k_out * d + k]);
+    }
+  }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
@@ -89,26 +132,10 @@ namespace {
 // The rows of `data` whose fold is (or is not) f, in the file's order.
 Dataset fold_part(const Dataset& data, const std::vector<std::size_t>& fold_of, std::size_t f,
                   bool held_out) {
-  Dataset part;
-  part.inputs = data.inputs;
-  part.scale = data.scale;
-  part.shape = data.shape;
-  part.class_names = data.class_names;
-  part.source = data.source + " (fold " + std::to_string(f + 1) + ")";
-  const std::size_t d = data.inputs;
-  for (std::size_t i = 0; i < data.rows; ++i) {
-    if ((fold_of[i] == f) != held_out) continue;
-    ++part.rows;
-    part.labels.push_back(data.labels[i]);
-    if (!data.weights.empty()) part.weights.push_back(data.weights[i]);
-    const auto row = static_cast<std::ptrdiff_t>(i * d);
-    if (data.is_bytes())
-      part.pixels.insert(part.pixels.end(), data.pixels.begin() + row,
-                         data.pixels.begin() + row + static_cast<std::ptrdiff_t>(d));
-    else
-      part.values.insert(part.values.end(), data.values.begin() + row,
-                         data.values.begin() + row + static_cast<std::ptrdiff_t>(d));
-  }
+  Dataset part = data.empty_like(data.source + " (fold " + std::to_string(f + 1) + ")");
+  part.feature_names = {};
+  for (std::size_t i = 0; i < data.rows; ++i)
+    if ((fold_of[i] == f) == held_out) part.append_row(data, i);
   return part;
 }
 

@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "kernel_loss.hpp"
+
 #if defined(__x86_64__) || defined(__i386__)
 // GCC 12 warns that the unused masked-off operand inside the AVX-512 widening and shuffle
 // intrinsics "may be" or "is used uninitialized": a false positive of the intrinsics' own headers.
@@ -18,6 +20,9 @@
 #endif
 
 namespace softreg {
+
+using detail::block_loss;
+using detail::predicted_class;
 
 // ------------------------------------------------------------------------------------ threads
 
@@ -329,80 +334,6 @@ void logits_of_rows(const T* const* x, std::size_t n, const float* w, const floa
   for (; r < n; ++r) rows_logits<1>(x + r, w, b, d, k_all, scale, o + r * k_all);
 }
 
-// Softmax regression over a block of n rows of logits o (row stride k_all), y(r) the label of
-// row r: turns each row into dL/do = p - onehot(y) in place and returns the block's summed
-// cross-entropy and how many rows' argmax is the label. Each row's loss is
-// (m - o_y) + log Σ exp(o_k - m), m the row's largest logit: exact when y is the argmax, where
-// the subtraction is 0, and never log(0). The work is in three passes, so that the exponentials,
-// most of it, run as one vector loop over the whole block instead of one call per logit.
-template <class Label>
-PassStats softmax_rows(float* o, std::size_t n, std::size_t k_all, Label y) {
-  PassStats s;
-  s.rows = n;
-  constexpr std::size_t kBlock = 64;
-  float shifted_loss[kBlock];  // m - o_y of each row
-  std::size_t label[kBlock];
-  for (std::size_t r0 = 0; r0 < n; r0 += kBlock) {
-    const std::size_t r1 = std::min(n, r0 + kBlock);
-    // 1. Each row's largest logit m, subtracted from the row: every o_k - m <= 0.
-    for (std::size_t r = r0; r < r1; ++r) {
-      float* const row = o + r * k_all;
-      const std::size_t yr = label[r - r0] = static_cast<std::size_t>(y(r));
-      std::size_t best = 0;
-      for (std::size_t k = 1; k < k_all; ++k)
-        if (row[k] > row[best]) best = k;
-      const float m = row[best];
-      shifted_loss[r - r0] = m - row[yr];
-      s.correct += best == yr;
-      for (std::size_t k = 0; k < k_all; ++k) row[k] -= m;
-    }
-    // 2. exp(o_k - m) of the whole block.
-    exp_nonpositive(std::span<float>(o + r0 * k_all, (r1 - r0) * k_all));
-    // 3. p = exp(o - m) / Σ exp(o - m), dO = p - onehot(y), and the loss.
-    for (std::size_t r = r0; r < r1; ++r) {
-      float* const row = o + r * k_all;
-      float sum = 0.0f;
-      for (std::size_t k = 0; k < k_all; ++k) sum += row[k];
-      const float inv = 1.0f / sum;
-      for (std::size_t k = 0; k < k_all; ++k) row[k] *= inv;
-      row[label[r - r0]] -= 1.0f;
-      s.loss_sum += shifted_loss[r - r0] + std::log(sum);
-    }
-  }
-  return s;
-}
-
-// Logistic regression, one example: one logit z; turns it into dL/dz = σ(z) - y and returns the
-// binary cross-entropy -[y log σ(z) + (1 - y) log(1 - σ(z))] = softplus(z) - y z, written as
-// max(z, 0) - y z + log(1 + exp(-|z|)) so that nothing overflows.
-inline float logistic_loss(float* o, std::int32_t y, bool* correct) {
-  const float z = o[0];
-  const float t = y == 1 ? 1.0f : 0.0f;
-  *correct = (z > 0.0f) == (y == 1);
-  o[0] = sigmoid(z) - t;
-  return std::max(z, 0.0f) - t * z + std::log1p(std::exp(-std::abs(z)));
-}
-
-// The loss of a block of n rows of logits (row stride k_all), each turned into dL/do in place.
-template <class Label>
-PassStats block_loss(Output output, float* o, std::size_t n, std::size_t k_all, Label y) {
-  if (output != Output::logistic) return softmax_rows(o, n, k_all, y);
-  PassStats s;
-  s.rows = n;
-  for (std::size_t r = 0; r < n; ++r) {
-    bool ok = false;
-    s.loss_sum += logistic_loss(o + r * k_all, y(r), &ok);
-    s.correct += ok;
-  }
-  return s;
-}
-
-// The predicted class from the logits.
-inline std::int32_t predicted_class(Output output, const float* o, std::size_t k_all) {
-  if (output == Output::logistic) return o[0] > 0.0f ? 1 : 0;
-  return static_cast<std::int32_t>(argmax(std::span<const float>(o, k_all)));
-}
-
 // ------------------------------------------------------------------------------------ backward
 
 // g[k][j] = scale * Σ_r dO[r][k0 + k] x_r[j] for columns [j0, j1) and the KT classes of a tile,
@@ -503,7 +434,11 @@ Features Features::of(const Dataset& data) {
   Features f;
   f.inputs = data.inputs;
   f.scale = data.scale;
-  if (data.is_bytes())
+  if (data.is_sparse()) {
+    f.offsets = data.sparse.offsets.data();
+    f.cols = data.sparse.cols.data();
+    f.vals = data.sparse.vals.empty() ? nullptr : data.sparse.vals.data();
+  } else if (data.is_bytes())
     f.bytes = data.pixels.data();
   else
     f.floats = data.values.data();
@@ -556,6 +491,9 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
                               std::span<const std::int32_t> labels,
                               std::span<const std::uint32_t> rows, Gradients& grad,
                               ThreadPool& pool, const WeightBlockFn& on_weight_block) {
+  if (x.sparse())
+    throw std::invalid_argument(
+        "SoftmaxKernel::step reads dense rows; sparse rows train by SparseSgd");
   const std::size_t n = rows.size(), d = inputs_, k_all = classes_;
   const Output output = model.output();
   if (model.inputs() != d || model.outputs() != k_all || x.inputs != d)
@@ -699,6 +637,37 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
 
 namespace {
 
+// Runs body(task, begin, end) for the blocks of kEvalRowsPerTask of the first `rows` rows, spread
+// over the pool. The extra job `alongside`, when there is one, is task 0: the calling thread
+// usually takes it first, and the other threads start on the rows.
+template <class Body>
+void run_row_blocks(std::size_t rows, ThreadPool& pool, const std::function<void()>& alongside,
+                    Body&& body) {
+  const std::size_t extra = alongside ? 1 : 0;
+  pool.run(ceil_div(rows, kEvalRowsPerTask) + extra, [&](std::size_t t) {
+    if (extra != 0) {
+      if (t == 0) {
+        alongside();
+        return;
+      }
+      --t;
+    }
+    body(t, t * kEvalRowsPerTask, std::min(rows, (t + 1) * kEvalRowsPerTask));
+  });
+}
+
+// The sparse rows' logits in blocks, row by row by row_logits(r, o); each block handed to
+// f(task, begin, end, logits of the block).
+template <class F, class RowLogits>
+void sparse_row_blocks(std::size_t rows, std::size_t k_all, ThreadPool& pool,
+                       const std::function<void()>& alongside, F& f, RowLogits&& row_logits) {
+  run_row_blocks(rows, pool, alongside, [&](std::size_t t, std::size_t begin, std::size_t end) {
+    std::vector<float> o((end - begin) * k_all);
+    for (std::size_t r = begin; r < end; ++r) row_logits(r, o.data() + (r - begin) * k_all);
+    f(t, begin, end, o.data());
+  });
+}
+
 // Computes the logits of the first `rows` rows of x in blocks of kEvalRowsPerTask, spread over
 // the pool, and hands each block to f(task, begin, end, logits of the block).
 template <class F>
@@ -708,21 +677,23 @@ void for_row_blocks(const SoftmaxRegression& model, const Features& x, std::size
   if (x.inputs != d)
     throw std::invalid_argument("data rows have " + std::to_string(x.inputs) +
                                 " inputs but the model expects " + std::to_string(d));
+  if (x.sparse()) {
+    // W x over the stored features only: each reads one weight of every class, d apart.
+    const float* w = model.weight().data();
+    const float* b = model.bias().data();
+    sparse_row_blocks(rows, k_all, pool, alongside, f, [&](std::size_t r, float* o) {
+      std::copy(b, b + k_all, o);
+      for (std::size_t k = x.offsets[r]; k < x.offsets[r + 1]; ++k) {
+        const float v = x.value(k);
+        const float* wc = w + x.cols[k];
+        for (std::size_t c = 0; c < k_all; ++c) o[c] += wc[c * d] * v;
+      }
+    });
+    return;
+  }
   with_type(x, [&](const auto* base) {
     using T = std::remove_cv_t<std::remove_pointer_t<decltype(base)>>;
-    // The extra job, when there is one, is task 0: the calling thread usually takes it first,
-    // and the other threads start on the rows.
-    const std::size_t extra = alongside ? 1 : 0;
-    pool.run(ceil_div(rows, kEvalRowsPerTask) + extra, [&](std::size_t t) {
-      if (extra != 0) {
-        if (t == 0) {
-          alongside();
-          return;
-        }
-        --t;
-      }
-      const std::size_t begin = t * kEvalRowsPerTask,
-                        end = std::min(rows, begin + kEvalRowsPerTask);
+    run_row_blocks(rows, pool, alongside, [&](std::size_t t, std::size_t begin, std::size_t end) {
       const T* row[kEvalRowsPerTask];
       std::vector<float> o((end - begin) * k_all);
       for (std::size_t r = begin; r < end; ++r) row[r - begin] = base + r * d;
@@ -735,33 +706,67 @@ void for_row_blocks(const SoftmaxRegression& model, const Features& x, std::size
 
 }  // namespace
 
+namespace {
+
+// What evaluate() makes of each block of logits: predictions, and the block's loss and correct
+// rows into partial[task]; total() adds the blocks in order.
+struct BlockStats {
+  Output output;
+  std::size_t k_all;
+  std::span<const std::int32_t> labels;
+  std::span<std::int32_t> predictions;
+  std::vector<PassStats> partial;
+
+  void operator()(std::size_t t, std::size_t begin, std::size_t end, float* o) {
+    if (!predictions.empty())
+      for (std::size_t r = begin; r < end; ++r)
+        predictions[r] = predicted_class(output, o + (r - begin) * k_all, k_all);
+    if (labels.empty())
+      partial[t].rows = end - begin;
+    else
+      partial[t] = block_loss(output, o, end - begin, k_all,
+                              [&](std::size_t r) { return labels[begin + r]; });
+  }
+  PassStats total() const {
+    PassStats sum;
+    for (const PassStats& s : partial) {
+      sum.loss_sum += s.loss_sum;
+      sum.correct += s.correct;
+      sum.rows += s.rows;
+    }
+    return sum;
+  }
+};
+
+}  // namespace
+
 PassStats evaluate(const SoftmaxRegression& model, const Features& x,
                    std::span<const std::int32_t> labels, std::size_t rows, ThreadPool& pool,
                    std::span<std::int32_t> predictions, const std::function<void()>& alongside) {
-  const std::size_t k_all = model.outputs();
-  const Output output = model.output();
-  const std::size_t tasks = ceil_div(rows, kEvalRowsPerTask);
-  std::vector<PassStats> partial(tasks);
-  for_row_blocks(
-      model, x, rows, pool,
-      [&](std::size_t t, std::size_t begin, std::size_t end, float* o) {
-        if (!predictions.empty())
-          for (std::size_t r = begin; r < end; ++r)
-            predictions[r] = predicted_class(output, o + (r - begin) * k_all, k_all);
-        if (labels.empty())
-          partial[t].rows = end - begin;
-        else
-          partial[t] = block_loss(output, o, end - begin, k_all,
-                                  [&](std::size_t r) { return labels[begin + r]; });
-      },
-      alongside);
-  PassStats total;
-  for (const PassStats& s : partial) {
-    total.loss_sum += s.loss_sum;
-    total.correct += s.correct;
-    total.rows += s.rows;
-  }
-  return total;
+  BlockStats stats{model.output(), model.outputs(), labels, predictions,
+                   std::vector<PassStats>(ceil_div(rows, kEvalRowsPerTask))};
+  for_row_blocks(model, x, rows, pool, stats, alongside);
+  return stats.total();
+}
+
+PassStats evaluate_feature_major(std::span<const float> wt, std::span<const float> bias,
+                                 Output output, const Features& x,
+                                 std::span<const std::int32_t> labels, std::size_t rows,
+                                 ThreadPool& pool, std::span<std::int32_t> predictions) {
+  const std::size_t k_all = bias.size();
+  if (!x.sparse() || wt.size() != x.inputs * k_all)
+    throw std::invalid_argument("evaluate_feature_major: sparse rows of the weights' inputs");
+  BlockStats stats{output, k_all, labels, predictions,
+                   std::vector<PassStats>(ceil_div(rows, kEvalRowsPerTask))};
+  sparse_row_blocks(rows, k_all, pool, {}, stats, [&](std::size_t r, float* o) {
+    std::copy(bias.begin(), bias.end(), o);
+    for (std::size_t k = x.offsets[r]; k < x.offsets[r + 1]; ++k) {
+      const float v = x.value(k);
+      const float* wc = wt.data() + std::size_t{x.cols[k]} * k_all;
+      for (std::size_t c = 0; c < k_all; ++c) o[c] += wc[c] * v;
+    }
+  });
+  return stats.total();
 }
 
 Matrix<float> logits(const SoftmaxRegression& model, const Features& x, std::size_t rows,

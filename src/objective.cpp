@@ -177,6 +177,31 @@ Objective::Objective(const Features& x, std::span<const std::int32_t> labels, st
     throw std::invalid_argument("Objective: a logistic model has two classes");
   for (std::size_t i = 0; i < rows; ++i) weight_sum_ += weights.empty() ? 1.0 : weights[i];
   if (!(weight_sum_ > 0)) throw std::invalid_argument("Objective: the weights sum to 0");
+  if (x.sparse()) {
+    // Stripes of rows for the logits (no partial gradients: the gradient is summed column by
+    // column over the transpose, built here once).
+    stripes_ =
+        std::clamp<std::size_t>((rows + kMinStripeRows - 1) / kMinStripeRows, 1, kMaxStripes);
+    if (hessian) probabilities_.resize(rows * outputs_);
+    row_coef_.resize(rows * outputs_);
+    scratch_size_ = 3 * outputs_;
+    scratch_.assign(stripes_ * scratch_size_, 0.0);
+    losses_.resize(stripes_);
+    const std::uint64_t nnz = x.offsets[rows];
+    csc_offsets_.assign(inputs + 1, 0);
+    for (std::uint64_t e = 0; e < nnz; ++e) ++csc_offsets_[std::size_t{x.cols[e]} + 1];
+    for (std::size_t j = 0; j < inputs; ++j) csc_offsets_[j + 1] += csc_offsets_[j];
+    csc_rows_.resize(nnz);
+    if (x.vals != nullptr) csc_vals_.resize(nnz);
+    std::vector<std::uint64_t> next(csc_offsets_.begin(), csc_offsets_.end() - 1);
+    for (std::size_t i = 0; i < rows; ++i)
+      for (std::uint64_t e = x.offsets[i]; e < x.offsets[i + 1]; ++e) {
+        const std::uint64_t at = next[x.cols[e]]++;
+        csc_rows_[at] = static_cast<std::uint32_t>(i);
+        if (x.vals != nullptr) csc_vals_[at] = x.vals[e];
+      }
+    return;
+  }
   // The stripes depend on the data's shape only, never on the threads.
   const std::size_t by_memory = std::max<std::size_t>(1, kMaxPartialBytes / (8 * dimension()));
   stripes_ = std::min({kMaxStripes, (rows + kMinStripeRows - 1) / kMinStripeRows, by_memory});
@@ -206,7 +231,53 @@ void Objective::check(std::span<const double> params, std::span<double> out) con
                                 std::to_string(dimension()));
 }
 
+double Objective::coefficients(Pass kind, std::size_t row, const double* z, double* p,
+                               double* g) const {
+  const std::size_t k_out = outputs_;
+  const double inv_s = 1.0 / weight_sum_;
+  const bool backward = kind != Pass::value;
+  const double sw = weights_.empty() ? 1.0 : weights_[row];
+  const auto y = static_cast<std::size_t>(labels_[row]);
+  if (kind == Pass::diagonal) {
+    for (std::size_t k = 0; k < k_out; ++k) g[k] = sw * inv_s * p[k] * (1.0 - p[k]);
+    return 0;
+  }
+  if (kind == Pass::hessian) {
+    // z holds uᵢ = V xᵢ + v; p the probabilities at the gradient's point.
+    if (output_ == Output::logistic) {
+      g[0] = sw * inv_s * p[0] * (1.0 - p[0]) * z[0];
+    } else {
+      double pu = 0;
+      for (std::size_t k = 0; k < k_out; ++k) pu += p[k] * z[k];
+      for (std::size_t k = 0; k < k_out; ++k) g[k] = sw * inv_s * p[k] * (z[k] - pu);
+    }
+    return 0;
+  }
+  if (output_ == Output::logistic) {
+    // softplus(z) - y z, with softplus(z) = max(z, 0) + log1p(e^-|z|): no overflow.
+    const double t = z[0];
+    const double loss =
+        sw * (std::max(t, 0.0) + std::log1p(std::exp(-std::abs(t))) - (y == 1 ? t : 0.0));
+    if (!backward) return loss;
+    const double e = std::exp(-std::abs(t));
+    p[0] = t >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+    g[0] = sw * inv_s * (p[0] - (y == 1 ? 1.0 : 0.0));
+    return loss;
+  }
+  const double m = *std::max_element(z, z + k_out);
+  double e = 0;
+  for (std::size_t k = 0; k < k_out; ++k) e += std::exp(z[k] - m);
+  const double loss = sw * (m + std::log(e) - z[y]);
+  if (!backward) return loss;
+  for (std::size_t k = 0; k < k_out; ++k) {
+    p[k] = std::exp(z[k] - m) / e;
+    g[k] = sw * inv_s * (p[k] - (k == y ? 1.0 : 0.0));
+  }
+  return loss;
+}
+
 double Objective::pass(Pass kind, std::span<const double> params, std::span<double> out) {
+  if (x_.sparse()) return sparse_pass(kind, params, out);
   const std::size_t k_out = outputs_, d = inputs_;
   const std::size_t padded = (d + kLanes - 1) / kLanes * kLanes;
   const double inv_s = 1.0 / weight_sum_;
@@ -228,45 +299,8 @@ double Objective::pass(Pass kind, std::span<const double> params, std::span<doub
       if (kind != Pass::diagonal) group_logits(params.data(), k_out, d, x, padded, n, o);
       for (std::size_t r = 0; r < n; ++r) {
         const std::size_t row = i + r;
-        const double sw = weights_.empty() ? 1.0 : weights_[row];
-        const double* z = &o[r * k_out];
         double* p = hessian_ ? &probabilities_[row * k_out] : &own[r * k_out];
-        double* g = &coef[r * k_out];
-        const auto y = static_cast<std::size_t>(labels_[row]);
-        if (kind == Pass::diagonal) {
-          for (std::size_t k = 0; k < k_out; ++k) g[k] = sw * inv_s * p[k] * (1.0 - p[k]);
-          continue;
-        }
-        if (kind == Pass::hessian) {
-          // z holds uᵢ = V xᵢ + v; p the probabilities at the gradient's point.
-          if (output_ == Output::logistic) {
-            g[0] = sw * inv_s * p[0] * (1.0 - p[0]) * z[0];
-          } else {
-            double pu = 0;
-            for (std::size_t k = 0; k < k_out; ++k) pu += p[k] * z[k];
-            for (std::size_t k = 0; k < k_out; ++k) g[k] = sw * inv_s * p[k] * (z[k] - pu);
-          }
-          continue;
-        }
-        if (output_ == Output::logistic) {
-          // softplus(z) - y z, with softplus(z) = max(z, 0) + log1p(e^-|z|): no overflow.
-          const double t = z[0];
-          loss += sw * (std::max(t, 0.0) + std::log1p(std::exp(-std::abs(t))) - (y == 1 ? t : 0.0));
-          if (!backward) continue;
-          const double e = std::exp(-std::abs(t));
-          p[0] = t >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-          g[0] = sw * inv_s * (p[0] - (y == 1 ? 1.0 : 0.0));
-        } else {
-          const double m = *std::max_element(z, z + k_out);
-          double e = 0;
-          for (std::size_t k = 0; k < k_out; ++k) e += std::exp(z[k] - m);
-          loss += sw * (m + std::log(e) - z[y]);
-          if (!backward) continue;
-          for (std::size_t k = 0; k < k_out; ++k) {
-            p[k] = std::exp(z[k] - m) / e;
-            g[k] = sw * inv_s * (p[k] - (k == y ? 1.0 : 0.0));
-          }
-        }
+        loss += coefficients(kind, row, &o[r * k_out], p, &coef[r * k_out]);
       }
       if (kind == Pass::diagonal)
         for (std::size_t v = 0; v < n * padded; ++v) x[v] *= x[v];  // the diagonal weighs xᵢⱼ²
@@ -288,6 +322,61 @@ double Objective::pass(Pass kind, std::span<const double> params, std::span<doub
     });
   }
   return total * inv_s;
+}
+
+double Objective::sparse_pass(Pass kind, std::span<const double> params, std::span<double> out) {
+  const std::size_t k_out = outputs_, d = inputs_;
+  const bool backward = kind != Pass::value;
+  // 1. Row by row, in stripes: logits (or uᵢ = V xᵢ + v), loss and the row's coefficients.
+  pool_.run(stripes_, [&](std::size_t s) {
+    const std::size_t begin = rows_ * s / stripes_, end = rows_ * (s + 1) / stripes_;
+    double* const z = scratch_.data() + s * scratch_size_;
+    double* const own = z + k_out;
+    double* const bias = own + k_out;
+    double loss = 0;
+    std::fill(bias, bias + k_out, 0.0);
+    for (std::size_t row = begin; row < end; ++row) {
+      if (kind != Pass::diagonal) {
+        for (std::size_t k = 0; k < k_out; ++k) z[k] = params[k_out * d + k];
+        for (std::uint64_t e = x_.offsets[row]; e < x_.offsets[row + 1]; ++e) {
+          const double v = x_.value(e);
+          const double* w = params.data() + x_.cols[e];
+          for (std::size_t k = 0; k < k_out; ++k) z[k] += w[k * d] * v;
+        }
+      }
+      double* p = hessian_ ? &probabilities_[row * k_out] : own;
+      double* g = &row_coef_[row * k_out];
+      loss += coefficients(kind, row, z, p, g);
+      if (backward)
+        for (std::size_t k = 0; k < k_out; ++k) bias[k] += g[k];
+    }
+    losses_[s] = loss;
+  });
+  double total = 0;
+  for (double l : losses_) total += l;
+  if (!backward) return total / weight_sum_;
+  // 2. Column by column: out[k][j] = Σ_{i stores j} gᵢₖ xᵢⱼ (xᵢⱼ² for the diagonal), each sum
+  // over the rows in row order; the bias's entries are the stripes' sums in stripe order.
+  const std::size_t blocks = (d + 255) / 256;
+  pool_.run(blocks, [&](std::size_t b) {
+    std::vector<double> acc(k_out);
+    for (std::size_t j = b * 256; j < std::min(d, (b + 1) * 256); ++j) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (std::uint64_t e = csc_offsets_[j]; e < csc_offsets_[j + 1]; ++e) {
+        double v = (csc_vals_.empty() ? 1.0 : csc_vals_[e]) * static_cast<double>(x_.scale);
+        if (kind == Pass::diagonal) v *= v;
+        const double* g = &row_coef_[std::size_t{csc_rows_[e]} * k_out];
+        for (std::size_t k = 0; k < k_out; ++k) acc[k] += g[k] * v;
+      }
+      for (std::size_t k = 0; k < k_out; ++k) out[k * d + j] = acc[k];
+    }
+  });
+  for (std::size_t k = 0; k < k_out; ++k) {
+    double v = 0;
+    for (std::size_t s = 0; s < stripes_; ++s) v += scratch_[s * scratch_size_ + 2 * k_out + k];
+    out[k_out * d + k] = v;
+  }
+  return total / weight_sum_;
 }
 
 double Objective::value(std::span<const double> theta) {

@@ -30,6 +30,19 @@ std::string lr_text(float lr) {
 
 }  // namespace
 
+EpochMetrics epoch_metrics(int epoch, const PassStats& seen, const PassStats& test,
+                           double seconds) {
+  EpochMetrics m;
+  m.epoch = epoch;
+  m.loss = seen.loss_sum / static_cast<double>(seen.rows);
+  m.train_accuracy = static_cast<double>(seen.correct) / static_cast<double>(seen.rows);
+  m.test_loss = test.rows ? test.loss_sum / static_cast<double>(test.rows) : 0.0;
+  m.test_accuracy =
+      test.rows ? static_cast<double>(test.correct) / static_cast<double>(test.rows) : 0.0;
+  m.seconds = seconds;
+  return m;
+}
+
 DivergenceError::DivergenceError(int epoch_, std::size_t batch, std::size_t batches, double loss,
                                  float lr)
     : Error("training diverged: the loss became " + loss_text(loss) + " in epoch " +
@@ -54,6 +67,7 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
     throw InputError(train.source + ": examples have " + std::to_string(train.inputs) +
                      " inputs but the model expects " + std::to_string(model.inputs()));
   if (train.rows == 0) throw InputError(train.source + ": no training examples");
+  if (train.is_sparse() || test.is_sparse()) return fit_sparse(model, train, test, rng, callbacks);
   // A batch larger than the data set is the whole data set (and must not allocate more).
   const std::size_t batch_size = std::min(options_.batch_size, train.rows);
   ThreadPool pool(options_.threads);
@@ -96,17 +110,65 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
     // The last step of the epoch has not been checked by a later batch's loss yet.
     if (t.rows != 0 && !std::isfinite(t.loss_sum))
       throw DivergenceError(epoch, batches, batches, t.loss_sum, options_.sgd.lr);
-    EpochMetrics m;
-    m.epoch = epoch;
-    m.loss = seen.loss_sum / static_cast<double>(seen.rows);
-    m.train_accuracy = static_cast<double>(seen.correct) / static_cast<double>(seen.rows);
-    m.test_loss = t.rows ? t.loss_sum / static_cast<double>(t.rows) : 0.0;
-    m.test_accuracy = t.rows ? static_cast<double>(t.correct) / static_cast<double>(t.rows) : 0.0;
-    m.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    const EpochMetrics m =
+        epoch_metrics(epoch, seen, t, std::chrono::duration<double>(Clock::now() - start).count());
     history.push_back(m);
     if (callbacks.on_epoch) callbacks.on_epoch(m);
     if (callbacks.stop_requested && callbacks.stop_requested()) throw Interrupted(epoch);
   }
+  return history;
+}
+
+std::vector<EpochMetrics> Trainer::fit_sparse(SoftmaxRegression& model, const Dataset& train,
+                                              const Dataset& test, Rng& rng,
+                                              const TrainCallbacks& callbacks) const {
+  using Clock = std::chrono::steady_clock;
+  if (!train.is_sparse() || !test.is_sparse())
+    throw InputError((train.is_sparse() ? test : train).source +
+                     ": sparse and dense data do not mix: train and test must both be sparse");
+  const std::size_t batch_size = std::min(options_.batch_size, train.rows);
+  ThreadPool pool(options_.threads);
+  SparseSgd sgd(model, options_.sgd);
+  const Features train_x = Features::of(train), test_x = Features::of(test);
+  BatchOrder order(train.rows, batch_size);
+  std::vector<EpochMetrics> history;
+  for (int epoch = 1; epoch <= options_.epochs; ++epoch) {
+    const auto start = Clock::now();
+    order.shuffle(rng);
+    PassStats seen;
+    const std::size_t batches = order.batches();
+    for (std::size_t b = 0; b < batches; ++b) {
+      const PassStats s = sgd.step(train_x, train.labels, order.batch(b));
+      if (!std::isfinite(s.loss_sum)) {
+        sgd.write_to(model);  // the weights from before this batch
+        throw DivergenceError(epoch, b + 1, batches, s.loss_sum, options_.sgd.lr);
+      }
+      seen.loss_sum += s.loss_sum;
+      seen.correct += s.correct;
+      seen.rows += s.rows;
+      if (callbacks.on_batch) callbacks.on_batch(epoch, b + 1, batches);
+      if (callbacks.stop_requested && callbacks.stop_requested()) {
+        sgd.write_to(model);
+        throw Interrupted(epoch, b + 1, batches);
+      }
+    }
+    sgd.flush();
+    const PassStats t = evaluate_feature_major(sgd.wt(), sgd.bias(), sgd.output(), test_x,
+                                               test.labels, test.rows, pool);
+    if (t.rows != 0 && !std::isfinite(t.loss_sum)) {
+      sgd.write_to(model);
+      throw DivergenceError(epoch, batches, batches, t.loss_sum, options_.sgd.lr);
+    }
+    const EpochMetrics m =
+        epoch_metrics(epoch, seen, t, std::chrono::duration<double>(Clock::now() - start).count());
+    history.push_back(m);
+    if (callbacks.on_epoch) callbacks.on_epoch(m);
+    if (callbacks.stop_requested && callbacks.stop_requested()) {
+      sgd.write_to(model);
+      throw Interrupted(epoch);
+    }
+  }
+  sgd.write_to(model);
   return history;
 }
 

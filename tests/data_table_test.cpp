@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "fixtures.hpp"
+#include "softreg/batch.hpp"
 #include "softreg/data.hpp"
 #include "softreg/error.hpp"
 
@@ -168,19 +169,33 @@ TEST(DataLibsvmTest, LabelsCanBeIgnoredForPrediction) {
   const Dataset d = load_libsvm(f, 2, {"cat", "dog"}, /*keep_labels=*/false);
   EXPECT_EQ(d.rows, 2u);
   EXPECT_TRUE(d.labels.empty());
-  EXPECT_EQ(d.values, (std::vector<float>{0.5f, 0, 0, 1}));
-  write_text(f, "0 1:0.5\n0 3:1\n");  // the format is still checked
+  EXPECT_EQ(d.sparse.cols, (std::vector<std::uint32_t>{0, 1}));
+  EXPECT_EQ(d.sparse.vals, (std::vector<float>{0.5f, 1}));
+  write_text(f, "0 1:0.5\n0 3=1\n");  // the format is still checked
   EXPECT_THROW(load_libsvm(f, 2, {"cat", "dog"}, false), InputError);
+  // A feature beyond the model's 2 was never trained (weight 0): skipped, as liblinear does.
+  write_text(f, "0 1:0.5\n0 2:2 3:1 4294967295:7\n");
+  const Dataset beyond = load_libsvm(f, 2, {"cat", "dog"}, false);
+  EXPECT_EQ(beyond.inputs, 2u);
+  EXPECT_EQ(beyond.sparse.offsets, (std::vector<std::uint64_t>{0, 1, 2}));
+  EXPECT_EQ(beyond.sparse.vals, (std::vector<float>{0.5f, 2}));
 }
 
-TEST(DataLibsvmTest, DensifiesSparseRows) {
+TEST(DataLibsvmTest, KeepsSparseRows) {
   TempDir dir;
   const auto f = dir.path() / "t.svm";
   write_text(f, "+1 1:0.5 3:2\n-1 2:1  # a comment\n\n+1 3:-1\n");
   const Dataset d = load_libsvm(f);
   EXPECT_EQ(d.rows, 3u);
   EXPECT_EQ(d.inputs, 3u);
-  EXPECT_EQ(d.values, (std::vector<float>{0.5f, 0, 2, 0, 1, 0, 0, 0, -1}));
+  ASSERT_TRUE(d.is_sparse());
+  EXPECT_FALSE(d.is_bytes());
+  EXPECT_TRUE(d.values.empty()) << "never densified";
+  EXPECT_EQ(d.sparse.offsets, (std::vector<std::uint64_t>{0, 2, 3, 4}));
+  EXPECT_EQ(d.sparse.cols, (std::vector<std::uint32_t>{0, 2, 1, 2}));
+  EXPECT_EQ(d.sparse.vals, (std::vector<float>{0.5f, 2, 1, -1}));
+  const std::vector<std::uint32_t> all{0, 1, 2};
+  EXPECT_EQ(gather_features(d, all).data, (std::vector<float>{0.5f, 0, 2, 0, 1, 0, 0, 0, -1}));
   EXPECT_EQ(d.class_names, (std::vector<std::string>{"-1", "+1"}));
   EXPECT_EQ(d.labels, (std::vector<std::int32_t>{1, 0, 1}));
   const Dataset wide = load_libsvm(f, 5);
@@ -218,13 +233,52 @@ INSTANTIATE_TEST_SUITE_P(
         BadSvm{"NoLabel", "1:1 2:2\n", "line 1: expected a label first"},
         BadSvm{"Empty", "", "empty file"},
         BadSvm{"SingleClass", "1 1:1\n1 2:1\n", "only one class ('1')"},
-        BadSvm{"BeyondTheFeatureLimit", "1 16777217:1\n0 1:1\n",
-               "line 1, pair 1: index 16777217 is beyond 16777216 features"},
+        BadSvm{"BeyondTheFeatureLimit", "1 1:1 4294967296:1\n0 1:1\n",
+               "line 1, pair 2: index 4294967296 is beyond 4294967295, the most features"},
+        BadSvm{"FarBeyondTheFeatureLimit", "1 1:1\n0 99999999999999999999999:1\n",
+               "line 2, pair 1: index 9223372036854775807 is beyond 4294967295"},
         BadSvm{"BeyondTheLargestFloat", "1 1:1\n0 1:3.5e38\n",
                "line 2, pair 1: expected a finite value but found '3.5e38'"},
-        BadSvm{"TooSparseToDensify", "1 16000000:1\n0 1:1\n",
-               "2 rows x 16000000 features would take 123 MB as a dense table"}),
+        BadSvm{"NegativeIndex", "1 -3:1\n0 1:1\n",
+               "line 1, pair 1: indices start at 1 but found -3"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// Indices run to 2³² − 1 (32-bit columns) without a dense table: the file of two rows is two
+// stored values. A file of only 1s keeps no values (4 bytes a stored value).
+TEST(DataLibsvmTest, IndicesUpTo2To32Minus1LoadSparse) {
+  const Dataset d = parse_libsvm("1 4294967295:1\n0 1:1 7:1\n", "wide");
+  EXPECT_EQ(d.inputs, 4294967295u);
+  EXPECT_EQ(d.sparse.cols, (std::vector<std::uint32_t>{4294967294u, 0, 6}));
+  EXPECT_TRUE(d.sparse.binary());
+  EXPECT_EQ(d.feature_bytes(), 3 * 8u + 3 * 4u);
+  const Dataset v = parse_libsvm("1 2:1 3:0.5\n0 1:1\n", "values");
+  EXPECT_EQ(v.sparse.vals, (std::vector<float>{1, 0.5f, 1}))
+      << "the 1s before the first other value";
+}
+
+TEST(DataLibsvmTest, SplitsAndFoldsKeepSparseRows) {
+  std::string text;
+  for (int i = 0; i < 40; ++i)
+    text += std::to_string(i % 2) + " " + std::to_string(i + 1) + ":" + std::to_string(i) + "\n";
+  Rng rng(3);
+  const Dataset all = parse_libsvm(text, "rows");
+  const TrainTest tt = stratified_split(all, 0.25, rng);
+  ASSERT_TRUE(tt.train.is_sparse() && tt.test.is_sparse());
+  EXPECT_EQ(tt.train.rows + tt.test.rows, 40u);
+  EXPECT_EQ(tt.test.rows, 10u);
+  // Every row keeps its one feature, whose column says which row it was, and its label.
+  for (const Dataset* part : {&tt.train, &tt.test})
+    for (std::size_t i = 0; i < part->rows; ++i) {
+      ASSERT_EQ(part->sparse.offsets[i + 1] - part->sparse.offsets[i], 1u);
+      const std::uint32_t c = part->sparse.cols[part->sparse.offsets[i]];
+      EXPECT_EQ(part->labels[i], static_cast<std::int32_t>(c % 2));
+      EXPECT_EQ(part->sparse.vals[part->sparse.offsets[i]], static_cast<float>(c));
+    }
+  Dataset first = all;
+  first.keep_first(3);
+  EXPECT_EQ(first.sparse.offsets, (std::vector<std::uint64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(first.sparse.vals, (std::vector<float>{0, 1, 2}));
+}
 
 TEST(DataCsvTest, ValuesUpToTheLargestFloatAreRead) {
   // 3e38 was the old cut-off: values between it and the largest float were refused, while
@@ -269,7 +323,8 @@ TEST(DataLibsvmTest, CarriageReturnsTabsAndFormFeedsSeparateTokens) {
   ASSERT_EQ(d.rows, 3u);
   EXPECT_EQ(d.class_names, (std::vector<std::string>{"-1", "1", "2"}));
   EXPECT_EQ(d.labels, (std::vector<std::int32_t>{1, 0, 2}));
-  EXPECT_EQ(d.values, (std::vector<float>{2, 0, 0, 0, 1, 4, 1, 0, 0}));
+  const std::vector<std::uint32_t> all{0, 1, 2};
+  EXPECT_EQ(gather_features(d, all).data, (std::vector<float>{2, 0, 0, 0, 1, 4, 1, 0, 0}));
 }
 
 TEST(DataStandardizeTest, MeanZeroUnitVarianceAndConstantFeaturesOnlyCentred) {

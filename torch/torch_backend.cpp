@@ -112,13 +112,8 @@ std::vector<EpochMetrics> fit(SoftmaxRegression& model, const Dataset& train, co
     const PassStats t = evaluate(net, test);
     if (t.rows != 0 && !std::isfinite(t.loss_sum))
       throw DivergenceError(epoch, batches, batches, t.loss_sum, options.sgd.lr);
-    EpochMetrics m;
-    m.epoch = epoch;
-    m.loss = seen.loss_sum / static_cast<double>(seen.rows);
-    m.train_accuracy = static_cast<double>(seen.correct) / static_cast<double>(seen.rows);
-    m.test_loss = t.rows ? t.loss_sum / static_cast<double>(t.rows) : 0.0;
-    m.test_accuracy = t.rows ? static_cast<double>(t.correct) / static_cast<double>(t.rows) : 0.0;
-    m.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    const EpochMetrics m =
+        epoch_metrics(epoch, seen, t, std::chrono::duration<double>(Clock::now() - start).count());
     history.push_back(m);
     if (callbacks.on_epoch) callbacks.on_epoch(m);
   }

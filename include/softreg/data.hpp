@@ -16,14 +16,33 @@
 
 namespace softreg {
 
-/// A labelled data set of `rows` examples with `inputs` features each. Images keep their bytes
-/// (uint8, 47 MB for Fashion-MNIST's training set, a quarter of a float copy) and are scaled by
-/// `scale` (1/255) one batch at a time; tables keep floats and have scale 1.
+/// Compressed sparse rows: row i's features are at columns cols[offsets[i] .. offsets[i + 1]),
+/// strictly increasing within the row, with values vals[...] at the same places, or all 1 when
+/// vals is empty (a binary data set: 4 bytes a stored value instead of 8).
+struct SparseRows {
+  std::vector<std::uint64_t> offsets;  // rows + 1, offsets[0] = 0
+  std::vector<std::uint32_t> cols;
+  std::vector<float> vals;  // nnz, or empty: every stored value is 1
+
+  std::size_t nnz() const { return cols.size(); }
+  bool binary() const { return vals.empty(); }
+  /// The bytes the three arrays hold.
+  std::size_t bytes() const {
+    return offsets.size() * sizeof(std::uint64_t) + cols.size() * sizeof(std::uint32_t) +
+           vals.size() * sizeof(float);
+  }
+};
+
+/// A labelled data set of `rows` examples with `inputs` features each, in one of three storages.
+/// Images keep their bytes (uint8, 47 MB for Fashion-MNIST's training set, a quarter of a float
+/// copy) and are scaled by `scale` (1/255) one batch at a time; tables keep floats and have scale
+/// 1; sparse data (LIBSVM files, text) keeps compressed rows and is never densified.
 struct Dataset {
   std::size_t rows = 0;
   std::size_t inputs = 0;
   std::vector<std::uint8_t> pixels;  // rows x inputs when the features are bytes
-  std::vector<float> values;         // rows x inputs otherwise
+  std::vector<float> values;         // rows x inputs when they are dense floats
+  SparseRows sparse;                 // when they are sparse: offsets has rows + 1 entries
   float scale = 1.0f;                // feature = stored value * scale
   std::vector<std::int32_t> labels;  // rows class indices in [0, classes())
   std::vector<double> weights;       // rows sample weights (CSV --sample-weight), or empty: all 1
@@ -33,9 +52,16 @@ struct Dataset {
   std::string source;                      // where it came from, for messages
 
   std::size_t classes() const { return class_names.size(); }
-  bool is_bytes() const { return !pixels.empty() || values.empty(); }
+  bool is_sparse() const { return !sparse.offsets.empty(); }
+  bool is_bytes() const { return !is_sparse() && (!pixels.empty() || values.empty()); }
   /// Keeps only the first n examples (n ≤ rows).
   void keep_first(std::size_t n);
+  /// An empty data set of this one's storage, inputs, scale, shape, names and classes.
+  Dataset empty_like(std::string part_source) const;
+  /// Appends row i of `from` (of the same storage and inputs): features, label, weight.
+  void append_row(const Dataset& from, std::size_t i);
+  /// The bytes the features take in memory.
+  std::size_t feature_bytes() const;
 };
 
 /// An IDX array (LeCun's MNIST format): big-endian dimensions, then unsigned bytes.
@@ -145,18 +171,16 @@ Dataset load_csv(const std::filesystem::path& file, const CsvOptions& options = 
 /// Parses CSV text as load_csv does; `name` names it in errors and becomes the data's source.
 Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptions& options = {});
 
-/// The most features a LIBSVM file may have while it is read as a dense table.
-inline constexpr std::size_t kMaxLibsvmFeatures = std::size_t{1} << 24;
-
-/// The largest dense table a text of `text_bytes` bytes may become: 8 x its size + 64 MiB
-/// (docs/security.md). A sparser file is refused, not densified into gigabytes.
-std::uint64_t max_dense_table_bytes(std::uint64_t text_bytes);
+/// The most features sparse data may have: column indices are 32-bit, so LIBSVM's 1-based
+/// indices run to 2³² − 1.
+inline constexpr std::size_t kMaxSparseFeatures = (std::size_t{1} << 32) - 1;
 
 /// Reads LIBSVM/liblinear's sparse format, one example a line: `label index:value ...` with
-/// 1-based, strictly increasing indices, densified (missing values are 0). Tokens are separated
-/// by spaces, tabs, CR, VT or FF; `#` starts a comment to the end of the line. `inputs`, when not
-/// 0, fixes the number of features (a model's); otherwise it is the largest index. Labels map to
-/// classes as in CsvOptions::class_names. With keep_labels false the labels are required by
+/// 1-based, strictly increasing indices, into compressed sparse rows (never densified; a file
+/// whose every value is 1 keeps no values). Zeros written in the file are kept. Tokens are
+/// separated by spaces, tabs, CR, VT or FF; `#` starts a comment to the end of the line. `inputs`,
+/// when not 0, fixes the number of features (a model's); otherwise it is the largest index. Labels
+/// map to classes as in CsvOptions::class_names. With keep_labels false the labels are required by
 /// the format but not used (labels empty): liblinear's files to predict often carry placeholders.
 Dataset load_libsvm(const std::filesystem::path& file, std::size_t inputs = 0,
                     const std::vector<std::string>& class_names = {}, bool keep_labels = true);

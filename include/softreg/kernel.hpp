@@ -26,6 +26,7 @@
 
 #include "softreg/data.hpp"
 #include "softreg/model.hpp"
+#include "softreg/optim.hpp"
 
 namespace softreg {
 
@@ -65,13 +66,20 @@ class ThreadPool {
   alignas(64) std::atomic<std::uint64_t> generation_{0};
 };
 
-/// Rows of features to read: bytes or floats, times scale.
+/// Rows of features to read: bytes, floats or compressed sparse rows, times scale.
 struct Features {
   const std::uint8_t* bytes = nullptr;  // rows x inputs, or null
   const float* floats = nullptr;        // rows x inputs when bytes is null
   std::size_t inputs = 0;
   float scale = 1.0f;
+  // Sparse rows (SparseRows): row i is cols/vals[offsets[i], offsets[i + 1]).
+  const std::uint64_t* offsets = nullptr;  // rows + 1, or null when dense
+  const std::uint32_t* cols = nullptr;
+  const float* vals = nullptr;  // null: every stored value is 1
 
+  bool sparse() const { return offsets != nullptr; }
+  /// Row i's stored value k (an index into cols), times the scale.
+  float value(std::size_t k) const { return (vals != nullptr ? vals[k] : 1.0f) * scale; }
   static Features of(const Dataset& data);
 };
 
@@ -132,6 +140,56 @@ class SoftmaxKernel {
   std::uint64_t steps_ = 0;
 };
 
+/// Minibatch SGD on sparse rows, each step O(nnz K) rather than O(D K): the step's arithmetic
+/// touches only the columns the batch's rows store (docs/objective.md, "Sparse SGD").
+///
+/// The update is SgdOptions' (PyTorch's) for W, without decay for b. A column no row of the batch
+/// stores has gradient 0, so its step is linear: w ← (1 − ηλ) w − ημ v, v ← μ v + λ w. Those steps
+/// are not done one by one: each column records how many steps it has had, and when a batch
+/// touches it (or at flush) the steps it missed are applied at once, as the power Mⁿ of that 2 x 2
+/// map (just (1 − ηλ)ⁿ without momentum; nothing at all without decay and momentum). So W is the
+/// eager update's, to rounding.
+///
+/// W is kept feature-major (wt[j K + k]): a stored feature reads and writes one contiguous run of
+/// K weights. Steps are serial within a batch and sums run in row order: the result is the same
+/// for every thread count (the evaluation is spread over the pool).
+class SparseSgd {
+ public:
+  /// Starts from the model's weights and bias.
+  SparseSgd(const SoftmaxRegression& model, const SgdOptions& options);
+
+  /// One step on the batch `rows` of x: forward, loss, gradient of the batch's mean loss, update.
+  /// When the batch's loss is not finite nothing is changed and the stats say so.
+  PassStats step(const Features& x, std::span<const std::int32_t> labels,
+                 std::span<const std::uint32_t> rows);
+  /// Applies every column's missed steps: afterwards wt() is exactly the eager update's W.
+  void flush();
+  /// Changes the learning rate from the next step on (flushes first: missed steps use the old one).
+  void set_lr(float lr);
+
+  /// The weights, feature-major; call flush() first for current values.
+  std::span<const float> wt() const { return wt_; }
+  std::span<const float> bias() const { return bias_; }
+  Output output() const { return output_; }
+  /// Flushes and writes W (class-major, the model's layout) and b into `model`.
+  void write_to(SoftmaxRegression& model);
+
+ private:
+  void catch_up(std::size_t col, std::uint32_t missed);
+
+  std::size_t inputs_, outputs_;
+  Output output_;
+  SgdOptions options_;
+  std::vector<float> wt_, vt_;          // D x K; vt_ (momentum) empty without momentum
+  std::vector<float> bias_, bias_v_;    // K
+  std::vector<std::uint32_t> done_;     // per column: the steps it has had since the last flush
+  std::vector<std::uint32_t> slot_;     // per column: its row in grad_ during a step, or none
+  std::uint32_t steps_ = 0;             // steps since the last flush
+  std::vector<std::uint32_t> touched_;  // the batch's columns, in first-seen order
+  std::vector<float> grad_;             // touched x K
+  std::vector<float> logits_;           // batch x K
+};
+
 /// Loss and accuracy of `model` on all rows of x; when `predictions` is not empty (size rows), the
 /// predicted classes are written there. Uses the forward code of the training step.
 /// `alongside`, when given, is a job that runs on one of the pool's threads while the others start
@@ -140,6 +198,14 @@ PassStats evaluate(const SoftmaxRegression& model, const Features& x,
                    std::span<const std::int32_t> labels, std::size_t rows, ThreadPool& pool,
                    std::span<std::int32_t> predictions = {},
                    const std::function<void()>& alongside = {});
+
+/// evaluate() for sparse rows x under weights stored feature-major, wt[j * outputs + k] = W[k][j]
+/// (the sparse trainer's layout: a row's stored features each read one contiguous run of
+/// weights), with the bias and output of `model` (whose own W is not read).
+PassStats evaluate_feature_major(std::span<const float> wt, std::span<const float> bias,
+                                 Output output, const Features& x,
+                                 std::span<const std::int32_t> labels, std::size_t rows,
+                                 ThreadPool& pool, std::span<std::int32_t> predictions = {});
 
 /// The logits of the first `rows` rows of x (rows x outputs), by the forward code of the training
 /// step.

@@ -14,7 +14,9 @@
 // the data's own storage (bytes stay bytes, times their scale).
 //
 // One pass over the data computes the logits, the losses and the gradient (or the Hessian-vector
-// product) together, four rows at a time, so the data is read once per evaluation.
+// product) together, four rows at a time, so the data is read once per evaluation. Sparse rows
+// take two: the logits and coefficients row by row, then the gradient column by column over the
+// rows' transpose (built once, 8 bytes a stored value), so no thread adds into another's sums.
 //
 // Reproducibility: the rows are cut into stripes that depend only on the data's shape (at most
 // 24, of at least 256 rows); one task sums a stripe's rows into its own partial gradient in row
@@ -72,6 +74,11 @@ class Objective final : public SmoothFunction {
   // One pass over the rows with params (θ, or V for the Hessian): returns (1/S) Σ sᵢ ℓᵢ (value,
   // gradient) and writes the data term's gradient or H v into `out`.
   double pass(Pass kind, std::span<const double> params, std::span<double> out);
+  // The same over sparse rows: logits row by row, then each column's sum over the transpose.
+  double sparse_pass(Pass kind, std::span<const double> params, std::span<double> out);
+  // Row `row`'s coefficients gᵢ for the pass from its logits (or uᵢ) z and probabilities p
+  // (written by gradient passes, read by the others); returns sᵢ ℓᵢ (value and gradient).
+  double coefficients(Pass kind, std::size_t row, const double* z, double* p, double* g) const;
   void check(std::span<const double> params, std::span<double> out) const;
   // Row i as doubles (times the scale) into `row`.
   void load_row(std::size_t i, double* row) const;
@@ -92,6 +99,11 @@ class Objective final : public SmoothFunction {
   std::vector<double> scratch_;        // per stripe: rows, logits, coefficients of a group
   std::size_t scratch_size_ = 0;
   bool have_probabilities_ = false;
+  // Sparse rows: the coefficients of every row, and the rows' transpose (CSC).
+  std::vector<double> row_coef_;
+  std::vector<std::uint64_t> csc_offsets_;
+  std::vector<std::uint32_t> csc_rows_;
+  std::vector<float> csc_vals_;
 };
 
 }  // namespace softreg

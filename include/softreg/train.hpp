@@ -9,6 +9,7 @@
 
 #include "softreg/data.hpp"
 #include "softreg/error.hpp"
+#include "softreg/kernel.hpp"
 #include "softreg/model.hpp"
 #include "softreg/optim.hpp"
 #include "softreg/random.hpp"
@@ -30,6 +31,9 @@ struct EpochMetrics {
   double test_loss = 0.0;
   double seconds = 0.0;  // wall time of the epoch, test evaluation included
 };
+
+/// An epoch's figures from its training batches (`seen`) and the test pass after it.
+EpochMetrics epoch_metrics(int epoch, const PassStats& seen, const PassStats& test, double seconds);
 
 struct TrainCallbacks {
   std::function<void(const EpochMetrics&)> on_epoch;
@@ -65,10 +69,14 @@ class Trainer {
   /// Trains `model` (already initialised) on `train`, evaluating on `test` after each epoch.
   /// `rng` decides the order of the examples in every epoch. Throws DivergenceError when the
   /// loss of a batch is not finite; the model then holds the weights from before that batch.
+  /// Sparse data (both sets) trains by SparseSgd, each step O(nnz K).
   std::vector<EpochMetrics> fit(SoftmaxRegression& model, const Dataset& train, const Dataset& test,
                                 Rng& rng, const TrainCallbacks& callbacks = {}) const;
 
  private:
+  std::vector<EpochMetrics> fit_sparse(SoftmaxRegression& model, const Dataset& train,
+                                       const Dataset& test, Rng& rng,
+                                       const TrainCallbacks& callbacks) const;
   TrainOptions options_;
 };
 

@@ -15,11 +15,75 @@ void Dataset::keep_first(std::size_t n) {
   rows = n;
   if (!pixels.empty()) pixels.resize(n * inputs);
   if (!values.empty()) values.resize(n * inputs);
+  if (is_sparse()) {
+    sparse.offsets.resize(n + 1);
+    sparse.cols.resize(sparse.offsets[n]);
+    if (!sparse.vals.empty()) sparse.vals.resize(sparse.offsets[n]);
+  }
   labels.resize(n);
   if (!weights.empty()) weights.resize(n);
 }
 
+Dataset Dataset::empty_like(std::string part_source) const {
+  Dataset d;
+  d.inputs = inputs;
+  d.scale = scale;
+  d.shape = shape;
+  d.class_names = class_names;
+  d.feature_names = feature_names;
+  d.source = std::move(part_source);
+  if (is_sparse()) d.sparse.offsets = {0};
+  return d;
+}
+
+void Dataset::append_row(const Dataset& from, std::size_t i) {
+  const std::size_t d = inputs;
+  if (from.is_sparse()) {
+    const std::size_t b = from.sparse.offsets[i], e = from.sparse.offsets[i + 1];
+    const auto at = [](auto& v, std::size_t k) {
+      return v.begin() + static_cast<std::ptrdiff_t>(k);
+    };
+    sparse.cols.insert(sparse.cols.end(), at(from.sparse.cols, b), at(from.sparse.cols, e));
+    if (!from.sparse.vals.empty())
+      sparse.vals.insert(sparse.vals.end(), at(from.sparse.vals, b), at(from.sparse.vals, e));
+    sparse.offsets.push_back(sparse.cols.size());
+  } else {
+    const auto row = static_cast<std::ptrdiff_t>(i * d), end = row + static_cast<std::ptrdiff_t>(d);
+    if (from.is_bytes())
+      pixels.insert(pixels.end(), from.pixels.begin() + row, from.pixels.begin() + end);
+    else
+      values.insert(values.end(), from.values.begin() + row, from.values.begin() + end);
+  }
+  if (!from.labels.empty()) labels.push_back(from.labels[i]);
+  if (!from.weights.empty()) weights.push_back(from.weights[i]);
+  ++rows;
+}
+
+std::size_t Dataset::feature_bytes() const {
+  return pixels.size() + values.size() * sizeof(float) + sparse.bytes();
+}
+
 Standardization fit_standardization(const Dataset& data) {
+  if (data.is_sparse()) {
+    // Scaled, not centred (centring would fill every zero): the mean recorded is 0, and the
+    // standard deviation is each column's, its zeros counted.
+    Standardization s;
+    s.mean.assign(data.inputs, 0.0f);
+    s.stddev.assign(data.inputs, 0.0f);
+    std::vector<double> sum(data.inputs, 0.0), sq(data.inputs, 0.0);
+    const SparseRows& x = data.sparse;
+    for (std::size_t e = 0; e < x.nnz(); ++e) {
+      const double v = x.binary() ? 1.0 : x.vals[e];
+      sum[x.cols[e]] += v;
+      sq[x.cols[e]] += v * v;
+    }
+    const auto n = static_cast<double>(data.rows);
+    for (std::size_t j = 0; j < data.inputs; ++j) {
+      const double mean = sum[j] / n;
+      s.stddev[j] = static_cast<float>(std::sqrt(std::max(0.0, sq[j] / n - mean * mean)));
+    }
+    return s;
+  }
   if (data.is_bytes())
     throw InputError(data.source + ": --standardize applies to tables of numbers");
   Standardization s;
@@ -46,6 +110,18 @@ void standardize(Dataset& data, const Standardization& s) {
   if (data.is_bytes() || s.mean.size() != data.inputs)
     throw InputError(data.source + ": standardization for " + std::to_string(s.mean.size()) +
                      " features but the data has " + std::to_string(data.inputs));
+  if (data.is_sparse()) {
+    SparseRows& x = data.sparse;
+    for (float m : s.mean)
+      if (m != 0.0f)
+        throw InputError(data.source + ": sparse rows are scaled, never centred (mean 0)");
+    if (x.vals.empty()) x.vals.assign(x.nnz(), 1.0f);
+    for (std::size_t e = 0; e < x.nnz(); ++e) {
+      const float sd = s.stddev[x.cols[e]];
+      x.vals[e] /= sd > 0.0f ? sd : 1.0f;
+    }
+    return;
+  }
   for (std::size_t i = 0; i < data.rows; ++i)
     for (std::size_t j = 0; j < data.inputs; ++j) {
       float& x = data.values[i * data.inputs + j];
@@ -78,6 +154,20 @@ TrainTest stratified_split(Dataset data, double test_fraction, Rng& rng) {
     for (std::size_t j = 0; j < n_test; ++j) to_test[members[j]] = 1;
   }
   by_class = {};
+
+  if (data.is_sparse()) {
+    // Compressed rows cannot be moved up in place row by row as cheaply: two new parts, in the
+    // file's order (the copy costs one more data set's memory while it is made).
+    TrainTest tt;
+    tt.train = data.empty_like(data.source + " (train split)");
+    tt.test = data.empty_like(data.source + " (test split)");
+    for (std::size_t i = 0; i < data.rows; ++i)
+      (to_test[i] ? tt.test : tt.train).append_row(data, i);
+    if (tt.train.rows == 0 || tt.test.rows == 0)
+      throw InputError(data.source + ": --test-split " + std::to_string(test_fraction) +
+                       " leaves " + (tt.train.rows == 0 ? "no training" : "no test") + " examples");
+    return tt;
+  }
 
   // The test rows are copied out; the training rows then move up in place, keeping the file's
   // order, so the split costs the test part and not a second copy of the whole table.

@@ -436,12 +436,34 @@ Features model_features(const ModelInfo& info, const Dataset& data, std::vector<
   f.scale = info.input_scale;
   if (info.input_mean.empty()) return f;
   const std::size_t d = data.inputs;
+  if (f.sparse() && std::all_of(info.input_mean.begin(), info.input_mean.end(),
+                                [](float m) { return m == 0.0f; })) {
+    // Sparse training data was scaled, not centred: the stored values are divided, nothing else.
+    const std::uint64_t nnz = f.offsets[data.rows];
+    buffer.resize(nnz);
+    for (std::uint64_t e = 0; e < nnz; ++e) buffer[e] = f.value(e) / info.input_std[f.cols[e]];
+    f.vals = buffer.data();
+    f.scale = 1.0f;
+    return f;
+  }
   buffer.resize(data.rows * d);
-  for (std::size_t i = 0; i < data.rows; ++i)
-    for (std::size_t j = 0; j < d; ++j) {
-      const float v = f.bytes ? static_cast<float>(f.bytes[i * d + j]) : f.floats[i * d + j];
-      buffer[i * d + j] = (v * info.input_scale - info.input_mean[j]) / info.input_std[j];
+  if (f.sparse()) {
+    // A standardised model came from a dense table (of at most kMaxCsvColumns features), and
+    // centring fills every zero: the rows are made dense, the zeros standardised too.
+    for (std::size_t i = 0; i < data.rows; ++i) {
+      float* row = buffer.data() + i * d;
+      std::fill(row, row + d, 0.0f);
+      for (std::uint64_t e = f.offsets[i]; e < f.offsets[i + 1]; ++e) row[f.cols[e]] = f.value(e);
+      for (std::size_t j = 0; j < d; ++j)
+        row[j] = (row[j] - info.input_mean[j]) / info.input_std[j];
     }
+  } else {
+    for (std::size_t i = 0; i < data.rows; ++i)
+      for (std::size_t j = 0; j < d; ++j) {
+        const float v = f.bytes ? static_cast<float>(f.bytes[i * d + j]) : f.floats[i * d + j];
+        buffer[i * d + j] = (v * info.input_scale - info.input_mean[j]) / info.input_std[j];
+      }
+  }
   Features s;
   s.floats = buffer.data();
   s.inputs = d;

@@ -44,7 +44,8 @@ struct PredictArgs {
 // The examples to predict, in the units of the model's training data (before input_scale).
 struct Examples {
   std::vector<std::string> names;  // one per example, for the output
-  std::vector<float> values;       // names.size() x D
+  std::vector<float> values;       // dense examples x D
+  SparseRows sparse;               // sparse examples (LIBSVM), never densified
   std::vector<int> inverted;       // per example: 1 inverted PNG, 0 PNG as is, -1 not a PNG
 };
 
@@ -134,12 +135,48 @@ void add_idx(const fs::path& file, const ModelInfo& info, std::optional<long lon
   }
 }
 
+// Once a LIBSVM file is among the inputs, every example is kept as a sparse row: the dense rows
+// added so far (images, CSV rows) become sparse rows of their non-zero values, in their order.
+void make_sparse(Examples& ex, std::size_t d) {
+  SparseRows& s = ex.sparse;
+  if (s.offsets.empty()) s.offsets = {0};
+  if (ex.values.empty()) return;
+  if (s.vals.empty()) s.vals.assign(s.cols.size(), 1.0f);
+  for (std::size_t i = 0; i < ex.values.size() / d; ++i) {
+    for (std::size_t j = 0; j < d; ++j)
+      if (const float v = ex.values[i * d + j]; v != 0.0f) {
+        s.cols.push_back(static_cast<std::uint32_t>(j));
+        s.vals.push_back(v);
+      }
+    s.offsets.push_back(s.cols.size());
+  }
+  ex.values.clear();
+}
+
 void add_rows(const std::string& file, const Dataset& t, Examples& ex) {
   for (std::size_t i = 0; i < t.rows; ++i) {
     ex.names.push_back(file + "[" + std::to_string(i) + "]");
     ex.inverted.push_back(-1);
   }
-  ex.values.insert(ex.values.end(), t.values.begin(), t.values.end());
+  if (!t.is_sparse()) {
+    ex.values.insert(ex.values.end(), t.values.begin(), t.values.end());
+    return;
+  }
+  make_sparse(ex, t.inputs);
+  SparseRows& s = ex.sparse;
+  // Values are kept when either part has them (a binary part's are all 1).
+  const bool values = !s.vals.empty() || !t.sparse.binary();
+  if (values) s.vals.resize(s.cols.size(), 1.0f);
+  const std::uint64_t base = s.cols.size();
+  s.cols.insert(s.cols.end(), t.sparse.cols.begin(), t.sparse.cols.end());
+  if (values) {
+    if (t.sparse.binary())
+      s.vals.resize(s.cols.size(), 1.0f);
+    else
+      s.vals.insert(s.vals.end(), t.sparse.vals.begin(), t.sparse.vals.end());
+  }
+  for (std::size_t i = 1; i < t.sparse.offsets.size(); ++i)
+    s.offsets.push_back(base + t.sparse.offsets[i]);
 }
 
 // Rows of a table (CSV, read by the data module's loader: header, quoting, separators). The
@@ -166,8 +203,9 @@ void add_csv(const fs::path& file, const SavedModel& saved, Examples& ex) {
   add_rows(file.string(), t, ex);
 }
 
-// Rows of a LIBSVM file (label index:value ..., read by the data module's loader): densified to
-// the model's D features; an index beyond D is an error naming the line and the pair. The label
+// Rows of a LIBSVM file (label index:value ..., read by the data module's loader): sparse rows of
+// the model's D features; an index beyond D is a feature training never saw (weight 0), skipped
+// as liblinear does. The label
 // each line starts with is required by the format but not used: liblinear's files to predict often
 // carry a placeholder, so any label is accepted, whether or not it is one of the model's classes.
 void add_libsvm(const fs::path& file, const SavedModel& saved, Examples& ex) {
@@ -206,7 +244,8 @@ void run(const PredictArgs& a, const std::vector<Source>& sources) {
 
   Examples ex;
   for (const Source& s : sources) {
-    switch (s.kind ? *s.kind : kind_of(s.file)) {
+    const Kind kind = s.kind ? *s.kind : kind_of(s.file);
+    switch (kind) {
       case Kind::png:
         add_png(s.file, info, invert, ex);
         break;
@@ -220,12 +259,14 @@ void run(const PredictArgs& a, const std::vector<Source>& sources) {
         add_libsvm(s.file, saved, ex);
         break;
     }
+    if (!ex.sparse.offsets.empty()) make_sparse(ex, d);
   }
 
   // The forward code of training, then the stable softmax (ops.hpp).
   Dataset data;
   data.rows = ex.names.size();
   data.inputs = d;
+  if (!ex.sparse.offsets.empty()) data.sparse = std::move(ex.sparse);
   data.values = std::move(ex.values);
   data.shape = info.input_shape;
   std::vector<float> buffer;

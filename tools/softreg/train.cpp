@@ -129,6 +129,21 @@ torch_backend::FitFunction load_torch_backend() {
   return reinterpret_cast<torch_backend::FitFunction>(symbol);
 }
 
+// One line on sparse data as loaded: rows, features, stored values, density and memory.
+std::string sparse_summary(const Dataset& d) {
+  const double cells = static_cast<double>(d.rows) * static_cast<double>(d.inputs);
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "%s: %zu rows x %zu features, %zu stored values (density %.3g%%, %.1f a row), "
+                "%.1f MB%s",
+                d.source.c_str(), d.rows, d.inputs, d.sparse.nnz(),
+                cells > 0 ? 100.0 * static_cast<double>(d.sparse.nnz()) / cells : 0.0,
+                d.rows ? static_cast<double>(d.sparse.nnz()) / static_cast<double>(d.rows) : 0.0,
+                static_cast<double>(d.feature_bytes()) / 1e6,
+                d.sparse.binary() ? " (binary: no values stored)" : "");
+  return buf;
+}
+
 // What the model file records besides W and b: the data's shape, scale and classes, and how the
 // model was trained (docs/formats.md lists the keys).
 ModelInfo model_info(const TrainArgs& a, const Dataset& train, const Standardization& s) {
@@ -234,6 +249,10 @@ void run(const TrainArgs& a) {
     data.train.keep_first(static_cast<std::size_t>(a.limit));
   }
 
+  if (!a.quiet)
+    for (const Dataset* d : {&data.train, &data.test})
+      if (d->is_sparse()) std::cout << sparse_summary(*d) << "\n";
+
   std::unique_ptr<std::ofstream> metrics;
   if (!a.metrics.empty()) {
     metrics = std::make_unique<std::ofstream>(a.metrics);
@@ -250,12 +269,13 @@ void run(const TrainArgs& a) {
                      " (use --model softmax)");
   if (output == Output::logistic && torch_fit != nullptr)
     throw InputError("--model logistic: the torch backend trains softmax regression only");
-  // SGD starts from the lesson's random weights, the solvers from zeros (as scikit-learn does);
-  // --init from a saved model.
+  // SGD starts from the lesson's random weights, the solvers from zeros (as scikit-learn does),
+  // and SGD on sparse data from zeros too (a column no row stores then stays 0); --init from a
+  // saved model.
   SoftmaxRegression model(data.train.inputs, data.train.classes(), output);
   if (!a.init.empty())
     model = initial_model(a, data.train, output);
-  else if (solver == Solver::sgd)
+  else if (solver == Solver::sgd && !data.train.is_sparse())
     model.init(rng);
 
   const auto stop_requested = [] { return g_signal.load(std::memory_order_relaxed) != 0; };
