@@ -63,7 +63,18 @@ void SparseSgd::catch_up(std::size_t col, std::uint32_t missed) {
   const double lr = options_.lr, mu = options_.momentum, wd = options_.weight_decay;
   if (vt_.empty()) {
     // w ← (1 − ηλ) w, n times.
-    const Map2 m = power({1.0 - lr * wd, 0, 0, 1}, missed);
+    const double a = 1.0 - lr * wd;
+    const Map2 m = power({a, 0, 0, 1}, missed);
+    if (averaging_) {
+      // The mean of T steps' weights (the average so far) and the n missed ones, w aⁱ for
+      // i = 1..n: (T avg + w Σ aⁱ) / (T + n).
+      const double t = static_cast<double>(averaged_ + done_[col]);
+      const double n = missed;
+      const double sum = a == 1.0 ? n : a * (1.0 - m.a) / (1.0 - a);
+      float* const avg = avg_.data() + col * k_all;
+      for (std::size_t k = 0; k < k_all; ++k)
+        avg[k] = static_cast<float>((t * avg[k] + sum * w[k]) / (t + n));
+    }
     for (std::size_t k = 0; k < k_all; ++k) w[k] = static_cast<float>(m.a * w[k]);
     return;
   }
@@ -82,7 +93,18 @@ void SparseSgd::flush() {
     for (std::size_t j = 0; j < inputs_; ++j) catch_up(j, steps_ - done_[j]);
     std::fill(done_.begin(), done_.end(), 0u);
   }
+  if (averaging_) averaged_ += steps_;
   steps_ = 0;
+}
+
+void SparseSgd::start_averaging() {
+  if (!vt_.empty()) throw std::invalid_argument("SparseSgd: averaging with momentum");
+  flush();
+  averaging_ = true;
+  averaged_ = 0;
+  avg_ = wt_;
+  avg_bias_ = bias_;
+  if (done_.empty()) done_.assign(inputs_, 0);
 }
 
 void SparseSgd::set_lr(float lr) {
@@ -161,6 +183,12 @@ PassStats SparseSgd::step(const Features& x, std::span<const std::int32_t> label
         w[k] -= lr * v[k];
       }
     }
+    if (averaging_) {
+      const double t = static_cast<double>(averaged_ + steps_);
+      float* const avg = avg_.data() + c * k_all;
+      for (std::size_t k = 0; k < k_all; ++k)
+        avg[k] = static_cast<float>((t * avg[k] + w[k]) / (t + 1));
+    }
     slot_[c] = kNoSlot;
     if (lazy) done_[c] = steps_ + 1;
   }
@@ -173,6 +201,10 @@ PassStats SparseSgd::step(const Features& x, std::span<const std::int32_t> label
       bias_v_[k] = mu * bias_v_[k] + db;
       bias_[k] -= lr * bias_v_[k];
     }
+    if (averaging_) {
+      const double t = static_cast<double>(averaged_ + steps_);
+      avg_bias_[k] = static_cast<float>((t * avg_bias_[k] + bias_[k]) / (t + 1));
+    }
   }
   ++steps_;
   return stats;
@@ -184,9 +216,11 @@ void SparseSgd::write_to(SoftmaxRegression& model) {
   flush();
   const std::size_t d = inputs_, k_all = outputs_;
   const std::span<float> w = model.weight();
+  const std::vector<float>& wt = averaging_ ? avg_ : wt_;
+  const std::vector<float>& b = averaging_ ? avg_bias_ : bias_;
   for (std::size_t k = 0; k < k_all; ++k)
-    for (std::size_t j = 0; j < d; ++j) w[k * d + j] = wt_[j * k_all + k];
-  std::copy(bias_.begin(), bias_.end(), model.bias().begin());
+    for (std::size_t j = 0; j < d; ++j) w[k * d + j] = wt[j * k_all + k];
+  std::copy(b.begin(), b.end(), model.bias().begin());
 }
 
 }  // namespace softreg

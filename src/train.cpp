@@ -30,6 +30,11 @@ std::string lr_text(float lr) {
 
 }  // namespace
 
+float epoch_lr(const TrainOptions& o, int epoch) {
+  if (o.schedule == TrainOptions::Schedule::constant) return o.sgd.lr;
+  return static_cast<float>(static_cast<double>(o.sgd.lr) * (o.epochs - epoch + 1) / o.epochs);
+}
+
 EpochMetrics epoch_metrics(int epoch, const PassStats& seen, const PassStats& test,
                            double seconds) {
   EpochMetrics m;
@@ -68,6 +73,9 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
                      " inputs but the model expects " + std::to_string(model.inputs()));
   if (train.rows == 0) throw InputError(train.source + ": no training examples");
   if (train.is_sparse() || test.is_sparse()) return fit_sparse(model, train, test, rng, callbacks);
+  if (options_.average_from != 0)
+    throw InputError(
+        "--average: weight averaging is implemented for sparse data (--libsvm, --text)");
   // A batch larger than the data set is the whole data set (and must not allocate more).
   const std::size_t batch_size = std::min(options_.batch_size, train.rows);
   ThreadPool pool(options_.threads);
@@ -86,6 +94,7 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
   std::vector<EpochMetrics> history;
   for (int epoch = 1; epoch <= options_.epochs; ++epoch) {
     const auto start = Clock::now();
+    sgd.set_lr(epoch_lr(options_, epoch));
     if (epoch == 1) order.shuffle(rng);  // later epochs' orders are shuffled during evaluation
     PassStats seen;
     const std::size_t batches = order.batches();
@@ -127,6 +136,8 @@ std::vector<EpochMetrics> Trainer::fit_sparse(SoftmaxRegression& model, const Da
     throw InputError((train.is_sparse() ? test : train).source +
                      ": sparse and dense data do not mix: train and test must both be sparse");
   const std::size_t batch_size = std::min(options_.batch_size, train.rows);
+  if (options_.average_from != 0 && options_.sgd.momentum != 0.0f)
+    throw InputError("--average and --momentum do not go together (averaging is without momentum)");
   ThreadPool pool(options_.threads);
   SparseSgd sgd(model, options_.sgd);
   const Features train_x = Features::of(train), test_x = Features::of(test);
@@ -134,6 +145,8 @@ std::vector<EpochMetrics> Trainer::fit_sparse(SoftmaxRegression& model, const Da
   std::vector<EpochMetrics> history;
   for (int epoch = 1; epoch <= options_.epochs; ++epoch) {
     const auto start = Clock::now();
+    sgd.set_lr(epoch_lr(options_, epoch));
+    if (epoch == options_.average_from) sgd.start_averaging();
     order.shuffle(rng);
     PassStats seen;
     const std::size_t batches = order.batches();

@@ -172,6 +172,10 @@ struct EagerSgd {
   Output output;
   std::vector<double> w, b, vw, vb;
   SgdOptions o;
+  // The running means of w and b over the steps since averaging started (steps_averaged).
+  std::vector<double> aw, ab;
+  std::size_t averaged = 0;
+  bool averaging = false;
 
   void step(const Dataset& dense, std::span<const std::uint32_t> rows) {
     std::vector<double> gw(d * k, 0.0), gb(k, 0.0);
@@ -206,12 +210,19 @@ struct EagerSgd {
       vb[c] = o.momentum * vb[c] + gb[c];
       b[c] -= o.lr * (o.momentum != 0 ? vb[c] : gb[c]);
     }
+    if (!averaging) return;
+    aw.resize(w.size(), 0.0);
+    ab.resize(b.size(), 0.0);
+    ++averaged;
+    for (std::size_t i = 0; i < w.size(); ++i) aw[i] += (w[i] - aw[i]) / averaged;
+    for (std::size_t c = 0; c < k; ++c) ab[c] += (b[c] - ab[c]) / averaged;
   }
 };
 
 struct Recipe {
   const char* name;
   SgdOptions sgd;
+  bool average = false;  // from the second epoch on
 };
 
 class LazySgd : public ::testing::TestWithParam<Recipe> {};
@@ -234,6 +245,10 @@ TEST_P(LazySgd, EqualsTheEagerUpdate) {
   BatchOrder order(s.rows, 8);
   const Features x = Features::of(sp);
   for (int epoch = 0; epoch < 3; ++epoch) {
+    if (epoch == 1 && GetParam().average) {
+      lazy.start_averaging();
+      eager.averaging = true;
+    }
     order.shuffle(rng);
     for (std::size_t b = 0; b < order.batches(); ++b) {
       lazy.step(x, sp.labels, order.batch(b));
@@ -245,12 +260,19 @@ TEST_P(LazySgd, EqualsTheEagerUpdate) {
   SoftmaxRegression out(s.inputs, s.classes);
   lazy.write_to(out);
   double worst = 0, moved = 0;
-  for (std::size_t i = 0; i < eager.w.size(); ++i) {
-    worst = std::max(worst, std::abs(out.weight()[i] - eager.w[i]));
-    moved = std::max(moved, std::abs(eager.w[i] - model.weight()[i]));
+  const std::vector<double>& w = eager.averaging ? eager.aw : eager.w;
+  const std::vector<double>& b = eager.averaging ? eager.ab : eager.b;
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    worst = std::max(worst, std::abs(out.weight()[i] - w[i]));
+    moved = std::max(moved, std::abs(w[i] - model.weight()[i]));
   }
   for (std::size_t c = 0; c < s.classes; ++c)
-    worst = std::max(worst, std::abs(out.bias()[c] - eager.b[c]));
+    worst = std::max(worst, std::abs(out.bias()[c] - b[c]));
+  if (eager.averaging) {
+    double apart = 0;  // the average is not the last weights: the test tells them apart
+    for (std::size_t i = 0; i < w.size(); ++i) apart = std::max(apart, std::abs(w[i] - eager.w[i]));
+    EXPECT_GT(apart, 1e-2);
+  }
   EXPECT_LT(worst, 2e-5) << "float steps against double ones";
   EXPECT_GT(moved, 0.05) << "the weights moved: the comparison is not vacuous";
 }
@@ -259,7 +281,9 @@ INSTANTIATE_TEST_SUITE_P(Recipes, LazySgd,
                          ::testing::Values(Recipe{"Plain", {0.5f, 0.0f, 0.0f}},
                                            Recipe{"WeightDecay", {0.5f, 0.0f, 0.05f}},
                                            Recipe{"Momentum", {0.2f, 0.9f, 0.0f}},
-                                           Recipe{"MomentumAndDecay", {0.2f, 0.9f, 0.05f}}),
+                                           Recipe{"MomentumAndDecay", {0.2f, 0.9f, 0.05f}},
+                                           Recipe{"Averaged", {0.5f, 0.0f, 0.0f}, true},
+                                           Recipe{"AveragedWithDecay", {0.5f, 0.0f, 0.05f}, true}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 // The trainer on sparse rows: the same seed gives bit-identical weights for every thread count,

@@ -189,6 +189,59 @@ Dataset load_libsvm(const std::filesystem::path& file, std::size_t inputs = 0,
 Dataset parse_libsvm(std::string_view text, const std::string& name, std::size_t inputs = 0,
                      const std::vector<std::string>& class_names = {}, bool keep_labels = true);
 
+// ------------------------------------------------------------------------------------ text
+
+/// How text becomes sparse rows (docs/formats.md, "Text features"): the model records these, so
+/// predict and eval rebuild the same features.
+struct TextOptions {
+  /// Word n-grams from 1 to `ngrams` (1: words only).
+  int ngrams = 2;
+  /// Features are hashed into 2^hash_bits columns (1 to 31).
+  int hash_bits = 18;
+  /// A feature's value: 1 when present (binary), or log(1 + its count in the document).
+  enum class Weighting { binary, log_count } weighting = Weighting::binary;
+  /// Each document's row scaled to Euclidean length 1 (when it has any feature).
+  bool l2_normalize = false;
+  /// The seed of the hash, XXH3-64.
+  std::uint64_t seed = 0;
+
+  std::size_t columns() const { return std::size_t{1} << hash_bits; }
+};
+
+/// The tokeniser's version, recorded in models: a change to how words are cut is a new version.
+inline constexpr std::string_view kTokenizerVersion = "softreg-words-1";
+/// The most n-gram length and the range of hash bits that TextOptions may hold.
+inline constexpr int kMaxNgrams = 5;
+inline constexpr int kMaxHashBits = 31;
+
+/// XXH3-64 of `bytes` with `seed` (xxHash 0.8's XXH3_64bits_withSeed): the feature hash.
+std::uint64_t text_hash(std::string_view bytes, std::uint64_t seed);
+
+/// A document's words: ASCII letters lowercased; a word is a maximal run of ASCII letters and
+/// digits and bytes from 0x80 up (UTF-8's multi-byte characters, kept as they are, valid or not);
+/// every other byte separates words. `__label__` tokens are not part of the text (parse_text
+/// takes them out first).
+std::vector<std::string> text_words(std::string_view document);
+
+/// A document's features: every n-gram of 1 to options.ngrams consecutive words, written as the
+/// words joined by one space, hashed to column text_hash(ngram, seed) mod 2^hash_bits; values by
+/// the weighting (counts merged per column), then the row's L2 normalisation. Sorted by column.
+std::vector<std::pair<std::uint32_t, float>> text_features(std::string_view document,
+                                                           const TextOptions& options);
+
+/// Reads fastText's format, one document a line: tokens separated by ASCII white space; a token
+/// `__label__NAME` anywhere on the line is a label: the first is the document's class, any more
+/// are ignored (softreg is single-label); the other tokens are the text. A blank line is skipped.
+/// A line without a label is an error at its line when `require_label`, else read unlabelled
+/// (predict); a label without text is a document without features. Labels map to classes as in
+/// CsvOptions::class_names. `name` names the text in errors.
+Dataset parse_text(std::string_view text, const std::string& name, const TextOptions& options,
+                   const std::vector<std::string>& class_names = {}, bool require_label = true);
+
+/// parse_text of a file (gzip'd or not); "-" reads standard input.
+Dataset load_text(const std::filesystem::path& file, const TextOptions& options,
+                  const std::vector<std::string>& class_names = {}, bool require_label = true);
+
 /// Per-feature mean and standard deviation (population, divide by n) of a table.
 struct Standardization {
   std::vector<float> mean;

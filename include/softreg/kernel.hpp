@@ -166,10 +166,14 @@ class SparseSgd {
   void flush();
   /// Changes the learning rate from the next step on (flushes first: missed steps use the old one).
   void set_lr(float lr);
+  /// From the next step on, also keeps the average of W and b over the steps (Polyak-Ruppert
+  /// averaging, each step's weights after it), caught up lazily like the weights; wt() and
+  /// bias() then give the average. Not with momentum.
+  void start_averaging();
 
-  /// The weights, feature-major; call flush() first for current values.
-  std::span<const float> wt() const { return wt_; }
-  std::span<const float> bias() const { return bias_; }
+  /// The weights (their average once averaging started), feature-major; call flush() first.
+  std::span<const float> wt() const { return averaging_ ? avg_ : wt_; }
+  std::span<const float> bias() const { return averaging_ ? avg_bias_ : bias_; }
   Output output() const { return output_; }
   /// Flushes and writes W (class-major, the model's layout) and b into `model`.
   void write_to(SoftmaxRegression& model);
@@ -187,7 +191,10 @@ class SparseSgd {
   std::uint32_t steps_ = 0;             // steps since the last flush
   std::vector<std::uint32_t> touched_;  // the batch's columns, in first-seen order
   std::vector<float> grad_;             // touched x K
-  std::vector<float> logits_;           // batch x K
+  bool averaging_ = false;
+  std::vector<float> avg_, avg_bias_;  // the averages, D x K and K
+  std::uint64_t averaged_ = 0;         // steps averaged before the last flush
+  std::vector<float> logits_;          // batch x K
 };
 
 /// Loss and accuracy of `model` on all rows of x; when `predictions` is not empty (size rows), the

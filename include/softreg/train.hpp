@@ -20,6 +20,13 @@ struct TrainOptions {
   int epochs = 10;
   std::size_t batch_size = 256;
   SgdOptions sgd;
+  /// The learning rate of each epoch: constant (sgd.lr throughout), or linear, which falls by
+  /// equal steps from sgd.lr in the first epoch to sgd.lr / epochs in the last (epoch e of E has
+  /// lr (E − e + 1) / E).
+  enum class Schedule { constant, linear } schedule = Schedule::constant;
+  /// When not 0: the model is the average of the weights after every step from the start of this
+  /// epoch on (Polyak-Ruppert averaging; sparse data, without momentum).
+  int average_from = 0;
   unsigned threads = 0;  // 0: one per hardware thread
 };
 
@@ -31,6 +38,9 @@ struct EpochMetrics {
   double test_loss = 0.0;
   double seconds = 0.0;  // wall time of the epoch, test evaluation included
 };
+
+/// The learning rate of epoch `epoch` (1-based) under the options' schedule.
+float epoch_lr(const TrainOptions& options, int epoch);
 
 /// An epoch's figures from its training batches (`seen`) and the test pass after it.
 EpochMetrics epoch_metrics(int epoch, const PassStats& seen, const PassStats& test, double seconds);

@@ -1,5 +1,7 @@
 #include "data_args.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "checks.hpp"
 #include "softreg/error.hpp"
 
@@ -11,8 +13,13 @@ void add_data_options(CLI::App* cmd, DataArgs& a, bool training) {
                                "/usr/share/datasets/fashion-mnist)");
   auto* csv = cmd->add_option("--csv", a.csv, "A table: CSV with a header row, numeric features");
   auto* libsvm = cmd->add_option("--libsvm", a.libsvm, "A table in LIBSVM format (label i:v ...)");
-  data->excludes(csv)->excludes(libsvm);
-  csv->excludes(libsvm);
+  auto* text = cmd->add_option(
+      "--text", a.text,
+      "Documents in fastText's format, one a line: __label__NAME then the text (- for standard "
+      "input); features are hashed word n-grams");
+  data->excludes(csv)->excludes(libsvm)->excludes(text);
+  csv->excludes(libsvm)->excludes(text);
+  libsvm->excludes(text);
   cmd->add_option("--label", a.label, "The CSV's label column (default: the last column)");
   cmd->add_option("--sep", a.sep, "The CSV's separator: , ; or tab (default: detected)")
       ->check(CLI::IsMember({",", ";", "tab", "\t"}));
@@ -24,6 +31,27 @@ void add_data_options(CLI::App* cmd, DataArgs& a, bool training) {
                     ->capture_default_str()
                     ->check(kOpenFraction);
   test->excludes(split);
+  cmd->add_option("--ngrams", a.text_options.ngrams,
+                  "--text: word n-grams of 1 to N words are the features")
+      ->capture_default_str()
+      ->check(CLI::Range(1, kMaxNgrams));
+  cmd->add_option("--hash-bits", a.text_options.hash_bits,
+                  "--text: features are hashed (XXH3) into 2^B columns")
+      ->capture_default_str()
+      ->check(CLI::Range(1, kMaxHashBits));
+  cmd->add_option_function<std::string>(
+         "--weighting",
+         [&a](const std::string& v) {
+           a.text_options.weighting =
+               v == "log" ? TextOptions::Weighting::log_count : TextOptions::Weighting::binary;
+         },
+         "--text: a feature's value: binary (1 when present; the default) or log (log(1 + its "
+         "count))")
+      ->check(CLI::IsMember({"binary", "log"}));
+  cmd->add_option_function<std::string>(
+         "--norm", [&a](const std::string& v) { a.text_options.l2_normalize = v == "l2"; },
+         "--text: l2 scales each document's row to length 1; none (the default) leaves it")
+      ->check(CLI::IsMember({"l2", "none"}));
   cmd->add_flag("--standardize", a.standardize,
                 "Scale each feature of a table to mean 0, standard deviation 1 (fitted on the "
                 "training set, stored in the model)");
@@ -36,6 +64,10 @@ char separator(const std::string& sep) {
 }
 
 namespace {
+
+const std::string& table_file(const DataArgs& a) {
+  return !a.csv.empty() ? a.csv : !a.libsvm.empty() ? a.libsvm : a.text;
+}
 
 // `weights`: the training table, whose --sample-weight column is required (elsewhere it is
 // dropped when present).
@@ -52,6 +84,7 @@ Dataset read_table(const DataArgs& a, const std::string& file,
     o.require_weights = weights;
     return load_csv(file, o);
   }
+  if (!a.text.empty()) return load_text(file, a.text_options, classes, require_label);
   return load_libsvm(file, inputs, classes);
 }
 
@@ -60,12 +93,13 @@ Dataset read_table(const DataArgs& a, const std::string& file,
 TrainTest load_training_data(const DataArgs& a, Rng& rng, Standardization& standardization) {
   if (!a.tabular()) {
     if (!a.test.empty())
-      throw InputError("--test needs --csv or --libsvm (Fashion-MNIST has its own test set)");
+      throw InputError(
+          "--test needs --csv, --libsvm or --text (Fashion-MNIST has its own test set)");
     if (a.standardize) throw InputError("--standardize applies to tables (--csv or --libsvm)");
     return load_fashion_mnist(a.data.empty() ? default_fashion_mnist_dir()
                                              : std::filesystem::path(a.data));
   }
-  const std::string& file = a.csv.empty() ? a.libsvm : a.csv;
+  const std::string& file = table_file(a);
   TrainTest tt;
   if (a.test.empty()) {
     tt = stratified_split(read_table(a, file, {}, 0, true, true), a.test_split, rng);
@@ -88,7 +122,71 @@ TrainTest load_training_data(const DataArgs& a, Rng& rng, Standardization& stand
 
 Dataset load_table(const DataArgs& a, const std::vector<std::string>& class_names,
                    std::size_t inputs, bool require_label) {
-  return read_table(a, a.csv.empty() ? a.libsvm : a.csv, class_names, inputs, require_label);
+  return read_table(a, table_file(a), class_names, inputs, require_label);
+}
+
+std::optional<TextOptions> model_text_options(const std::map<std::string, std::string>& notes,
+                                              const std::string& file) {
+  const auto it = notes.find("text_features");
+  if (it == notes.end()) return std::nullopt;
+  const auto bad = [&](const std::string& what) -> InputError {
+    return InputError(file + ": the model's text_features " + what);
+  };
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(it->second);
+  } catch (const nlohmann::json::exception&) {
+    throw bad("are not JSON");
+  }
+  TextOptions o;
+  try {
+    if (j.at("tokenizer").get<std::string>() != kTokenizerVersion)
+      throw bad("name tokenizer '" + j.at("tokenizer").get<std::string>() +
+                "', which this softreg does not know (it has " + std::string(kTokenizerVersion) +
+                ")");
+    if (j.at("hash").get<std::string>() != "xxh3_64")
+      throw bad("name hash '" + j.at("hash").get<std::string>() + "' (expected xxh3_64)");
+    o.ngrams = j.at("ngrams").get<int>();
+    o.hash_bits = j.at("hash_bits").get<int>();
+    o.seed = j.at("seed").get<std::uint64_t>();
+    const std::string w = j.at("weighting").get<std::string>();
+    if (w != "binary" && w != "log") throw bad("name weighting '" + w + "'");
+    o.weighting = w == "log" ? TextOptions::Weighting::log_count : TextOptions::Weighting::binary;
+    const std::string n = j.at("norm").get<std::string>();
+    if (n != "l2" && n != "none") throw bad("name norm '" + n + "'");
+    o.l2_normalize = n == "l2";
+  } catch (const nlohmann::json::exception& e) {
+    throw bad(std::string("lack a field or hold one of the wrong type: ") + e.what());
+  }
+  if (o.ngrams < 1 || o.ngrams > kMaxNgrams || o.hash_bits < 1 || o.hash_bits > kMaxHashBits)
+    throw bad("hold ngrams " + std::to_string(o.ngrams) + " and hash_bits " +
+              std::to_string(o.hash_bits) + " (expected 1 to " + std::to_string(kMaxNgrams) +
+              " and 1 to " + std::to_string(kMaxHashBits) + ")");
+  return o;
+}
+
+std::string text_options_note(const TextOptions& o) {
+  nlohmann::ordered_json j = {
+      {"tokenizer", kTokenizerVersion},
+      {"ngrams", o.ngrams},
+      {"hash", "xxh3_64"},
+      {"seed", o.seed},
+      {"hash_bits", o.hash_bits},
+      {"weighting", o.weighting == TextOptions::Weighting::log_count ? "log" : "binary"},
+      {"norm", o.l2_normalize ? "l2" : "none"}};
+  return j.dump();
+}
+
+void check_same_kind(const std::optional<TextOptions>& model_text, bool text_data,
+                     const std::string& model_file, const std::string& data_file) {
+  if (model_text && !text_data)
+    throw InputError(model_file + ": a model of text (hashed word n-grams) cannot read " +
+                     data_file + ": give documents with --text");
+  if (!model_text && text_data)
+    throw InputError(model_file +
+                     ": the model was not trained on text, so it cannot read the "
+                     "documents of " +
+                     data_file + " (--text needs a model from train --text)");
 }
 
 }  // namespace softreg::cli

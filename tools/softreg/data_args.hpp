@@ -3,6 +3,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <map>
+#include <optional>
 #include <string>
 
 #include "softreg/data.hpp"
@@ -14,6 +16,8 @@ struct DataArgs {
   std::string data;           // --data DIR: Fashion-MNIST
   std::string csv;            // --csv FILE
   std::string libsvm;         // --libsvm FILE
+  std::string text;           // --text FILE: fastText's format
+  TextOptions text_options;   // --ngrams, --hash-bits, --weighting, --norm (training), or a model's
   std::string test;           // --test FILE: a separate test table
   std::string label;          // --label NAME (CSV)
   std::string sep;            // --sep , ; tab
@@ -21,7 +25,7 @@ struct DataArgs {
   double test_split = 0.2;
   bool standardize = false;
 
-  bool tabular() const { return !csv.empty() || !libsvm.empty(); }
+  bool tabular() const { return !csv.empty() || !libsvm.empty() || !text.empty(); }
 };
 
 /// Adds --data, --csv, --libsvm, --label, --sep; for training also --test, --test-split and
@@ -37,6 +41,17 @@ TrainTest load_training_data(const DataArgs& a, Rng& rng, Standardization& stand
 /// A labelled table for eval, with the model's classes and features: --csv or --libsvm.
 Dataset load_table(const DataArgs& a, const std::vector<std::string>& class_names,
                    std::size_t inputs, bool require_label);
+
+/// The text features a model records (its `text_features` note), or nullopt for a model of
+/// another kind; InputError naming `file` when the note is malformed.
+std::optional<TextOptions> model_text_options(const std::map<std::string, std::string>& notes,
+                                              const std::string& file);
+/// The note that records `o` in a model: JSON with the tokeniser, n-grams, hash, seed, bits,
+/// weighting and normalisation (docs/formats.md).
+std::string text_options_note(const TextOptions& o);
+/// Refuses data of another kind than the model's: text for a model of text, and the reverse.
+void check_same_kind(const std::optional<TextOptions>& model_text, bool text_data,
+                     const std::string& model_file, const std::string& data_file);
 
 /// The separator named by --sep: "," ";" "tab" or "\t"; 0 (detect) when empty.
 char separator(const std::string& sep);

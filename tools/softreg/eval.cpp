@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,11 +67,18 @@ std::string confusion_table(const ConfusionMatrix& cm, const std::vector<std::st
 
 void run(const EvalArgs& a) {
   const SavedModel saved = load_model(a.model);
+  const std::optional<TextOptions> text = model_text_options(saved.info.notes, a.model);
+  check_same_kind(text, !a.data.text.empty(), a.model,
+                  a.data.tabular() ? (!a.data.csv.empty()      ? a.data.csv
+                                      : !a.data.libsvm.empty() ? a.data.libsvm
+                                                               : a.data.text)
+                                   : std::string("the Fashion-MNIST test set"));
   Dataset test;
   if (a.data.tabular()) {
     // A table given whole: every row is a test example, labelled with the model's classes.
     // The training table's sample weights are dropped when the file has them.
     DataArgs data = a.data;
+    if (text) data.text_options = *text;
     if (const auto w = saved.info.notes.find("sample_weight_column"); w != saved.info.notes.end())
       data.sample_weight = w->second;
     test = load_table(data, saved.info.class_names, saved.model.inputs(), true);

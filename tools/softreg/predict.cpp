@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "data_args.hpp"
 #include "softreg/data.hpp"
 #include "softreg/error.hpp"
 #include "softreg/io.hpp"
@@ -34,6 +35,7 @@ struct PredictArgs {
   std::vector<std::string> inputs;  // INPUT...: told apart by name and content
   std::vector<std::string> csv;     // --csv FILE (repeatable)
   std::vector<std::string> libsvm;  // --libsvm FILE (repeatable)
+  std::vector<std::string> text;    // --text FILE (repeatable; - for stdin)
   std::optional<long long> index;
   std::size_t top = 1;
   std::string format = "text";
@@ -49,7 +51,7 @@ struct Examples {
   std::vector<int> inverted;       // per example: 1 inverted PNG, 0 PNG as is, -1 not a PNG
 };
 
-enum class Kind { png, idx, csv, libsvm };
+enum class Kind { png, idx, csv, libsvm, text };
 
 // A file to predict and how to read it: given by --csv or --libsvm, or found by kind_of.
 struct Source {
@@ -214,6 +216,14 @@ void add_libsvm(const fs::path& file, const SavedModel& saved, Examples& ex) {
            ex);
 }
 
+// Documents in fastText's format (- for standard input), as train --text read them: the model's
+// text_features rebuild the same features. `__label__` tokens are not used.
+void add_text(const std::string& file, const SavedModel& saved, const TextOptions& options,
+              Examples& ex) {
+  const Dataset t = load_text(file, options, saved.info.class_names, /*require_label=*/false);
+  add_rows(file == "-" ? std::string("stdin") : file, t, ex);
+}
+
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string q = "\"";
@@ -242,9 +252,11 @@ void run(const PredictArgs& a, const std::vector<Source>& sources) {
                         : a.invert == "no" ? Invert::no
                                            : Invert::automatic;
 
+  const std::optional<TextOptions> text = model_text_options(info.notes, a.model);
   Examples ex;
   for (const Source& s : sources) {
     const Kind kind = s.kind ? *s.kind : kind_of(s.file);
+    check_same_kind(text, kind == Kind::text, a.model, s.file);
     switch (kind) {
       case Kind::png:
         add_png(s.file, info, invert, ex);
@@ -257,6 +269,9 @@ void run(const PredictArgs& a, const std::vector<Source>& sources) {
         break;
       case Kind::libsvm:
         add_libsvm(s.file, saved, ex);
+        break;
+      case Kind::text:
+        add_text(s.file, saved, *text, ex);
         break;
     }
     if (!ex.sparse.offsets.empty()) make_sparse(ex, d);
@@ -352,6 +367,11 @@ void add_predict(CLI::App& app) {
                                         "Rows of a LIBSVM file to predict (label index:value ..., "
                                         "the label not used); repeatable")
                             ->allow_extra_args(false);
+  CLI::Option* text =
+      cmd->add_option("--text", a->text,
+                      "Documents to predict, one a line (fastText's format, labels not used; - "
+                      "for standard input), with a model from train --text; repeatable")
+          ->allow_extra_args(false);
   cmd->add_option("--index", a->index, "Only example I (from 0) of each IDX file");
   cmd->add_option("--top", a->top, "List the K most probable classes")
       ->capture_default_str()
@@ -367,11 +387,11 @@ void add_predict(CLI::App& app) {
   cmd->add_option("--threads", a->threads, "Threads (0: one per core)")
       ->capture_default_str()
       ->check(CLI::Range(0u, 256u));
-  cmd->callback([a, cmd, inputs, csv, libsvm] {
+  cmd->callback([a, cmd, inputs, csv, libsvm, text] {
     // The files in the order of the command line, whatever option gave each: CLI11 records
     // every value of an option and every positional value in parse_order().
     std::vector<Source> sources;
-    std::size_t next_input = 0, next_csv = 0, next_libsvm = 0;
+    std::size_t next_input = 0, next_csv = 0, next_libsvm = 0, next_text = 0;
     for (const CLI::Option* o : cmd->parse_order()) {
       if (o == inputs && next_input < a->inputs.size())
         sources.push_back({a->inputs[next_input++], std::nullopt});
@@ -379,6 +399,8 @@ void add_predict(CLI::App& app) {
         sources.push_back({a->csv[next_csv++], Kind::csv});
       else if (o == libsvm && next_libsvm < a->libsvm.size())
         sources.push_back({a->libsvm[next_libsvm++], Kind::libsvm});
+      else if (o == text && next_text < a->text.size())
+        sources.push_back({a->text[next_text++], Kind::text});
     }
     run(*a, sources);
   });

@@ -34,6 +34,11 @@ namespace softreg::cli {
 
 namespace {
 
+// SGD's defaults for --text (docs/cli.md).
+constexpr int kTextEpochs = 10;
+constexpr long long kTextBatch = 32;
+constexpr double kTextLr = 10.0;
+
 const CLI::Validator kFinitePositive(
     [](std::string& s) -> std::string {
       double v = 0;
@@ -158,6 +163,7 @@ ModelInfo model_info(const TrainArgs& a, const Dataset& train, const Standardiza
     info.notes["feature_names"] = nlohmann::json(train.feature_names).dump();
   if (!a.data.csv.empty())
     info.notes["label_column"] = a.data.label.empty() ? "(last column)" : a.data.label;
+  if (!a.data.text.empty()) info.notes["text_features"] = text_options_note(a.data.text_options);
   const bool sgd = a.solver_kind() == Solver::sgd;
   nlohmann::ordered_json options = {{"backend", a.backend},
                                     {"solver", solver_name(a.solver_kind())}};
@@ -166,6 +172,8 @@ ModelInfo model_info(const TrainArgs& a, const Dataset& train, const Standardiza
     options["batch_size"] = a.batch_size;
     options["lr"] = a.lr;
     options["momentum"] = a.momentum;
+    options["schedule"] = a.schedule.empty() ? "constant" : a.schedule;
+    options["average"] = a.average;
   } else {
     options["tol"] = a.tol;
     options["max_iter"] = a.max_iter;
@@ -315,6 +323,9 @@ void run(const TrainArgs& a) {
     options.sgd = {static_cast<float>(a.lr), static_cast<float>(a.momentum),
                    static_cast<float>(lambda)};
     options.threads = a.threads;
+    options.average_from = a.average;
+    options.schedule =
+        a.schedule == "linear" ? TrainOptions::Schedule::linear : TrainOptions::Schedule::constant;
 
     TrainCallbacks callbacks;
     callbacks.on_epoch = [&](const EpochMetrics& m) {
@@ -344,8 +355,10 @@ void run(const TrainArgs& a) {
     std::printf(
         "trained %d epoch%s on %zu %s in %.2f s: loss %.4f  train acc %.4f  test acc %.4f\n",
         last.epoch, last.epoch == 1 ? "" : "s", data.train.rows,
-        data.train.is_bytes() ? "images" : "examples", seconds, last.loss, last.train_accuracy,
-        last.test_accuracy);
+        data.train.is_bytes()  ? "images"
+        : !a.data.text.empty() ? "documents"
+                               : "examples",
+        seconds, last.loss, last.train_accuracy, last.test_accuracy);
     add_epoch_notes(notes, last);
     notes["solver"] = "sgd";
     notes["lambda"] = number_text(lambda);
@@ -402,6 +415,14 @@ void add_train(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1LL, 1LL << 31));
   cmd->add_option("--lr", a->lr, "Learning rate")->capture_default_str()->check(kFinitePositive);
+  cmd->add_option("--schedule", a->schedule,
+                  "SGD's learning rate by epoch: constant, or linear (from --lr in the first "
+                  "epoch down by equal steps to --lr / epochs in the last; the default for --text)")
+      ->check(CLI::IsMember({"constant", "linear"}));
+  cmd->add_option("--average", a->average,
+                  "SGD on sparse data: the model is the average of the weights after every step "
+                  "from the start of epoch E on (0: no averaging)")
+      ->check(CLI::Range(0, 1000000));
   cmd->add_option("--momentum", a->momentum, "SGD momentum (PyTorch's meaning)")
       ->capture_default_str()
       ->check(kFiniteNonNegative);
@@ -465,10 +486,19 @@ void add_train(CLI::App& app) {
     if (a->cv == 1) throw InputError("--cv 1: expected at least 2 folds");
     // Tables are small: the lesson's 10 epochs of batches of 256 are a few dozen steps there.
     // Unless told otherwise, a table trains for 100 epochs in batches of 32 (docs/cli.md).
-    if (a->data.tabular()) {
+    if (!a->data.text.empty()) {
+      // Text: the recipe measured on the Debian task (docs/cli.md, "Text").
+      if (cmd->count("--epochs") == 0) a->epochs = kTextEpochs;
+      if (cmd->count("--batch-size") == 0) a->batch_size = kTextBatch;
+      if (cmd->count("--lr") == 0) a->lr = kTextLr;
+      if (cmd->count("--schedule") == 0) a->schedule = "linear";
+    } else if (a->data.tabular()) {
       if (cmd->count("--epochs") == 0) a->epochs = 100;
       if (cmd->count("--batch-size") == 0) a->batch_size = 32;
     }
+    for (const char* o : {"--ngrams", "--hash-bits", "--weighting", "--norm"})
+      if (cmd->count(o) != 0 && a->data.text.empty())
+        throw InputError(std::string(o) + " applies to --text");
     run(*a);
   });
 }

@@ -22,6 +22,8 @@ struct TrainArgs {
   long long batch_size = 256;
   double lr = 0.1;
   double momentum = 0.0;
+  int average = 0;       // --average E: average the weights from epoch E on; 0: not
+  std::string schedule;  // constant or linear; empty: linear for --text, else constant
   std::uint64_t seed = 0;
   unsigned threads = 0;
   long long limit = 0;

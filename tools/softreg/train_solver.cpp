@@ -42,6 +42,8 @@ Solver TrainArgs::solver_kind() const {
   if (solver == "lbfgs") return Solver::lbfgs;
   if (solver == "newton") return Solver::newton;
   if (solver == "sgd") return Solver::sgd;
+  // Text: SGD, whose model is K x 2^B floats; L-BFGS would keep 2m + 6 vectors of as many doubles.
+  if (!data.text.empty()) return Solver::sgd;
   return data.tabular() ? Solver::lbfgs : Solver::sgd;
 }
 
