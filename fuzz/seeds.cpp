@@ -122,6 +122,15 @@ void libsvm_seeds() {
   put("libsvm", "wide", text("1 4294967295:1\n0 1:2 70000:1\n"));
 }
 
+// The first byte picks fuzz_text's options (n-grams, bits, weighting, norm, labels required).
+void text_seeds() {
+  put("text", "labelled",
+      text(std::string("\x05") +
+           "__label__games Real-Time strategy\n\n__label__libs a C++ library\r\n"));
+  put("text", "l2-log", text(std::string("\xc6") + "__label__a x x y\n__label__b __label__c z\n"));
+  put("text", "utf8", text(std::string("\x11") + "caf\xc3\xa9 M\xc3\x9cNCHEN \xff\nno label\n"));
+}
+
 Bytes model_bytes(std::size_t inputs, std::size_t classes, Output output, bool standardised) {
   Rng rng(7);
   SoftmaxRegression m(inputs, classes, output);
@@ -180,6 +189,7 @@ int main(int argc, char** argv) {
   gzip_seeds();
   csv_seeds(SOFTREG_TEST_DATA);
   libsvm_seeds();
+  text_seeds();
   model_seeds();
   safetensors_seeds();
   png_seeds();
