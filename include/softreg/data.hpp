@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -241,6 +242,33 @@ Dataset parse_text(std::string_view text, const std::string& name, const TextOpt
 /// parse_text of a file (gzip'd or not); "-" reads standard input.
 Dataset load_text(const std::filesystem::path& file, const TextOptions& options,
                   const std::vector<std::string>& class_names = {}, bool require_label = true);
+
+// ------------------------------------------------------------------------------------ caches
+
+/// What a cache was made from: the loader (`libsvm` or `text`), the source file (absolute path,
+/// size, modification time) and, for text, the features' options (a model's text_features note).
+/// A cache of another key is stale.
+struct CacheKey {
+  std::string kind;
+  std::string source;
+  std::uint64_t source_bytes = 0;
+  std::int64_t source_mtime_ns = 0;
+  std::string text_features;
+};
+
+/// The key of `source` as it is now.
+CacheKey cache_key_of(const std::filesystem::path& source, std::string kind,
+                      std::string text_features = "");
+
+/// Writes the sparse data set `d` to `file` (docs/formats.md, "Caches"; atomically, no copy of
+/// the rows made): a header with the key, rows, inputs, classes; the labels, offsets, columns
+/// and values as they are in memory; an XXH3-64 checksum of all of it.
+void write_cache(const std::filesystem::path& file, const Dataset& d, const CacheKey& key);
+
+/// The data set in `file`, memory-mapped, checked (checksum, sizes, offsets, columns, labels,
+/// values) and copied out; nullopt when the cache is of another key (stale). InputError naming
+/// the file when it is not a valid cache (truncated, altered, not a cache).
+std::optional<Dataset> read_cache(const std::filesystem::path& file, const CacheKey& key);
 
 /// Per-feature mean and standard deviation (population, divide by n) of a table.
 struct Standardization {

@@ -80,6 +80,9 @@ Features model_features(const ModelInfo& info, const Dataset& data, std::vector<
 /// or read-only, ...); check_writable is the check before the work, whose failures are the
 /// user's (InputError, status 2).
 void write_file_atomic(const std::filesystem::path& file, std::span<const std::uint8_t> bytes);
+/// The same for a file written as consecutive pieces (no copy of them is made).
+void write_file_atomic(const std::filesystem::path& file,
+                       std::span<const std::span<const std::uint8_t>> pieces);
 
 /// Checks, without touching `file`, that write_file_atomic(file, ...) can create its temporary
 /// file: call it before long work whose result goes to `file`. Throws InputError naming `file`

@@ -91,6 +91,12 @@ void check_writable(const fs::path& file, std::string_view what) {
 // After the work: the folder passed check_writable, so whatever fails now failed at run time
 // (disk full, folder removed, file system made read-only): Error, status 1.
 void write_file_atomic(const fs::path& file, std::span<const std::uint8_t> bytes) {
+  const std::span<const std::uint8_t> one[] = {bytes};
+  write_file_atomic(file, std::span<const std::span<const std::uint8_t>>(one));
+}
+
+void write_file_atomic(const fs::path& file,
+                       std::span<const std::span<const std::uint8_t>> pieces) {
   if (const std::string why = name_problem(file); !why.empty())
     throw Error(file.string() + ": " + why + "; nothing was written");
   fs::path tmp;
@@ -104,15 +110,17 @@ void write_file_atomic(const fs::path& file, std::span<const std::uint8_t> bytes
     throw Error(file.string() + ": " + step + " failed (" + std::strerror(err) +
                 "); the file was not changed");
   };
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t w =
-        ::write(fd, bytes.data() + done, std::min<std::size_t>(bytes.size() - done, 1 << 30));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      give_up("writing");
+  for (const std::span<const std::uint8_t> bytes : pieces) {
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t w =
+          ::write(fd, bytes.data() + done, std::min<std::size_t>(bytes.size() - done, 1 << 30));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        give_up("writing");
+      }
+      done += static_cast<std::size_t>(w);
     }
-    done += static_cast<std::size_t>(w);
   }
   if (::fsync(fd) != 0) give_up("flushing to disk");
   if (::close(fd) != 0) {

@@ -108,6 +108,32 @@ TEST_F(TextCli, AModelOfTextRefusesOtherDataAndTheReverse) {
                   {"not trained on text"});
 }
 
+// --cache: the first run parses and writes it, the next reads it instead and trains the same
+// model; other text options rebuild it; a damaged cache is exit 2 naming it.
+TEST_F(TextCli, CacheIsWrittenOnceThenReadAndCheckedOnRead) {
+  const fs::path cache = dir_.path() / "train.cache";
+  const std::string cmd = "train --text " + quoted(train_) + " --test " + quoted(test_) +
+                          " --hash-bits 12 --epochs 3 --cache " + quoted(cache);
+  const RunResult first = run_softreg(cmd);
+  ASSERT_EQ(first.status, 0) << describe(first);
+  EXPECT_NE(first.out.find("wrote the cache"), std::string::npos) << first.out;
+  const RunResult second = run_softreg(cmd);
+  ASSERT_EQ(second.status, 0) << describe(second);
+  EXPECT_NE(second.out.find("from the cache"), std::string::npos) << second.out;
+  const auto last_line = [](const std::string& out) { return lines_of(out).back(); };
+  EXPECT_EQ(last_line(second.out), last_line(first.out)) << "the same data, the same run";
+  const RunResult other = run_softreg(cmd + " --ngrams 1");
+  ASSERT_EQ(other.status, 0) << describe(other);
+  EXPECT_NE(other.out.find("rebuilt the cache"), std::string::npos) << other.out;
+  std::string bytes = slurp(cache);
+  bytes[bytes.size() / 2] ^= 1;
+  write_text(cache, bytes);
+  expect_rejected(run_softreg(cmd + " --ngrams 1"),
+                  {cache.string(), "not a valid softreg cache", "checksum"});
+  expect_rejected(run_softreg("train --csv " + quoted(train_) + " --cache " + quoted(cache)),
+                  {"--cache", "--libsvm and --text"});
+}
+
 TEST_F(TextCli, BadFilesAndOptionsExitTwoWithTheLine) {
   const fs::path bad = dir_.path() / "bad.txt";
   write_text(bad, corpus(2) + "no label on this line\n");

@@ -1,5 +1,6 @@
 #include "data_args.hpp"
 
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "checks.hpp"
@@ -52,6 +53,10 @@ void add_data_options(CLI::App* cmd, DataArgs& a, bool training) {
          "--norm", [&a](const std::string& v) { a.text_options.l2_normalize = v == "l2"; },
          "--text: l2 scales each document's row to length 1; none (the default) leaves it")
       ->check(CLI::IsMember({"l2", "none"}));
+  cmd->add_option("--cache", a.cache,
+                  "--libsvm, --text: keep the training file's parsed rows in FILE (written on the "
+                  "first run, read instead of parsing on the next; rebuilt when the file or the "
+                  "text options change)");
   cmd->add_flag("--standardize", a.standardize,
                 "Scale each feature of a table to mean 0, standard deviation 1 (fitted on the "
                 "training set, stored in the model)");
@@ -88,6 +93,34 @@ Dataset read_table(const DataArgs& a, const std::string& file,
   return load_libsvm(file, inputs, classes);
 }
 
+// The training file, through --cache when it is given: the cache's rows when it holds this file
+// as it is now (and, for text, with these options); otherwise the file parsed, and the cache
+// written for next time.
+Dataset read_training_table(const DataArgs& a, const std::string& file) {
+  if (a.cache.empty()) return read_table(a, file, {}, 0, true, true);
+  if (!a.csv.empty())
+    throw InputError("--cache keeps sparse rows: it applies to --libsvm and --text");
+  const CacheKey key = cache_key_of(file, a.text.empty() ? "libsvm" : "text",
+                                    a.text.empty() ? "" : text_options_note(a.text_options));
+  std::error_code ec;
+  const bool existed = std::filesystem::exists(a.cache, ec);
+  if (existed) {
+    if (std::optional<Dataset> d = read_cache(a.cache, key)) {
+      d->source = file;
+      if (!a.quiet) std::cout << "read " << file << " from the cache " << a.cache << "\n";
+      return std::move(*d);
+    }
+  }
+  Dataset d = read_table(a, file, {}, 0, true, true);
+  write_cache(a.cache, d, key);
+  if (!a.quiet)
+    std::cout << (existed ? "rebuilt the cache " : "wrote the cache ") << a.cache
+              << (existed ? " (it was made from another file, or from this one before it changed)"
+                          : "")
+              << "\n";
+  return d;
+}
+
 }  // namespace
 
 TrainTest load_training_data(const DataArgs& a, Rng& rng, Standardization& standardization) {
@@ -102,10 +135,10 @@ TrainTest load_training_data(const DataArgs& a, Rng& rng, Standardization& stand
   const std::string& file = table_file(a);
   TrainTest tt;
   if (a.test.empty()) {
-    tt = stratified_split(read_table(a, file, {}, 0, true, true), a.test_split, rng);
+    tt = stratified_split(read_training_table(a, file), a.test_split, rng);
     tt.test.weights.clear();  // the test set's accuracy is not weighted
   } else {
-    tt.train = read_table(a, file, {}, 0, true, true);
+    tt.train = read_training_table(a, file);
     tt.test = read_table(a, a.test, tt.train.class_names, tt.train.inputs, true);
     if (tt.test.inputs != tt.train.inputs)
       throw InputError(a.test + ": " + std::to_string(tt.test.inputs) +

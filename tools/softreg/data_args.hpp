@@ -22,6 +22,8 @@ struct DataArgs {
   std::string label;          // --label NAME (CSV)
   std::string sep;            // --sep , ; tab
   std::string sample_weight;  // --sample-weight COLUMN (CSV, training)
+  std::string cache;          // --cache FILE: the training file's parsed rows (LIBSVM, text)
+  bool quiet = false;         // no line saying what --cache did
   double test_split = 0.2;
   bool standardize = false;
 

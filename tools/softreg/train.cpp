@@ -232,6 +232,7 @@ SoftmaxRegression initial_model(const TrainArgs& a, const Dataset& train, Output
 void run(const TrainArgs& a) {
   // Before any work: a model that cannot be saved should not cost a training run.
   if (!a.out.empty()) check_writable(a.out, "--out");
+  if (!a.data.cache.empty()) check_writable(a.data.cache, "--cache");
   if (!a.plot.empty()) check_picture_file(a.plot, "--plot", {".svg", ".png"});
   if (!a.report.empty()) prepare_report_folder(a.report);
   const Solver solver = a.solver_kind();
@@ -499,6 +500,7 @@ void add_train(CLI::App& app) {
     for (const char* o : {"--ngrams", "--hash-bits", "--weighting", "--norm"})
       if (cmd->count(o) != 0 && a->data.text.empty())
         throw InputError(std::string(o) + " applies to --text");
+    a->data.quiet = a->quiet;
     run(*a);
   });
 }

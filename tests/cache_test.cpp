@@ -1,0 +1,100 @@
+// Caches of parsed sparse data (src/data/cache.cpp): written then read gives the same data set;
+// a truncated or altered cache is refused naming the file; a cache of another source, or of
+// this one before it changed, is stale (nullopt), not an error.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "fixtures.hpp"
+#include "softreg/data.hpp"
+#include "softreg/error.hpp"
+
+namespace softreg {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<char> bytes_of(const fs::path& f) {
+  std::ifstream in(f, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void put_bytes(const fs::path& f, const std::vector<char>& b) {
+  std::ofstream(f, std::ios::binary).write(b.data(), static_cast<std::streamsize>(b.size()));
+}
+
+std::string error_of(const fs::path& cache, const CacheKey& key) {
+  try {
+    read_cache(cache, key);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+class Cache : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    source_ = dir_.path() / "rows.svm";
+    test::write_text(source_, "a 1:0.5 7:2\nb 3:1\nc\na 2:-1 4000000000:3\n");
+    binary_ = dir_.path() / "bin.svm";
+    test::write_text(binary_, "1 1:1 5:1\n0 2:1\n1 5:1\n");
+    cache_ = dir_.path() / "rows.cache";
+  }
+  test::TempDir dir_;
+  fs::path source_, binary_, cache_;
+};
+
+TEST_F(Cache, WrittenThenReadIsTheSameDataSet) {
+  for (const fs::path& f : {source_, binary_}) {
+    SCOPED_TRACE(f.string());
+    const Dataset d = load_libsvm(f);
+    const CacheKey key = cache_key_of(f, "libsvm");
+    write_cache(cache_, d, key);
+    const std::optional<Dataset> e = read_cache(cache_, key);
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(e->rows, d.rows);
+    EXPECT_EQ(e->inputs, d.inputs);
+    EXPECT_EQ(e->sparse.offsets, d.sparse.offsets);
+    EXPECT_EQ(e->sparse.cols, d.sparse.cols);
+    EXPECT_EQ(e->sparse.vals, d.sparse.vals);
+    EXPECT_EQ(e->labels, d.labels);
+    EXPECT_EQ(e->class_names, d.class_names);
+    EXPECT_EQ(e->shape, d.shape);
+  }
+}
+
+TEST_F(Cache, TruncatedOrAlteredIsRefused) {
+  const CacheKey key = cache_key_of(source_, "libsvm");
+  write_cache(cache_, load_libsvm(source_), key);
+  const std::vector<char> good = bytes_of(cache_);
+  // Every single-byte change and every cut is refused: the checksum covers every byte.
+  for (std::size_t i = 0; i < good.size(); ++i) {
+    std::vector<char> b = good;
+    b[i] = static_cast<char>(b[i] ^ 0x10);
+    put_bytes(cache_, b);
+    const std::string m = error_of(cache_, key);
+    ASSERT_NE(m.find(cache_.string() + ": not a valid softreg cache"), std::string::npos)
+        << "byte " << i << ": " << m;
+  }
+  for (std::size_t n : {std::size_t{0}, std::size_t{7}, std::size_t{30}, good.size() - 1}) {
+    put_bytes(cache_, std::vector<char>(good.begin(), good.begin() + static_cast<long>(n)));
+    EXPECT_NE(error_of(cache_, key).find("not a valid softreg cache"), std::string::npos) << n;
+  }
+  put_bytes(cache_, good);
+  EXPECT_EQ(error_of(cache_, key), "");
+}
+
+TEST_F(Cache, AnotherSourceOrAChangedOneIsStale) {
+  write_cache(cache_, load_libsvm(source_), cache_key_of(source_, "libsvm"));
+  EXPECT_FALSE(read_cache(cache_, cache_key_of(binary_, "libsvm")).has_value());
+  EXPECT_FALSE(read_cache(cache_, cache_key_of(source_, "text", "{}")).has_value());
+  test::write_text(source_, "a 1:0.5 7:2\nb 3:1\n");  // changed: size and time
+  EXPECT_FALSE(read_cache(cache_, cache_key_of(source_, "libsvm")).has_value());
+}
+
+}  // namespace
+}  // namespace softreg
