@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "softreg/batch.hpp"
@@ -131,40 +132,91 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
 std::vector<EpochMetrics> Trainer::fit_sparse(SoftmaxRegression& model, const Dataset& train,
                                               const Dataset& test, Rng& rng,
                                               const TrainCallbacks& callbacks) const {
-  using Clock = std::chrono::steady_clock;
   if (!train.is_sparse() || !test.is_sparse())
     throw InputError((train.is_sparse() ? test : train).source +
                      ": sparse and dense data do not mix: train and test must both be sparse");
-  const std::size_t batch_size = std::min(options_.batch_size, train.rows);
+  // The whole training set is one buffer.
+  return sparse_epochs(
+      model, test, rng, callbacks, train.rows,
+      [&](const std::function<void(const Dataset&)>& on_buffer) { on_buffer(train); });
+}
+
+std::vector<EpochMetrics> Trainer::fit_stream(SoftmaxRegression& model, SparseFileStream& stream,
+                                              const Dataset& test, std::size_t buffer_rows,
+                                              Rng& rng, const TrainCallbacks& callbacks) const {
+  if (buffer_rows == 0) throw std::invalid_argument("fit_stream: a buffer of no rows");
+  // Each epoch reads the file from the start; blocks of lines fill a buffer of at least
+  // buffer_rows rows (at most one block more), which is shuffled and trained on, then emptied.
+  return sparse_epochs(model, test, rng, callbacks, stream.rows(),
+                       [&](const std::function<void(const Dataset&)>& on_buffer) {
+                         stream.rewind();
+                         Dataset buffer, block;
+                         const auto clear = [&] {
+                           buffer = Dataset{};
+                           buffer.inputs = stream.inputs();
+                           buffer.sparse.offsets = {0};
+                         };
+                         clear();
+                         while (stream.next(block)) {
+                           if (buffer.rows == 0)
+                             buffer = std::move(block);  // no copy of a block that starts a buffer
+                           else
+                             for (std::size_t i = 0; i < block.rows; ++i)
+                               buffer.append_row(block, i);
+                           block = Dataset{};
+                           if (buffer.rows >= buffer_rows) {
+                             on_buffer(buffer);
+                             clear();
+                           }
+                         }
+                         if (buffer.rows != 0) on_buffer(buffer);
+                       });
+}
+
+std::vector<EpochMetrics> Trainer::sparse_epochs(
+    SoftmaxRegression& model, const Dataset& test, Rng& rng, const TrainCallbacks& callbacks,
+    std::size_t rows,
+    const std::function<void(const std::function<void(const Dataset&)>&)>& buffers) const {
+  using Clock = std::chrono::steady_clock;
   if (options_.average_from != 0 && options_.sgd.momentum != 0.0f)
     throw InputError("--average and --momentum do not go together (averaging is without momentum)");
   ThreadPool pool(options_.threads);
   SparseSgd sgd(model, options_.sgd);
-  const Features train_x = Features::of(train), test_x = Features::of(test);
-  BatchOrder order(train.rows, batch_size);
+  const Features test_x = Features::of(test);
+  const std::size_t batches = (rows + options_.batch_size - 1) / options_.batch_size;
+  std::optional<BatchOrder> order;
   std::vector<EpochMetrics> history;
   for (int epoch = 1; epoch <= options_.epochs; ++epoch) {
     const auto start = Clock::now();
     sgd.set_lr(epoch_lr(options_, epoch));
     if (epoch == options_.average_from) sgd.start_averaging();
-    order.shuffle(rng);
     PassStats seen;
-    const std::size_t batches = order.batches();
-    for (std::size_t b = 0; b < batches; ++b) {
-      const PassStats s = sgd.step(train_x, train.labels, order.batch(b));
-      if (!std::isfinite(s.loss_sum)) {
-        sgd.write_to(model);  // the weights from before this batch
-        throw DivergenceError(epoch, b + 1, batches, s.loss_sum, options_.sgd.lr);
+    std::size_t b = 0;
+    buffers([&](const Dataset& train) {
+      // A batch larger than the buffer is the whole buffer. The order of a buffer of as many
+      // rows as the last is that order shuffled again (as the dense trainer does epoch after
+      // epoch), so the in-memory run and a stream whose buffer holds the file are the same run.
+      if (!order || order->rows() != train.rows)
+        order.emplace(train.rows, std::min(options_.batch_size, train.rows));
+      order->shuffle(rng);
+      const Features train_x = Features::of(train);
+      for (std::size_t j = 0; j < order->batches(); ++j) {
+        ++b;
+        const PassStats s = sgd.step(train_x, train.labels, order->batch(j));
+        if (!std::isfinite(s.loss_sum)) {
+          sgd.write_to(model);  // the weights from before this batch
+          throw DivergenceError(epoch, b, batches, s.loss_sum, options_.sgd.lr);
+        }
+        seen.loss_sum += s.loss_sum;
+        seen.correct += s.correct;
+        seen.rows += s.rows;
+        if (callbacks.on_batch) callbacks.on_batch(epoch, std::min(b, batches), batches);
+        if (callbacks.stop_requested && callbacks.stop_requested()) {
+          sgd.write_to(model);
+          throw Interrupted(epoch, b, batches);
+        }
       }
-      seen.loss_sum += s.loss_sum;
-      seen.correct += s.correct;
-      seen.rows += s.rows;
-      if (callbacks.on_batch) callbacks.on_batch(epoch, b + 1, batches);
-      if (callbacks.stop_requested && callbacks.stop_requested()) {
-        sgd.write_to(model);
-        throw Interrupted(epoch, b + 1, batches);
-      }
-    }
+    });
     sgd.flush();
     const PassStats t = evaluate_feature_major(sgd.wt(), sgd.bias(), sgd.output(), test_x,
                                                test.labels, test.rows, pool);

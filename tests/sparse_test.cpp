@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "fixtures.hpp"
 #include "softreg/batch.hpp"
 #include "softreg/data.hpp"
+#include "softreg/error.hpp"
 #include "softreg/kernel.hpp"
 #include "softreg/objective.hpp"
 #include "softreg/random.hpp"
@@ -323,6 +325,95 @@ TEST(SparseTrainer, BitIdenticalForEveryThreadCountAndLearns) {
     else
       EXPECT_EQ(w, first) << threads;
   }
+}
+
+// A LIBSVM file of `rows` rows, 3 classes, a line every 50 blank or a comment.
+std::string libsvm_text(std::size_t rows, std::uint64_t seed) {
+  Rng rng(seed);
+  std::string s;
+  for (std::size_t i = 0; i < rows; ++i) {
+    if (i % 50 == 7) s += i % 100 == 7 ? "\n" : "# a comment\n";
+    const std::uint64_t y = rng.below(3);
+    s += std::to_string(y);
+    std::uint64_t c = 300 * y;  // each class's columns start 300 apart: learnable
+    for (int j = 0; j < 6; ++j) {
+      c += 1 + rng.below(40);
+      s += " " + std::to_string(c) + ":" + std::to_string(j + 1);
+    }
+    s += "\n";
+  }
+  return s;
+}
+
+// The stream's blocks, put together, are the file as load_libsvm reads it; its first pass
+// finds the same classes and features; an error in a later block names its line in the file.
+TEST(SparseFileStreamTest, BlocksAreTheFileAndErrorsNameTheirLine) {
+  test::TempDir dir;
+  const auto f = dir.path() / "rows.svm";
+  test::write_text(f, libsvm_text(700, 4));
+  const Dataset whole = load_libsvm(f);
+  SparseFileStream stream(f, SparseFileStream::Kind::libsvm, {}, /*block_bytes=*/1000);
+  EXPECT_EQ(stream.rows(), whole.rows);
+  EXPECT_EQ(stream.inputs(), whole.inputs);
+  EXPECT_EQ(stream.classes(), whole.class_names);
+  for (int pass = 0; pass < 2; ++pass) {
+    stream.rewind();
+    Dataset all = whole.empty_like("blocks");
+    Dataset block;
+    std::size_t blocks = 0;
+    while (stream.next(block)) {
+      ++blocks;
+      for (std::size_t i = 0; i < block.rows; ++i) all.append_row(block, i);
+    }
+    EXPECT_GT(blocks, 10u);
+    EXPECT_EQ(all.sparse.offsets, whole.sparse.offsets);
+    EXPECT_EQ(all.sparse.cols, whole.sparse.cols);
+    EXPECT_EQ(all.sparse.vals, whole.sparse.vals);
+    EXPECT_EQ(all.labels, whole.labels);
+  }
+  std::string text = libsvm_text(700, 4);
+  const std::size_t line = 650;  // far past the first block
+  std::size_t at = 0;
+  for (std::size_t l = 1; l < line; ++l) at = text.find('\n', at) + 1;
+  text.insert(at, "1 5:x\n");
+  test::write_text(f, text);
+  try {
+    SparseFileStream bad(f, SparseFileStream::Kind::libsvm, {}, 1000);
+    ADD_FAILURE() << "a bad line is found by the first pass";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("line 650, pair 1: expected index:value but found '5:x'"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// Trained from a stream whose buffer holds the whole file, the model is the in-memory run's bit
+// for bit; with a smaller buffer (shuffled within each) it still learns.
+TEST(SparseFileStreamTest, StreamingEqualsTheInMemoryRunWhenTheBufferHoldsTheFile) {
+  test::TempDir dir;
+  const auto f = dir.path() / "rows.svm";
+  test::write_text(f, libsvm_text(3000, 5));
+  const Dataset whole = load_libsvm(f);
+  TrainOptions o;
+  o.epochs = 3;
+  o.batch_size = 16;
+  o.sgd = {0.5f, 0.0f, 1e-3f};
+  o.schedule = TrainOptions::Schedule::linear;
+  SoftmaxRegression a(whole.inputs, 3), b(whole.inputs, 3), c(whole.inputs, 3);
+  Rng ra(1), rb(1), rc(1);
+  const auto ha = Trainer(o).fit(a, whole, whole, ra);
+  SparseFileStream stream(f, SparseFileStream::Kind::libsvm, {}, /*block_bytes=*/4096);
+  const auto hb = Trainer(o).fit_stream(b, stream, whole, whole.rows, rb);
+  EXPECT_EQ(std::vector<float>(a.weight().begin(), a.weight().end()),
+            std::vector<float>(b.weight().begin(), b.weight().end()));
+  EXPECT_EQ(std::vector<float>(a.bias().begin(), a.bias().end()),
+            std::vector<float>(b.bias().begin(), b.bias().end()));
+  EXPECT_EQ(ha.back().loss, hb.back().loss);
+  const auto hc = Trainer(o).fit_stream(c, stream, whole, 500, rc);
+  EXPECT_NE(std::vector<float>(a.weight().begin(), a.weight().end()),
+            std::vector<float>(c.weight().begin(), c.weight().end()))
+      << "buffers of 500 rows shuffle differently";
+  EXPECT_GT(hc.back().test_accuracy, 0.9) << "each class has columns of its own: learnable";
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, SparseKernel, ::testing::ValuesIn(kShapes),

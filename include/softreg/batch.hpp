@@ -22,6 +22,7 @@ class BatchOrder {
   /// A new random order (the lesson's "shuffle=True", once per epoch).
   void shuffle(Rng& rng);
   std::size_t batches() const { return (order_.size() + batch_size_ - 1) / batch_size_; }
+  std::size_t rows() const { return order_.size(); }
   /// The row indices of batch b.
   std::span<const std::uint32_t> batch(std::size_t b) const;
 

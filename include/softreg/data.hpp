@@ -187,8 +187,12 @@ Dataset load_libsvm(const std::filesystem::path& file, std::size_t inputs = 0,
                     const std::vector<std::string>& class_names = {}, bool keep_labels = true);
 
 /// Parses LIBSVM text as load_libsvm does; `name` names it in errors.
+/// `first_line`, when not 0, says the text is a part of a file (SparseFileStream's blocks) whose
+/// first line is that line: messages count from it, and a part without rows (or, with inputs 0,
+/// without features) is not an error.
 Dataset parse_libsvm(std::string_view text, const std::string& name, std::size_t inputs = 0,
-                     const std::vector<std::string>& class_names = {}, bool keep_labels = true);
+                     const std::vector<std::string>& class_names = {}, bool keep_labels = true,
+                     std::size_t first_line = 0);
 
 // ------------------------------------------------------------------------------------ text
 
@@ -236,12 +240,56 @@ std::vector<std::pair<std::uint32_t, float>> text_features(std::string_view docu
 /// A line without a label is an error at its line when `require_label`, else read unlabelled
 /// (predict); a label without text is a document without features. Labels map to classes as in
 /// CsvOptions::class_names. `name` names the text in errors.
+/// `first_line` as for parse_libsvm.
 Dataset parse_text(std::string_view text, const std::string& name, const TextOptions& options,
-                   const std::vector<std::string>& class_names = {}, bool require_label = true);
+                   const std::vector<std::string>& class_names = {}, bool require_label = true,
+                   std::size_t first_line = 0);
 
 /// parse_text of a file (gzip'd or not); "-" reads standard input.
 Dataset load_text(const std::filesystem::path& file, const TextOptions& options,
                   const std::vector<std::string>& class_names = {}, bool require_label = true);
+
+// ------------------------------------------------------------------------------------ streams
+
+/// A LIBSVM or text file read in blocks of whole lines, never held whole: what SGD trains on
+/// with --stream (Trainer::fit_stream). Uncompressed files only.
+class SparseFileStream {
+ public:
+  enum class Kind { libsvm, text };
+  /// Reads the file once to check every line as its loader does, count the rows, collect the
+  /// classes (ordered as the loaders order them) and, for LIBSVM, find the largest index.
+  /// `block_bytes`: the text read at a time (a longer line is read whole).
+  SparseFileStream(const std::filesystem::path& file, Kind kind, const TextOptions& text = {},
+                   std::size_t block_bytes = std::size_t{1} << 20);
+  ~SparseFileStream();
+  SparseFileStream(const SparseFileStream&) = delete;
+  SparseFileStream& operator=(const SparseFileStream&) = delete;
+
+  std::size_t rows() const { return rows_; }
+  std::size_t inputs() const { return inputs_; }
+  const std::vector<std::string>& classes() const { return classes_; }
+  const std::string& name() const { return name_; }
+  /// Back to the first line.
+  void rewind();
+  /// The next block's rows, labelled with classes(); false (and `block` empty) at the end.
+  bool next(Dataset& block);
+
+ private:
+  // The next whole lines into `text`, their first line number into `first`; false at the end.
+  bool read_lines(std::string& text, std::size_t& first);
+  Dataset parse(const std::string& text, std::size_t first, bool known) const;
+
+  std::string name_;
+  Kind kind_;
+  TextOptions text_;
+  std::size_t block_bytes_;
+  int fd_ = -1;
+  std::string pending_;  // read past the last whole line
+  bool eof_ = false;
+  std::size_t line_ = 1;  // the number of the next line
+  std::size_t rows_ = 0, inputs_ = 0;
+  std::vector<std::string> classes_;
+};
 
 // ------------------------------------------------------------------------------------ caches
 

@@ -83,7 +83,21 @@ class Trainer {
   std::vector<EpochMetrics> fit(SoftmaxRegression& model, const Dataset& train, const Dataset& test,
                                 Rng& rng, const TrainCallbacks& callbacks = {}) const;
 
+  /// SGD streaming a file that need not fit in memory (--stream): every epoch reads it from the
+  /// start in blocks that fill a buffer of at least `buffer_rows` rows (at most one block more);
+  /// each buffer is shuffled with `rng` and trained on in batches, then emptied. When the buffer
+  /// covers the whole file, the run is fit()'s on the file in memory, bit for bit.
+  std::vector<EpochMetrics> fit_stream(SoftmaxRegression& model, SparseFileStream& stream,
+                                       const Dataset& test, std::size_t buffer_rows, Rng& rng,
+                                       const TrainCallbacks& callbacks = {}) const;
+
  private:
+  // The epochs of sparse SGD over the training rows that `buffers` hands over, buffer by buffer,
+  // each epoch (`rows` in all).
+  std::vector<EpochMetrics> sparse_epochs(
+      SoftmaxRegression& model, const Dataset& test, Rng& rng, const TrainCallbacks& callbacks,
+      std::size_t rows,
+      const std::function<void(const std::function<void(const Dataset&)>&)>& buffers) const;
   std::vector<EpochMetrics> fit_sparse(SoftmaxRegression& model, const Dataset& train,
                                        const Dataset& test, Rng& rng,
                                        const TrainCallbacks& callbacks) const;

@@ -74,6 +74,14 @@ void LabelReader::add(std::string_view text, std::size_t line) {
 }
 
 std::vector<std::int32_t> LabelReader::finish(std::vector<std::string>& classes) {
+  return finish(classes, false);
+}
+
+std::vector<std::int32_t> LabelReader::finish_part(std::vector<std::string>& classes) {
+  return finish(classes, true);
+}
+
+std::vector<std::int32_t> LabelReader::finish(std::vector<std::string>& classes, bool part) {
   if (given_) {
     classes = classes_;
     return std::move(ids_);
@@ -90,7 +98,7 @@ std::vector<std::int32_t> LabelReader::finish(std::vector<std::string>& classes)
   if (numeric)
     std::stable_sort(keyed.begin(), keyed.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
-  if (keyed.size() < 2)
+  if (keyed.size() < 2 && !part)
     fail(file_, "only one class" +
                     (keyed.empty() ? std::string() : " ('" + *keyed[0].second + "')") +
                     " in column '" + column_ + "': classification needs at least two");

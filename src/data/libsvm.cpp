@@ -58,7 +58,9 @@ Dataset load_libsvm(const fs::path& file, std::size_t inputs,
 }
 
 Dataset parse_libsvm(std::string_view text, const std::string& name, std::size_t inputs,
-                     const std::vector<std::string>& class_names, bool keep_labels) {
+                     const std::vector<std::string>& class_names, bool keep_labels,
+                     std::size_t first_line) {
+  const bool part = first_line != 0;
   // The rows as compressed sparse rows: row r's pairs are cols/vals[row_end[r-1], row_end[r]).
   // Room for as many as the text can hold, reserved untouched: a pair has a ':', a row a line end.
   std::vector<std::uint64_t> row_end{0};
@@ -73,7 +75,7 @@ Dataset parse_libsvm(std::string_view text, const std::string& name, std::size_t
   if (keep_labels) labels.reserve(lines);
 
   std::uint64_t max_index = 0;
-  std::size_t line_no = 0, pos = 0;
+  std::size_t line_no = part ? first_line - 1 : 0, pos = 0;
   while (pos < text.size()) {
     std::size_t end = text.find('\n', pos);
     if (end == std::string_view::npos) end = text.size();
@@ -129,13 +131,14 @@ Dataset parse_libsvm(std::string_view text, const std::string& name, std::size_t
     if (keep_labels) labels.add(label, line_no);
     row_end.push_back(cols.size());
   }
-  if (row_end.size() == 1) fail(name, "empty file: expected lines of 'label index:value ...'");
+  if (row_end.size() == 1 && !part)
+    fail(name, "empty file: expected lines of 'label index:value ...'");
 
   Dataset d;
   d.source = name;
   d.rows = row_end.size() - 1;
   d.inputs = inputs != 0 ? inputs : max_index;
-  if (d.inputs == 0) fail(name, "no features: every line has only a label");
+  if (d.inputs == 0 && !part) fail(name, "no features: every line has only a label");
   d.shape = {d.inputs};
   d.sparse.offsets = std::move(row_end);
   d.sparse.cols = std::move(cols);
@@ -146,7 +149,8 @@ Dataset parse_libsvm(std::string_view text, const std::string& name, std::size_t
   // No feature names: LIBSVM's columns are numbered, and a name per column of a wide file would
   // cost 32 bytes each.
   d.class_names = class_names;
-  if (keep_labels) d.labels = labels.finish(d.class_names);
+  if (keep_labels)
+    d.labels = part ? labels.finish_part(d.class_names) : labels.finish(d.class_names);
   return d;
 }
 

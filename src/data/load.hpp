@@ -50,13 +50,16 @@ class LabelReader {
   void add(std::string_view text, std::size_t line);
   /// The rows' class indices; sets `classes`. Fewer than two distinct labels is an error.
   std::vector<std::int32_t> finish(std::vector<std::string>& classes);
+  /// The same for a part of a file (a stream's block), where one class (or none) is no error.
+  std::vector<std::int32_t> finish_part(std::vector<std::string>& classes);
   void reserve(std::size_t rows) { ids_.reserve(rows); }
 
  private:
+  std::vector<std::int32_t> finish(std::vector<std::string>& classes, bool part);
   std::filesystem::path file_;
   bool given_;
   std::string column_;
-  std::vector<std::string> classes_;                      // the given classes
+  std::vector<std::string> classes_;                        // the given classes
   std::map<std::string, std::int32_t, std::less<>> index_;  // label -> id (first seen, or given)
   std::vector<std::int32_t> ids_;
 };

@@ -135,7 +135,9 @@ std::vector<std::pair<std::uint32_t, float>> text_features(std::string_view docu
 }
 
 Dataset parse_text(std::string_view text, const std::string& name, const TextOptions& options,
-                   const std::vector<std::string>& class_names, bool require_label) {
+                   const std::vector<std::string>& class_names, bool require_label,
+                   std::size_t first_line) {
+  const bool part = first_line != 0;
   check_options(options, name);
   Dataset d;
   d.source = name;
@@ -149,7 +151,7 @@ Dataset parse_text(std::string_view text, const std::string& name, const TextOpt
   std::vector<std::uint32_t> cols;
   std::string gram;
   std::vector<std::pair<std::uint32_t, float>> row;
-  std::size_t line_no = 0, pos = 0;
+  std::size_t line_no = part ? first_line - 1 : 0, pos = 0;
   while (pos < text.size()) {
     std::size_t end = text.find('\n', pos);
     if (end == std::string_view::npos) end = text.size();
@@ -175,9 +177,10 @@ Dataset parse_text(std::string_view text, const std::string& name, const TextOpt
     d.sparse.offsets.push_back(d.sparse.cols.size());
     ++d.rows;
   }
-  if (d.rows == 0) fail(name, "no documents: expected lines of '__label__NAME text ...'");
+  if (d.rows == 0 && !part) fail(name, "no documents: expected lines of '__label__NAME text ...'");
   d.class_names = class_names;
-  if (require_label) d.labels = labels.finish(d.class_names);
+  if (require_label)
+    d.labels = part ? labels.finish_part(d.class_names) : labels.finish(d.class_names);
   d.sparse.cols.shrink_to_fit();
   d.sparse.vals.shrink_to_fit();
   return d;

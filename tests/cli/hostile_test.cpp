@@ -181,6 +181,38 @@ TEST(HostileInput, LibsvmOfThreeMillionFeaturesTrainsInBoundedMemory) {
   }
 }
 
+// --stream: a training file several times larger than the memory the run may use trains,
+// reading it in blocks every epoch; the peak stays at the buffer, a block and the model.
+TEST(HostileInput, StreamingTrainsOnAFileSeveralTimesLargerThanItsMemoryBound) {
+  TempDir dir;
+  const fs::path train = dir.path() / "big.svm", test = dir.path() / "test.svm";
+  {
+    std::ofstream out(train);
+    Rng rng(3);
+    std::string line;
+    for (int i = 0; i < 400000; ++i) {
+      const std::uint64_t y = rng.below(2);
+      line = std::to_string(y);
+      std::uint64_t c = 1000 * y;
+      for (int j = 0; j < 20; ++j) {
+        c += 1 + rng.below(40);
+        line += " " + std::to_string(c) + ":0." + std::to_string(1 + rng.below(9));
+      }
+      out << line << '\n';
+    }
+  }
+  write_text(test, "0 5:0.5 9:0.5\n1 1005:0.5 1009:0.5\n");
+  const auto bytes = fs::file_size(train);
+  ASSERT_GT(bytes, 40 * 1024 * 1024) << "larger than the bound below";
+  const RunResult r = run_softreg("train --libsvm " + quoted(train) + " --test " + quoted(test) +
+                                  " --solver sgd --epochs 2 --stream 20000");
+  ASSERT_EQ(r.status, 0) << describe(r);
+  EXPECT_NE(r.out.find("streaming " + train.string() + ": 400000 rows"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("test acc 1.0000"), std::string::npos) << r.out;
+  expect_peak_below(r, 20 * kMiB, "streaming a LIBSVM file of " + std::to_string(bytes) + " bytes");
+}
+
 // The bound of docs/security.md for `train` on a text table of M bytes whose table (rows x
 // features floats) takes T bytes: 64 MiB + 4 M + 2 T, and the full-batch solver's vectors of
 // the n parameters, 8 bytes each: 2m + 6 of them for L-BFGS of memory m (10 by default).

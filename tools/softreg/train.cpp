@@ -174,6 +174,7 @@ ModelInfo model_info(const TrainArgs& a, const Dataset& train, const Standardiza
     options["momentum"] = a.momentum;
     options["schedule"] = a.schedule.empty() ? "constant" : a.schedule;
     options["average"] = a.average;
+    if (a.stream > 0) options["stream"] = a.stream;
   } else {
     options["tol"] = a.tol;
     options["max_iter"] = a.max_iter;
@@ -249,7 +250,39 @@ void run(const TrainArgs& a) {
   penalties_of(a, Penalty{Penalty::lambda, 0.0});
   Rng rng(a.seed);  // decides the split of a table, the initial weights and every shuffle
   Standardization standardization;
-  TrainTest data = load_training_data(a.data, rng, standardization);
+  // --stream: the training file is read in blocks every epoch, never whole; `data.train` then
+  // holds only its description (rows, features, classes) and the test file is read whole.
+  std::unique_ptr<SparseFileStream> stream;
+  TrainTest data;
+  if (a.stream > 0) {
+    if (a.data.libsvm.empty() && a.data.text.empty())
+      throw InputError("--stream reads a --libsvm or --text file in blocks");
+    if (a.data.test.empty())
+      throw InputError("--stream needs --test FILE (a split would need the whole file)");
+    if (solver != Solver::sgd) throw InputError("--stream trains with --solver sgd");
+    if (!a.data.cache.empty() || a.data.standardize || a.limit > 0)
+      throw InputError("--stream does not go with --cache, --standardize or --limit");
+    const bool text = !a.data.text.empty();
+    const std::string& file = text ? a.data.text : a.data.libsvm;
+    stream = std::make_unique<SparseFileStream>(
+        file, text ? SparseFileStream::Kind::text : SparseFileStream::Kind::libsvm,
+        a.data.text_options);
+    data.train.rows = stream->rows();
+    data.train.inputs = stream->inputs();
+    data.train.shape = {stream->inputs()};
+    data.train.class_names = stream->classes();
+    data.train.source = file;
+    data.train.sparse.offsets = {0};
+    data.test = text ? load_text(a.data.test, a.data.text_options, stream->classes())
+                     : load_libsvm(a.data.test, stream->inputs(), stream->classes());
+    if (!a.quiet)
+      std::printf(
+          "streaming %s: %zu rows x %zu features in blocks of 1 MB, a shuffle buffer "
+          "of %lld rows\n",
+          file.c_str(), stream->rows(), stream->inputs(), a.stream);
+  } else {
+    data = load_training_data(a.data, rng, standardization);
+  }
   if (a.limit > 0) {
     if (static_cast<std::size_t>(a.limit) > data.train.rows)
       throw InputError("--limit " + std::to_string(a.limit) + ": the training set " +
@@ -260,7 +293,7 @@ void run(const TrainArgs& a) {
 
   if (!a.quiet)
     for (const Dataset* d : {&data.train, &data.test})
-      if (d->is_sparse()) std::cout << sparse_summary(*d) << "\n";
+      if (d->is_sparse() && !(stream && d == &data.train)) std::cout << sparse_summary(*d) << "\n";
 
   std::unique_ptr<std::ofstream> metrics;
   if (!a.metrics.empty()) {
@@ -345,7 +378,10 @@ void run(const TrainArgs& a) {
       if (torch_fit != nullptr) {
         torch_fit(model, data.train, data.test, rng, options, callbacks, history);
       } else {
-        history = Trainer(options).fit(model, data.train, data.test, rng, callbacks);
+        history =
+            stream ? Trainer(options).fit_stream(model, *stream, data.test,
+                                                 static_cast<std::size_t>(a.stream), rng, callbacks)
+                   : Trainer(options).fit(model, data.train, data.test, rng, callbacks);
       }
       // A signal after the trainer's last look: still nothing is saved.
       if (g_signal.load() != 0) throw Interrupted(history.empty() ? 0 : history.back().epoch);
@@ -420,6 +456,11 @@ void add_train(CLI::App& app) {
                   "SGD's learning rate by epoch: constant, or linear (from --lr in the first "
                   "epoch down by equal steps to --lr / epochs in the last; the default for --text)")
       ->check(CLI::IsMember({"constant", "linear"}));
+  cmd->add_option("--stream", a->stream,
+                  "--libsvm, --text with --test: read the training file in blocks every epoch, "
+                  "never whole, shuffling within a buffer of ROWS rows (memory: the buffer, one "
+                  "1 MB block and the model)")
+      ->check(CLI::Range(1LL, 1LL << 32));
   cmd->add_option("--average", a->average,
                   "SGD on sparse data: the model is the average of the weights after every step "
                   "from the start of epoch E on (0: no averaging)")

@@ -22,6 +22,7 @@ struct TrainArgs {
   long long batch_size = 256;
   double lr = 0.1;
   double momentum = 0.0;
+  long long stream = 0;  // --stream ROWS: the shuffle buffer; 0: the file in memory
   int average = 0;       // --average E: average the weights from epoch E on; 0: not
   std::string schedule;  // constant or linear; empty: linear for --text, else constant
   std::uint64_t seed = 0;
