@@ -137,7 +137,7 @@ def main():
         softreg(task, "softreg train --libsvm (lbfgs, C 1)", ["--libsvm", str(ts), "--test",
                 str(ss), "--max-iter", "50"])
         add(task, "liblinear-train -s 0", liblinear(ts, ss, scratch, "liblinear-syn"))
-        if not args.no_sklearn and n <= 200000:
+        if not args.no_sklearn and n <= 20000:
             out, wall, mb = timed([PYTHON, "-c", SKLEARN, str(ts), str(ss)], scratch, "sk-syn")
             add(task, "scikit-learn LogisticRegression(C=1)",
                 (float(re.search(r"accuracy ([\d.]+)", out).group(1)), wall, mb))
