@@ -327,6 +327,16 @@ double Objective::pass(Pass kind, std::span<const double> params, std::span<doub
 double Objective::sparse_pass(Pass kind, std::span<const double> params, std::span<double> out) {
   const std::size_t k_out = outputs_, d = inputs_;
   const bool backward = kind != Pass::value;
+  // 0. W feature-major (column j's K weights side by side), so that each stored value reads one
+  // run of K doubles instead of K values d apart: a copy, the same numbers.
+  const bool transposed = k_out > 1 && kind != Pass::diagonal;
+  if (transposed) {
+    params_t_.resize(d * k_out);
+    pool_.run((d + 4095) / 4096, [&](std::size_t b) {
+      for (std::size_t j = b * 4096; j < std::min(d, (b + 1) * 4096); ++j)
+        for (std::size_t k = 0; k < k_out; ++k) params_t_[j * k_out + k] = params[k * d + j];
+    });
+  }
   // 1. Row by row, in stripes: logits (or uᵢ = V xᵢ + v), loss and the row's coefficients.
   pool_.run(stripes_, [&](std::size_t s) {
     const std::size_t begin = rows_ * s / stripes_, end = rows_ * (s + 1) / stripes_;
@@ -340,8 +350,13 @@ double Objective::sparse_pass(Pass kind, std::span<const double> params, std::sp
         for (std::size_t k = 0; k < k_out; ++k) z[k] = params[k_out * d + k];
         for (std::uint64_t e = x_.offsets[row]; e < x_.offsets[row + 1]; ++e) {
           const double v = x_.value(e);
-          const double* w = params.data() + x_.cols[e];
-          for (std::size_t k = 0; k < k_out; ++k) z[k] += w[k * d] * v;
+          if (transposed) {
+            const double* w = params_t_.data() + std::size_t{x_.cols[e]} * k_out;
+            for (std::size_t k = 0; k < k_out; ++k) z[k] += w[k] * v;
+          } else {
+            const double* w = params.data() + x_.cols[e];
+            for (std::size_t k = 0; k < k_out; ++k) z[k] += w[k * d] * v;
+          }
         }
       }
       double* p = hessian_ ? &probabilities_[row * k_out] : own;

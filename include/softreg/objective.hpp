@@ -101,6 +101,7 @@ class Objective final : public SmoothFunction {
   bool have_probabilities_ = false;
   // Sparse rows: the coefficients of every row, and the rows' transpose (CSC).
   std::vector<double> row_coef_;
+  std::vector<double> params_t_;  // W feature-major, for the logits of sparse rows
   std::vector<std::uint64_t> csc_offsets_;
   std::vector<std::uint32_t> csc_rows_;
   std::vector<float> csc_vals_;
