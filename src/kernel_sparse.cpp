@@ -1,7 +1,6 @@
 // Minibatch SGD on sparse rows in O(nnz K) a step, with lazy decay and momentum (kernel.hpp,
 // SparseSgd; docs/objective.md, "Sparse SGD").
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <limits>
 #include <stdexcept>

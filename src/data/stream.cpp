@@ -68,8 +68,10 @@ bool SparseFileStream::read_lines(std::string& text, std::size_t& first) {
   text.clear();
   std::string chunk = std::move(pending_);
   pending_.clear();
-  // Read until the chunk holds at least block_bytes_ and a line end, or the file ends.
-  while (!eof_ && (chunk.size() < block_bytes_ || chunk.find('\n') == std::string::npos)) {
+  // Read until the chunk holds at least block_bytes_ and a line end, or the file ends; only the
+  // bytes just read are searched for the line end (a long line is not scanned again and again).
+  bool line_end = chunk.find('\n') != std::string::npos;
+  while (!eof_ && (chunk.size() < block_bytes_ || !line_end)) {
     const std::size_t old = chunk.size();
     chunk.resize(old + block_bytes_);
     ssize_t got;
@@ -79,6 +81,7 @@ bool SparseFileStream::read_lines(std::string& text, std::size_t& first) {
     if (got < 0) fail(name_, std::string("reading failed (") + std::strerror(errno) + ")");
     chunk.resize(old + static_cast<std::size_t>(got));
     if (got == 0) eof_ = true;
+    line_end = line_end || chunk.find('\n', old) != std::string::npos;
   }
   if (chunk.empty()) return false;
   std::size_t cut = chunk.size();

@@ -70,10 +70,6 @@ char separator(const std::string& sep) {
 
 namespace {
 
-const std::string& table_file(const DataArgs& a) {
-  return !a.csv.empty() ? a.csv : !a.libsvm.empty() ? a.libsvm : a.text;
-}
-
 // `weights`: the training table, whose --sample-weight column is required (elsewhere it is
 // dropped when present).
 Dataset read_table(const DataArgs& a, const std::string& file,
@@ -156,6 +152,10 @@ TrainTest load_training_data(const DataArgs& a, Rng& rng, Standardization& stand
 Dataset load_table(const DataArgs& a, const std::vector<std::string>& class_names,
                    std::size_t inputs, bool require_label) {
   return read_table(a, table_file(a), class_names, inputs, require_label);
+}
+
+const std::string& table_file(const DataArgs& a) {
+  return !a.csv.empty() ? a.csv : !a.libsvm.empty() ? a.libsvm : a.text;
 }
 
 std::optional<TextOptions> model_text_options(const std::map<std::string, std::string>& notes,

@@ -44,6 +44,9 @@ TrainTest load_training_data(const DataArgs& a, Rng& rng, Standardization& stand
 Dataset load_table(const DataArgs& a, const std::vector<std::string>& class_names,
                    std::size_t inputs, bool require_label);
 
+/// The file of --csv, --libsvm or --text (empty for Fashion-MNIST).
+const std::string& table_file(const DataArgs& a);
+
 /// The text features a model records (its `text_features` note), or nullopt for a model of
 /// another kind; InputError naming `file` when the note is malformed.
 std::optional<TextOptions> model_text_options(const std::map<std::string, std::string>& notes,

@@ -68,11 +68,9 @@ std::string confusion_table(const ConfusionMatrix& cm, const std::vector<std::st
 void run(const EvalArgs& a) {
   const SavedModel saved = load_model(a.model);
   const std::optional<TextOptions> text = model_text_options(saved.info.notes, a.model);
-  check_same_kind(text, !a.data.text.empty(), a.model,
-                  a.data.tabular() ? (!a.data.csv.empty()      ? a.data.csv
-                                      : !a.data.libsvm.empty() ? a.data.libsvm
-                                                               : a.data.text)
-                                   : std::string("the Fashion-MNIST test set"));
+  check_same_kind(
+      text, !a.data.text.empty(), a.model,
+      a.data.tabular() ? table_file(a.data) : std::string("the Fashion-MNIST test set"));
   Dataset test;
   if (a.data.tabular()) {
     // A table given whole: every row is a test example, labelled with the model's classes.
@@ -157,10 +155,11 @@ void run(const EvalArgs& a) {
 
 void add_eval(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "eval",
-      "Evaluate a saved model on the Fashion-MNIST test set or a table (--csv / --libsvm): "
-      "accuracy ± standard error, per-class accuracy, confusion matrix");
+  CLI::App* cmd =
+      app.add_subcommand("eval",
+                         "Evaluate a saved model on the Fashion-MNIST test set or a table (--csv / "
+                         "--libsvm) or documents (--text): "
+                         "accuracy ± standard error, per-class accuracy, confusion matrix");
   cmd->add_option("--model", a->model, "The model file (safetensors, from softreg train --out)")
       ->required();
   add_data_options(cmd, a->data, /*training=*/false);

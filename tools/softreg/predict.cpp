@@ -240,7 +240,7 @@ std::string float_text(float v) {
 void run(const PredictArgs& a, const std::vector<Source>& sources) {
   if (sources.empty())
     throw InputError(
-        "nothing to predict: expected inputs (INPUT files, --csv FILE or --libsvm "
+        "nothing to predict: expected inputs (INPUT files, --csv FILE or --libsvm FILE, --text "
         "FILE) but found none");
   const SavedModel saved = load_model(a.model);
   const ModelInfo& info = saved.info;

@@ -263,7 +263,7 @@ void run(const TrainArgs& a) {
     if (!a.data.cache.empty() || a.data.standardize || a.limit > 0)
       throw InputError("--stream does not go with --cache, --standardize or --limit");
     const bool text = !a.data.text.empty();
-    const std::string& file = text ? a.data.text : a.data.libsvm;
+    const std::string& file = table_file(a.data);
     stream = std::make_unique<SparseFileStream>(
         file, text ? SparseFileStream::Kind::text : SparseFileStream::Kind::libsvm,
         a.data.text_options);
@@ -438,7 +438,7 @@ void add_train(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "train",
       "Train softmax (or logistic) regression with minibatch SGD, the lesson's loop: on "
-      "Fashion-MNIST, or on a table (--csv / --libsvm)");
+      "Fashion-MNIST, or on a table (--csv / --libsvm) or documents (--text)");
   add_data_options(cmd, a->data, /*training=*/true);
   cmd->add_option("--model", a->model,
                   "softmax: softmax regression; logistic: logistic regression (two classes: one "
