@@ -1,5 +1,6 @@
 // softreg's optimum against scikit-learn's (Debian's python3-sklearn): on iris, breast_cancer
-// (standardised) and the first 5000 Fashion-MNIST images, for C in {0.01, 1, 100}, with and
+// (standardised), a sparse LIBSVM file (scipy.sparse on scikit-learn's side) and the first 5000
+// Fashion-MNIST images, for C in {0.01, 1, 100}, with and
 // without balanced class weights and sample weights, softreg's model (--solver newton) is at
 // least as good on the objective of docs/objective.md as scikit-learn's lbfgs at a tight tol,
 // F_softreg <= F_sklearn + 1e-9 |F|, and for C <= 1 the coefficients agree to 1e-3 (relative,
@@ -17,6 +18,7 @@
 #include "fixtures.hpp"
 #include "run.hpp"
 #include "softreg/data.hpp"
+#include "softreg/random.hpp"
 
 namespace softreg::test {
 namespace {
@@ -49,8 +51,30 @@ fs::path exact_table(const fs::path& dir, const std::string& name, bool weights)
   return f;
 }
 
+// A sparse LIBSVM file: 400 rows of 3 classes, 12 values a row spread over 100,000 columns
+// (most never used: softreg's solvers then work over the used ones only, docs/objective.md),
+// a few columns telling the classes apart.
+fs::path sparse_table(const fs::path& dir) {
+  Rng rng(11);
+  std::string text;
+  for (int i = 0; i < 400; ++i) {
+    const std::uint64_t y = rng.below(3);
+    text += std::to_string(y);
+    std::uint64_t c = 0;
+    for (int j = 0; j < 12; ++j) {
+      c += 1 + rng.below(8000);
+      const double v = (j == 0 ? 1.0 + static_cast<double>(y) : 0.25) * (1 + rng.below(4));
+      text += " " + std::to_string(j == 0 ? 1 + y : c + 10) + ":" + std::to_string(v);
+    }
+    text += "\n";
+  }
+  const fs::path f = dir / "sparse.svm";
+  write_text(f, text);
+  return f;
+}
+
 struct Case {
-  const char* data;  // iris.csv, breast_cancer.csv or fashion
+  const char* data;  // iris.csv, breast_cancer.csv, sparse.svm or fashion
   double c;
   const char* weights;  // "", "balanced" or "sample"
 };
@@ -85,6 +109,10 @@ TEST_P(AgainstScikitLearn, SameObjectiveAtLeastAsLowSameCoefficients) {
     ASSERT_FALSE(real.empty()) << no_real_fashion_mnist();
     data = "--data " + quoted(real) + " --limit 5000";
     reference = "--fashion " + quoted(real) + " --limit 5000";
+  } else if (std::string(c.data) == "sparse.svm") {
+    const fs::path table = sparse_table(dir.path());
+    data = "--libsvm " + quoted(table) + " --test " + quoted(table);
+    reference = "--libsvm " + quoted(table);
   } else {
     const fs::path table = exact_table(dir.path(), c.data, sample);
     // All the table's rows train (and, unused here, test): the rows scikit-learn fits.
@@ -127,6 +155,12 @@ INSTANTIATE_TEST_SUITE_P(
                     Case{"breast_cancer.csv", 1, "sample"},
                     Case{"breast_cancer.csv", 100, "sample"}),
     case_name);
+
+INSTANTIATE_TEST_SUITE_P(SparseRows, AgainstScikitLearn,
+                         testing::Values(Case{"sparse.svm", 0.01, ""}, Case{"sparse.svm", 1, ""},
+                                         Case{"sparse.svm", 100, ""},
+                                         Case{"sparse.svm", 1, "balanced"}),
+                         case_name);
 
 INSTANTIATE_TEST_SUITE_P(FashionMnist5000, AgainstScikitLearn,
                          testing::Values(Case{"fashion", 0.01, ""}, Case{"fashion", 1, ""},

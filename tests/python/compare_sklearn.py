@@ -2,7 +2,7 @@
 """Fits scikit-learn's LogisticRegression on the data a softreg model was trained on, and
 evaluates both solutions with the objective of docs/objective.md.
 
-    compare_sklearn.py MODEL (--csv FILE | --fashion DIR --limit N) --C C
+    compare_sklearn.py MODEL (--csv FILE | --libsvm FILE | --fashion DIR --limit N) --C C
                        [--class-weight balanced] [--weight-column NAME] [--tol TOL]
 
 MODEL is a softreg model file trained on the same rows (all of FILE, or the first N training
@@ -23,6 +23,7 @@ import struct
 import sys
 
 import numpy as np
+from sklearn.datasets import load_svmlight_file
 from sklearn.linear_model import LogisticRegression
 
 
@@ -78,6 +79,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("model")
     p.add_argument("--csv")
+    p.add_argument("--libsvm", help="a LIBSVM file of integer labels, read as scipy.sparse")
     p.add_argument("--fashion")
     p.add_argument("--limit", type=int)
     p.add_argument("--C", type=float, required=True)
@@ -92,6 +94,12 @@ def main():
         if all(l.lstrip("+-").isdigit() for l in classes):
             classes = sorted(classes, key=int)
         y = np.array([classes.index(l) for l in labels])
+    elif a.libsvm:
+        W0, _, _ = read_model(a.model)
+        X, labels = load_svmlight_file(a.libsvm, n_features=W0.shape[1])  # CSR, never dense
+        classes = sorted(set(int(l) for l in labels))
+        y = np.array([classes.index(int(l)) for l in labels])
+        sample_weight = None
     else:
         images = read_idx(a.fashion + "/train-images-idx3-ubyte.gz")[: a.limit]
         X = images.reshape(len(images), -1) * np.float64(np.float32(1.0 / 255.0))
