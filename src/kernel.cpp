@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "kernel_loss.hpp"
+#include "spin.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 // GCC 12 warns that the unused masked-off operand inside the AVX-512 widening and shuffle
@@ -24,36 +25,9 @@ namespace softreg {
 using detail::block_loss;
 using detail::predicted_class;
 
+using detail::spin_until;
+
 // ------------------------------------------------------------------------------------ threads
-
-namespace {
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  _mm_pause();
-#endif
-}
-
-// How long a thread spins before it sleeps: long enough to cover the serial work between two
-// jobs of one batch (a few microseconds), short enough not to burn a core that another thread
-// could use when there are more threads than cores.
-constexpr int kSpins = 4000;
-
-// Loads `a` until done(its value) holds, spinning a little, then sleeping on it; returns the value
-// that ended the wait.
-template <class T, class Done>
-T spin_until(const std::atomic<T>& a, Done done) {
-  T now;
-  for (int i = 0; !done(now = a.load(std::memory_order_acquire)); ++i) {
-    if (i < kSpins)
-      cpu_relax();
-    else
-      a.wait(now, std::memory_order_acquire);
-  }
-  return now;
-}
-
-}  // namespace
 
 ThreadPool::ThreadPool(unsigned threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
@@ -749,12 +723,12 @@ PassStats evaluate(const SoftmaxRegression& model, const Features& x,
   return stats.total();
 }
 
-PassStats evaluate_feature_major(std::span<const float> wt, std::span<const float> bias,
-                                 Output output, const Features& x,
+PassStats evaluate_feature_major(std::span<const float> wt, std::size_t stride,
+                                 std::span<const float> bias, Output output, const Features& x,
                                  std::span<const std::int32_t> labels, std::size_t rows,
                                  ThreadPool& pool, std::span<std::int32_t> predictions) {
   const std::size_t k_all = bias.size();
-  if (!x.sparse() || wt.size() != x.inputs * k_all)
+  if (!x.sparse() || stride < k_all || wt.size() != x.inputs * stride)
     throw std::invalid_argument("evaluate_feature_major: sparse rows of the weights' inputs");
   BlockStats stats{output, k_all, labels, predictions,
                    std::vector<PassStats>(ceil_div(rows, kEvalRowsPerTask))};
@@ -762,7 +736,7 @@ PassStats evaluate_feature_major(std::span<const float> wt, std::span<const floa
     std::copy(bias.begin(), bias.end(), o);
     for (std::size_t k = x.offsets[r]; k < x.offsets[r + 1]; ++k) {
       const float v = x.value(k);
-      const float* wc = wt.data() + std::size_t{x.cols[k]} * k_all;
+      const float* wc = wt.data() + std::size_t{x.cols[k]} * stride;
       for (std::size_t c = 0; c < k_all; ++c) o[c] += wc[c] * v;
     }
   });

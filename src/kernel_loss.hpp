@@ -14,14 +14,17 @@
 
 namespace softreg::detail {
 
-// Softmax regression over a block of n rows of logits o (row stride k_all), y(r) the label of
+// Softmax regression over a block of n rows of logits o (row stride k_all, or `stride` when it is
+// given: the entries between a row's k_all and its stride must be <= 0), y(r) the label of
 // row r: turns each row into dL/do = p - onehot(y) in place and returns the block's summed
 // cross-entropy and how many rows' argmax is the label. Each row's loss is
 // (m - o_y) + log Σ exp(o_k - m), m the row's largest logit: exact when y is the argmax, where
 // the subtraction is 0, and never log(0). The work is in three passes, so that the exponentials,
 // most of it, run as one vector loop over the whole block instead of one call per logit.
 template <class Label>
-PassStats softmax_rows(float* o, std::size_t n, std::size_t k_all, Label y) {
+PassStats softmax_rows(float* o, std::size_t n, std::size_t k_all, Label y,
+                       std::size_t stride = 0) {
+  if (stride == 0) stride = k_all;
   PassStats s;
   s.rows = n;
   constexpr std::size_t kBlock = 64;
@@ -31,7 +34,7 @@ PassStats softmax_rows(float* o, std::size_t n, std::size_t k_all, Label y) {
     const std::size_t r1 = std::min(n, r0 + kBlock);
     // 1. Each row's largest logit m, subtracted from the row: every o_k - m <= 0.
     for (std::size_t r = r0; r < r1; ++r) {
-      float* const row = o + r * k_all;
+      float* const row = o + r * stride;
       const std::size_t yr = label[r - r0] = static_cast<std::size_t>(y(r));
       std::size_t best = 0;
       for (std::size_t k = 1; k < k_all; ++k)
@@ -42,10 +45,10 @@ PassStats softmax_rows(float* o, std::size_t n, std::size_t k_all, Label y) {
       for (std::size_t k = 0; k < k_all; ++k) row[k] -= m;
     }
     // 2. exp(o_k - m) of the whole block.
-    exp_nonpositive(std::span<float>(o + r0 * k_all, (r1 - r0) * k_all));
+    exp_nonpositive(std::span<float>(o + r0 * stride, (r1 - r0) * stride));
     // 3. p = exp(o - m) / Σ exp(o - m), dO = p - onehot(y), and the loss.
     for (std::size_t r = r0; r < r1; ++r) {
-      float* const row = o + r * k_all;
+      float* const row = o + r * stride;
       float sum = 0.0f;
       for (std::size_t k = 0; k < k_all; ++k) sum += row[k];
       const float inv = 1.0f / sum;
@@ -68,15 +71,18 @@ inline float logistic_loss(float* o, std::int32_t y, bool* correct) {
   return std::max(z, 0.0f) - t * z + std::log1p(std::exp(-std::abs(z)));
 }
 
-// The loss of a block of n rows of logits (row stride k_all), each turned into dL/do in place.
+// The loss of a block of n rows of logits (row stride k_all, or `stride`: see softmax_rows), each
+// turned into dL/do in place.
 template <class Label>
-PassStats block_loss(Output output, float* o, std::size_t n, std::size_t k_all, Label y) {
-  if (output != Output::logistic) return softmax_rows(o, n, k_all, y);
+PassStats block_loss(Output output, float* o, std::size_t n, std::size_t k_all, Label y,
+                     std::size_t stride = 0) {
+  if (stride == 0) stride = k_all;
+  if (output != Output::logistic) return softmax_rows(o, n, k_all, y, stride);
   PassStats s;
   s.rows = n;
   for (std::size_t r = 0; r < n; ++r) {
     bool ok = false;
-    s.loss_sum += logistic_loss(o + r * k_all, y(r), &ok);
+    s.loss_sum += logistic_loss(o + r * stride, y(r), &ok);
     s.correct += ok;
   }
   return s;

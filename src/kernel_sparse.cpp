@@ -8,12 +8,28 @@
 
 #include "kernel_loss.hpp"
 #include "softreg/kernel.hpp"
+#include "spin.hpp"
 
 namespace softreg {
 
 namespace {
 
 constexpr std::uint32_t kNoSlot = std::numeric_limits<std::uint32_t>::max();
+
+// Classes are split between a team's members in blocks of 16 floats (a cache line): below two
+// blocks a step stays on one thread, and the weights keep their plain stride K.
+constexpr std::size_t kClassBlock = 16;
+constexpr std::size_t kTeamClasses = 2 * kClassBlock;
+// A step whose batch touches fewer entries (stored values x classes) than this stays on one
+// thread: the team's start and its two waits, a few microseconds, would cost more than it saves.
+constexpr std::size_t kTeamEntries = 8192;
+// The batch's rows are taken in blocks of this many, each block's loss summed on its own and
+// the blocks' sums added in order: the same sums whichever member takes which block.
+constexpr std::size_t kLossRows = 8;
+
+std::size_t stride_for(std::size_t classes) {
+  return classes < kTeamClasses ? classes : (classes + kClassBlock - 1) / kClassBlock * kClassBlock;
+}
 
 // A 2 x 2 matrix [[a, b], [c, d]] in double.
 struct Map2 {
@@ -36,29 +52,50 @@ Map2 power(Map2 m, std::uint32_t n) {
 
 }  // namespace
 
-SparseSgd::SparseSgd(const SoftmaxRegression& model, const SgdOptions& options)
+SparseSgd::SparseSgd(const SoftmaxRegression& model, const SgdOptions& options, ThreadPool* pool)
     : inputs_(model.inputs()),
       outputs_(model.outputs()),
+      stride_(stride_for(model.outputs())),
       output_(model.output()),
       options_(options),
-      bias_(model.bias().begin(), model.bias().end()) {
-  const std::size_t d = inputs_, k_all = outputs_;
-  wt_.resize(d * k_all);
+      pool_(pool) {
+  const std::size_t d = inputs_, k_all = outputs_, st = stride_;
+  // The padding, weights and bias past K, stays 0: its dO is 0 (see step()).
+  bias_.assign(st, 0.0f);
+  std::copy(model.bias().begin(), model.bias().end(), bias_.begin());
+  wt_.assign(d * st, 0.0f);
   const std::span<const float> w = model.weight();
   for (std::size_t k = 0; k < k_all; ++k)
-    for (std::size_t j = 0; j < d; ++j) wt_[j * k_all + k] = w[k * d + j];
+    for (std::size_t j = 0; j < d; ++j) wt_[j * st + k] = w[k * d + j];
   if (options_.momentum != 0.0f) {
-    vt_.assign(d * k_all, 0.0f);
-    bias_v_.assign(k_all, 0.0f);
+    vt_.assign(d * st, 0.0f);
+    bias_v_.assign(st, 0.0f);
   }
   if (options_.momentum != 0.0f || options_.weight_decay != 0.0f) done_.assign(d, 0);
   slot_.assign(d, kNoSlot);
 }
 
-void SparseSgd::catch_up(std::size_t col, std::uint32_t missed) {
-  if (missed == 0) return;
-  const std::size_t k_all = outputs_;
-  float* const w = wt_.data() + col * k_all;
+std::size_t SparseSgd::team_size(std::size_t entries) const {
+  if (pool_ == nullptr || stride_ < kTeamClasses || entries < kTeamEntries) return 1;
+  return std::min<std::size_t>(pool_->size(), stride_ / kClassBlock);
+}
+
+std::size_t SparseSgd::class_begin(std::size_t m, std::size_t members) const {
+  if (m >= members) return stride_;
+  return m * (stride_ / kClassBlock) / members * kClassBlock;
+}
+
+void SparseSgd::arrive_and_wait(std::size_t m, std::size_t members, std::uint64_t phase) {
+  flags_[m].value.store(phase, std::memory_order_release);
+  flags_[m].value.notify_all();
+  for (std::size_t u = 0; u < members; ++u)
+    if (u != m)
+      detail::spin_until(flags_[u].value, [phase](std::uint64_t now) { return now >= phase; });
+}
+
+void SparseSgd::catch_up(std::size_t col, std::uint32_t missed, std::size_t k0, std::size_t k1) {
+  if (missed == 0 || k0 >= k1) return;
+  float* const w = wt_.data() + col * stride_;
   const double lr = options_.lr, mu = options_.momentum, wd = options_.weight_decay;
   if (vt_.empty()) {
     // w ← (1 − ηλ) w, n times.
@@ -70,17 +107,17 @@ void SparseSgd::catch_up(std::size_t col, std::uint32_t missed) {
       const double t = static_cast<double>(averaged_ + done_[col]);
       const double n = missed;
       const double sum = a == 1.0 ? n : a * (1.0 - m.a) / (1.0 - a);
-      float* const avg = avg_.data() + col * k_all;
-      for (std::size_t k = 0; k < k_all; ++k)
+      float* const avg = avg_.data() + col * stride_;
+      for (std::size_t k = k0; k < k1; ++k)
         avg[k] = static_cast<float>((t * avg[k] + sum * w[k]) / (t + n));
     }
-    for (std::size_t k = 0; k < k_all; ++k) w[k] = static_cast<float>(m.a * w[k]);
+    for (std::size_t k = k0; k < k1; ++k) w[k] = static_cast<float>(m.a * w[k]);
     return;
   }
   // (w, v) ← [[1 − ηλ, −ημ], [λ, μ]] (w, v), n times: v' = μ v + λ w, w' = w − η v'.
   const Map2 m = power({1.0 - lr * wd, -lr * mu, wd, mu}, missed);
-  float* const v = vt_.data() + col * k_all;
-  for (std::size_t k = 0; k < k_all; ++k) {
+  float* const v = vt_.data() + col * stride_;
+  for (std::size_t k = k0; k < k1; ++k) {
     const double wk = w[k], vk = v[k];
     w[k] = static_cast<float>(m.a * wk + m.b * vk);
     v[k] = static_cast<float>(m.c * wk + m.d * vk);
@@ -89,7 +126,17 @@ void SparseSgd::catch_up(std::size_t col, std::uint32_t missed) {
 
 void SparseSgd::flush() {
   if (!done_.empty() && steps_ != 0) {
-    for (std::size_t j = 0; j < inputs_; ++j) catch_up(j, steps_ - done_[j]);
+    // Each column on its own: spread over the pool in blocks of columns.
+    constexpr std::size_t kColumns = 4096;
+    const std::size_t blocks = (inputs_ + kColumns - 1) / kColumns;
+    auto block = [&](std::size_t t) {
+      const std::size_t j1 = std::min(inputs_, (t + 1) * kColumns);
+      for (std::size_t j = t * kColumns; j < j1; ++j) catch_up(j, steps_ - done_[j], 0, stride_);
+    };
+    if (pool_ != nullptr)
+      pool_->run(blocks, block);
+    else
+      for (std::size_t t = 0; t < blocks; ++t) block(t);
     std::fill(done_.begin(), done_.end(), 0u);
   }
   if (averaging_) averaged_ += steps_;
@@ -116,96 +163,146 @@ PassStats SparseSgd::step(const Features& x, std::span<const std::int32_t> label
   if (!x.sparse() || x.inputs != inputs_)
     throw std::invalid_argument("SparseSgd::step: sparse rows of " + std::to_string(inputs_) +
                                 " inputs expected");
-  const std::size_t n = rows.size(), k_all = outputs_;
+  const std::size_t n = rows.size(), k_all = outputs_, st = stride_;
   // Before the step counter could wrap (4 billion steps without an evaluation), catch up.
   if (steps_ == std::numeric_limits<std::uint32_t>::max() - 1) flush();
   const bool lazy = !done_.empty();
 
-  // 1. The batch's columns, each once, caught up with the steps it missed.
+  // 1. The batch's columns, each once, with the steps it missed. Serial: done by member 0 while
+  // the others start on the logits, it made the steps slower, not faster.
   touched_.clear();
-  for (const std::uint32_t r : rows)
+  missed_.clear();
+  std::size_t stored = 0;
+  for (const std::uint32_t r : rows) {
+    stored += x.offsets[r + 1] - x.offsets[r];
     for (std::uint64_t k = x.offsets[r]; k < x.offsets[r + 1]; ++k) {
       const std::uint32_t c = x.cols[k];
       if (slot_[c] != kNoSlot) continue;
       slot_[c] = static_cast<std::uint32_t>(touched_.size());
       touched_.push_back(c);
-      if (lazy) catch_up(c, steps_ - done_[c]);
-    }
-
-  // 2. Logits, loss, dO = (p − onehot(y)) / n.
-  logits_.resize(n * k_all);
-  for (std::size_t i = 0; i < n; ++i) {
-    float* const o = logits_.data() + i * k_all;
-    std::copy(bias_.begin(), bias_.end(), o);
-    const std::uint32_t r = rows[i];
-    for (std::uint64_t k = x.offsets[r]; k < x.offsets[r + 1]; ++k) {
-      const float v = x.value(k);
-      const float* const w = wt_.data() + std::size_t{x.cols[k]} * k_all;
-      for (std::size_t c = 0; c < k_all; ++c) o[c] += w[c] * v;
+      if (lazy) missed_.push_back(steps_ - done_[c]);
     }
   }
-  const PassStats stats = detail::block_loss(output_, logits_.data(), n, k_all,
-                                             [&](std::size_t i) { return labels[rows[i]]; });
-  if (!std::isfinite(stats.loss_sum)) {
-    for (const std::uint32_t c : touched_) slot_[c] = kNoSlot;
-    if (lazy)
-      for (const std::uint32_t c : touched_) done_[c] = steps_;  // caught up, not stepped
-    return stats;
-  }
+  grad_.resize(touched_.size() * st);
+  const std::size_t members = team_size(stored * k_all);
+  if (flags_.size() < members) flags_ = std::vector<Flag>(members);
+  const std::size_t blocks = (n + kLossRows - 1) / kLossRows;
+  rows_stats_.resize(blocks);
+  logits_.resize(n * st);
   const float inv_n = 1.0f / static_cast<float>(n);
-  for (float& g : logits_) g *= inv_n;
-
-  // 3. dW of the touched columns, each entry summed over the rows in batch order.
-  grad_.assign(touched_.size() * k_all, 0.0f);
-  for (std::size_t i = 0; i < n; ++i) {
-    const float* const d_o = logits_.data() + i * k_all;
-    const std::uint32_t r = rows[i];
-    for (std::uint64_t k = x.offsets[r]; k < x.offsets[r + 1]; ++k) {
-      const float v = x.value(k);
-      float* const g = grad_.data() + std::size_t{slot_[x.cols[k]]} * k_all;
-      for (std::size_t c = 0; c < k_all; ++c) g[c] += d_o[c] * v;
-    }
-  }
-
-  // 4. The eager update of the touched columns (Sgd's arithmetic), then of b (no decay).
   const float lr = options_.lr, mu = options_.momentum, wd = options_.weight_decay;
-  for (std::size_t s = 0; s < touched_.size(); ++s) {
-    const std::size_t c = touched_[s];
-    float* const w = wt_.data() + c * k_all;
-    const float* const g = grad_.data() + s * k_all;
-    if (vt_.empty()) {
-      for (std::size_t k = 0; k < k_all; ++k) w[k] -= lr * (g[k] + wd * w[k]);
-    } else {
-      float* const v = vt_.data() + c * k_all;
-      for (std::size_t k = 0; k < k_all; ++k) {
-        v[k] = mu * v[k] + (g[k] + wd * w[k]);
-        w[k] -= lr * v[k];
+  const std::uint64_t phase = phase_;
+  phase_ += 2;
+  bool finite = true;
+
+  // Every loop over classes runs over [0, S) (or a member's range of it): whole vectors. The
+  // padding's weights and bias are 0, so its logits are 0 and its dO is set to 0.
+  auto member = [&](std::size_t m) {
+    const std::size_t k0 = class_begin(m, members), k1 = class_begin(m + 1, members);
+    // 2. The touched columns caught up with the steps they missed, this member's classes.
+    if (lazy) {
+      for (std::size_t s = 0; s < touched_.size(); ++s) catch_up(touched_[s], missed_[s], k0, k1);
+      if (members > 1) arrive_and_wait(m, members, phase + 1);
+    }
+
+    // 3. This member's blocks of rows: logits, loss, dO = (p − onehot(y)) / n.
+    for (std::size_t blk = m * blocks / members; blk < (m + 1) * blocks / members; ++blk) {
+      const std::size_t i0 = blk * kLossRows, i1 = std::min(n, i0 + kLossRows);
+      for (std::size_t i = i0; i < i1; ++i) {
+        float* const o = logits_.data() + i * st;
+        std::copy(bias_.begin(), bias_.end(), o);
+        const std::uint32_t r = rows[i];
+        for (std::uint64_t k = x.offsets[r]; k < x.offsets[r + 1]; ++k) {
+          const float v = x.value(k);
+          const float* const w = wt_.data() + std::size_t{x.cols[k]} * st;
+          for (std::size_t c = 0; c < st; ++c) o[c] += w[c] * v;
+        }
+      }
+      const PassStats s = detail::block_loss(
+          output_, logits_.data() + i0 * st, i1 - i0, k_all,
+          [&](std::size_t i) { return labels[rows[i0 + i]]; }, st);
+      rows_stats_[blk].loss_sum = s.loss_sum;
+      rows_stats_[blk].correct = s.correct;
+      for (std::size_t i = i0; i < i1; ++i) {
+        float* const d_o = logits_.data() + i * st;
+        for (std::size_t c = 0; c < k_all; ++c) d_o[c] *= inv_n;
+        std::fill(d_o + k_all, d_o + st, 0.0f);
       }
     }
-    if (averaging_) {
-      const double t = static_cast<double>(averaged_ + steps_);
-      float* const avg = avg_.data() + c * k_all;
-      for (std::size_t k = 0; k < k_all; ++k)
-        avg[k] = static_cast<float>((t * avg[k] + w[k]) / (t + 1));
+    if (members > 1) arrive_and_wait(m, members, phase + 2);
+    double loss = 0.0;
+    for (std::size_t blk = 0; blk < blocks; ++blk) loss += rows_stats_[blk].loss_sum;
+    if (!std::isfinite(loss)) {
+      if (m == 0) finite = false;
+      return;
     }
-    slot_[c] = kNoSlot;
-    if (lazy) done_[c] = steps_ + 1;
+
+    // 4. dW of the touched columns, this member's classes, each entry summed over the rows in
+    // batch order.
+    for (std::size_t s = 0; s < touched_.size(); ++s)
+      std::fill(grad_.data() + s * st + k0, grad_.data() + s * st + k1, 0.0f);
+    for (std::size_t i = 0; i < n; ++i) {
+      const float* const d_o = logits_.data() + i * st;
+      const std::uint32_t r = rows[i];
+      for (std::uint64_t k = x.offsets[r]; k < x.offsets[r + 1]; ++k) {
+        const float v = x.value(k);
+        float* const g = grad_.data() + std::size_t{slot_[x.cols[k]]} * st;
+        for (std::size_t c = k0; c < k1; ++c) g[c] += d_o[c] * v;
+      }
+    }
+
+    // 5. The eager update of the touched columns (Sgd's arithmetic), then of b (no decay).
+    for (std::size_t s = 0; s < touched_.size(); ++s) {
+      const std::size_t c = touched_[s];
+      float* const w = wt_.data() + c * st;
+      const float* const g = grad_.data() + s * st;
+      if (vt_.empty()) {
+        for (std::size_t k = k0; k < k1; ++k) w[k] -= lr * (g[k] + wd * w[k]);
+      } else {
+        float* const v = vt_.data() + c * st;
+        for (std::size_t k = k0; k < k1; ++k) {
+          v[k] = mu * v[k] + (g[k] + wd * w[k]);
+          w[k] -= lr * v[k];
+        }
+      }
+      if (averaging_) {
+        const double t = static_cast<double>(averaged_ + steps_);
+        float* const avg = avg_.data() + c * st;
+        for (std::size_t k = k0; k < k1; ++k)
+          avg[k] = static_cast<float>((t * avg[k] + w[k]) / (t + 1));
+      }
+    }
+    for (std::size_t k = k0; k < k1; ++k) {
+      float db = 0.0f;
+      for (std::size_t i = 0; i < n; ++i) db += logits_[i * st + k];
+      if (bias_v_.empty()) {
+        bias_[k] -= lr * db;
+      } else {
+        bias_v_[k] = mu * bias_v_[k] + db;
+        bias_[k] -= lr * bias_v_[k];
+      }
+      if (averaging_) {
+        const double t = static_cast<double>(averaged_ + steps_);
+        avg_bias_[k] = static_cast<float>((t * avg_bias_[k] + bias_[k]) / (t + 1));
+      }
+    }
+  };
+  if (members > 1)
+    pool_->run_team(members, member);
+  else
+    member(0);
+
+  PassStats stats;
+  stats.rows = n;
+  for (std::size_t blk = 0; blk < blocks; ++blk) {
+    stats.loss_sum += rows_stats_[blk].loss_sum;
+    stats.correct += rows_stats_[blk].correct;
   }
-  for (std::size_t k = 0; k < k_all; ++k) {
-    float db = 0.0f;
-    for (std::size_t i = 0; i < n; ++i) db += logits_[i * k_all + k];
-    if (bias_v_.empty()) {
-      bias_[k] -= lr * db;
-    } else {
-      bias_v_[k] = mu * bias_v_[k] + db;
-      bias_[k] -= lr * bias_v_[k];
-    }
-    if (averaging_) {
-      const double t = static_cast<double>(averaged_ + steps_);
-      avg_bias_[k] = static_cast<float>((t * avg_bias_[k] + bias_[k]) / (t + 1));
-    }
-  }
-  ++steps_;
+  for (const std::uint32_t c : touched_) slot_[c] = kNoSlot;
+  // A diverged batch changes nothing but the catching up; a step done counts.
+  if (lazy)
+    for (const std::uint32_t c : touched_) done_[c] = finite ? steps_ + 1 : steps_;
+  if (finite) ++steps_;
   return stats;
 }
 
@@ -213,13 +310,13 @@ void SparseSgd::write_to(SoftmaxRegression& model) {
   if (model.inputs() != inputs_ || model.outputs() != outputs_)
     throw std::invalid_argument("SparseSgd::write_to: a model of another shape");
   flush();
-  const std::size_t d = inputs_, k_all = outputs_;
+  const std::size_t d = inputs_, k_all = outputs_, st = stride_;
   const std::span<float> w = model.weight();
-  const std::vector<float>& wt = averaging_ ? avg_ : wt_;
+  const AlignedFloats& wt = averaging_ ? avg_ : wt_;
   const std::vector<float>& b = averaging_ ? avg_bias_ : bias_;
   for (std::size_t k = 0; k < k_all; ++k)
-    for (std::size_t j = 0; j < d; ++j) w[k * d + j] = wt[j * k_all + k];
-  std::copy(b.begin(), b.end(), model.bias().begin());
+    for (std::size_t j = 0; j < d; ++j) w[k * d + j] = wt[j * st + k];
+  std::copy(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(k_all), model.bias().begin());
 }
 
 }  // namespace softreg

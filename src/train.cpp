@@ -181,7 +181,7 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
   if (options_.average_from != 0 && options_.sgd.momentum != 0.0f)
     throw InputError("--average and --momentum do not go together (averaging is without momentum)");
   ThreadPool pool(options_.threads);
-  SparseSgd sgd(model, options_.sgd);
+  SparseSgd sgd(model, options_.sgd, &pool);
   const Features test_x = Features::of(test);
   const std::size_t batches = (rows + options_.batch_size - 1) / options_.batch_size;
   std::optional<BatchOrder> order;
@@ -218,8 +218,8 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
       }
     });
     sgd.flush();
-    const PassStats t = evaluate_feature_major(sgd.wt(), sgd.bias(), sgd.output(), test_x,
-                                               test.labels, test.rows, pool);
+    const PassStats t = evaluate_feature_major(sgd.wt(), sgd.stride(), sgd.bias(), sgd.output(),
+                                               test_x, test.labels, test.rows, pool);
     if (t.rows != 0 && !std::isfinite(t.loss_sum)) {
       sgd.write_to(model);
       throw DivergenceError(epoch, batches, batches, t.loss_sum, options_.sgd.lr);

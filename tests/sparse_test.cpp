@@ -161,8 +161,8 @@ TEST_P(SparseKernel, EvaluateEqualsTheDenseKernel) {
     for (std::size_t j = 0; j < s.inputs; ++j)
       wt[j * model.outputs() + k] = model.weight()[k * s.inputs + j];
   std::vector<std::int32_t> pc(s.rows);
-  const PassStats c = evaluate_feature_major(wt, model.bias(), s.output, Features::of(sp),
-                                             sp.labels, s.rows, pool, pc);
+  const PassStats c = evaluate_feature_major(wt, model.outputs(), model.bias(), s.output,
+                                             Features::of(sp), sp.labels, s.rows, pool, pc);
   EXPECT_EQ(c.loss_sum, a.loss_sum);
   EXPECT_EQ(pc, pa);
 }
@@ -221,6 +221,39 @@ struct EagerSgd {
   }
 };
 
+// An eager update starting from the model's weights.
+EagerSgd eager_from(const SoftmaxRegression& model, const SgdOptions& o) {
+  EagerSgd e{model.inputs(), model.outputs(), model.output(), {}, {}, {}, {}, o};
+  e.w.assign(model.weight().begin(), model.weight().end());
+  e.b.assign(model.bias().begin(), model.bias().end());
+  e.vw.assign(e.w.size(), 0.0);
+  e.vb.assign(e.b.size(), 0.0);
+  return e;
+}
+
+// Three epochs of both updates on the same batches of sp (de densified): averaging from the
+// second epoch when `average`, and the learning rate times `later_lr` after it.
+void run_side_by_side(SparseSgd& lazy, EagerSgd& eager, const Dataset& sp, const Dataset& de,
+                      std::size_t batch, bool average, float later_lr, Rng& rng) {
+  BatchOrder order(sp.rows, batch);
+  const Features x = Features::of(sp);
+  for (int epoch = 0; epoch < 3; ++epoch) {
+    if (epoch == 1 && average) {
+      lazy.start_averaging();
+      eager.averaging = true;
+    }
+    order.shuffle(rng);
+    for (std::size_t b = 0; b < order.batches(); ++b) {
+      lazy.step(x, sp.labels, order.batch(b));
+      eager.step(de, order.batch(b));
+    }
+    if (epoch == 1 && later_lr != 1.0f) {
+      lazy.set_lr(eager.o.lr * later_lr);  // a new rate: the missed steps use the old one
+      eager.o.lr *= later_lr;
+    }
+  }
+}
+
 struct Recipe {
   const char* name;
   SgdOptions sgd;
@@ -239,26 +272,8 @@ TEST_P(LazySgd, EqualsTheEagerUpdate) {
   model.init(rng, 0.3f);
   const SgdOptions o = GetParam().sgd;
   SparseSgd lazy(model, o);
-  EagerSgd eager{s.inputs, s.classes, Output::softmax, {}, {}, {}, {}, o};
-  eager.w.assign(model.weight().begin(), model.weight().end());
-  eager.b.assign(model.bias().begin(), model.bias().end());
-  eager.vw.assign(eager.w.size(), 0.0);
-  eager.vb.assign(eager.b.size(), 0.0);
-  BatchOrder order(s.rows, 8);
-  const Features x = Features::of(sp);
-  for (int epoch = 0; epoch < 3; ++epoch) {
-    if (epoch == 1 && GetParam().average) {
-      lazy.start_averaging();
-      eager.averaging = true;
-    }
-    order.shuffle(rng);
-    for (std::size_t b = 0; b < order.batches(); ++b) {
-      lazy.step(x, sp.labels, order.batch(b));
-      eager.step(de, order.batch(b));
-    }
-    if (epoch == 1) lazy.set_lr(o.lr * 0.5f);  // a new rate: the missed steps use the old one
-    if (epoch == 1) eager.o.lr = o.lr * 0.5f;
-  }
+  EagerSgd eager = eager_from(model, o);
+  run_side_by_side(lazy, eager, sp, de, 8, GetParam().average, 0.5f, rng);
   SoftmaxRegression out(s.inputs, s.classes);
   lazy.write_to(out);
   double worst = 0, moved = 0;
@@ -287,6 +302,47 @@ INSTANTIATE_TEST_SUITE_P(Recipes, LazySgd,
                                            Recipe{"Averaged", {0.5f, 0.0f, 0.0f}, true},
                                            Recipe{"AveragedWithDecay", {0.5f, 0.0f, 0.05f}, true}),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// With 32 classes or more a step runs on a team of threads, each member its rows' logits and its
+// range of classes' update: every thread count gives the same weights bit for bit, and they are
+// the plain eager update's (37 classes: a stride of 48, split at 16; 58: 64, split at 32).
+TEST(SparseSgdTeam, EveryThreadCountGivesTheEagerUpdateBitForBit) {
+  for (const std::size_t classes : {std::size_t{37}, std::size_t{58}}) {
+    const Shape s{"Team", 150, 90, classes, 0.3, false, Output::softmax};
+    const Dataset sp = random_sparse(s, 41);
+    const Dataset de = densified(sp);
+    for (const Recipe& recipe :
+         {Recipe{"Plain", {0.5f, 0.0f, 0.0f}}, Recipe{"MomentumAndDecay", {0.2f, 0.9f, 0.05f}},
+          Recipe{"AveragedWithDecay", {0.5f, 0.0f, 0.05f}, true}}) {
+      SCOPED_TRACE(std::to_string(classes) + " classes, " + recipe.name);
+      SoftmaxRegression model(s.inputs, s.classes);
+      Rng init(3);
+      model.init(init, 0.3f);
+      std::vector<float> first;
+      for (const unsigned threads : {1u, 2u, 3u}) {
+        ThreadPool pool(threads);
+        SparseSgd sgd(model, recipe.sgd, &pool);
+        EagerSgd eager = eager_from(model, recipe.sgd);
+        // Batches of 40 rows of about 27 values: above the size where a step takes a team.
+        Rng rng(5);
+        run_side_by_side(sgd, eager, sp, de, 40, recipe.average, 0.5f, rng);
+        SoftmaxRegression out(s.inputs, s.classes);
+        sgd.write_to(out);
+        std::vector<float> w(out.weight().begin(), out.weight().end());
+        w.insert(w.end(), out.bias().begin(), out.bias().end());
+        if (first.empty())
+          first = w;
+        else
+          EXPECT_EQ(w, first) << threads << " threads";
+        const std::vector<double>& ew = eager.averaging ? eager.aw : eager.w;
+        double worst = 0;
+        for (std::size_t i = 0; i < ew.size(); ++i)
+          worst = std::max(worst, std::abs(out.weight()[i] - ew[i]));
+        EXPECT_LT(worst, 2e-5) << threads << " threads: float steps against double ones";
+      }
+    }
+  }
+}
 
 // The trainer on sparse rows: the same seed gives bit-identical weights for every thread count,
 // and a logistic model learns a separable problem.

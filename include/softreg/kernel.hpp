@@ -150,13 +150,18 @@ class SoftmaxKernel {
 /// map (just (1 − ηλ)ⁿ without momentum; nothing at all without decay and momentum). So W is the
 /// eager update's, to rounding.
 ///
-/// W is kept feature-major (wt[j K + k]): a stored feature reads and writes one contiguous run of
-/// K weights. Steps are serial within a batch and sums run in row order: the result is the same
-/// for every thread count (the evaluation is spread over the pool).
+/// W is kept feature-major (wt[j S + k], S = stride()): a stored feature reads and writes one
+/// contiguous run of K weights. With 32 classes or more, S is K rounded up to 16 (a run starts
+/// on a cache line) and a step runs on a team of the pool's threads: each member computes the
+/// logits and losses of its share of the batch's rows, then the gradient and update of its range
+/// of classes (a multiple of 16 wide, so no two members write one cache line) over all the
+/// batch's columns. Every entry is the same arithmetic in the same order whichever member
+/// computes it, and every sum runs in row order: the result is the same for every thread count.
 class SparseSgd {
  public:
-  /// Starts from the model's weights and bias.
-  SparseSgd(const SoftmaxRegression& model, const SgdOptions& options);
+  /// Starts from the model's weights and bias; `pool`, when given, runs the steps and flush()
+  /// (it must outlive this).
+  SparseSgd(const SoftmaxRegression& model, const SgdOptions& options, ThreadPool* pool = nullptr);
 
   /// One step on the batch `rows` of x: forward, loss, gradient of the batch's mean loss, update.
   /// When the batch's loss is not finite nothing is changed and the stats say so.
@@ -171,30 +176,54 @@ class SparseSgd {
   /// bias() then give the average. Not with momentum.
   void start_averaging();
 
-  /// The weights (their average once averaging started), feature-major; call flush() first.
+  /// The weights (their average once averaging started), feature-major with row stride
+  /// stride(); call flush() first.
   std::span<const float> wt() const { return averaging_ ? avg_ : wt_; }
-  std::span<const float> bias() const { return averaging_ ? avg_bias_ : bias_; }
+  std::size_t stride() const { return stride_; }
+  std::span<const float> bias() const {
+    return std::span<const float>(averaging_ ? avg_bias_ : bias_).first(outputs_);
+  }
   Output output() const { return output_; }
   /// Flushes and writes W (class-major, the model's layout) and b into `model`.
   void write_to(SoftmaxRegression& model);
 
  private:
-  void catch_up(std::size_t col, std::uint32_t missed);
+  // Applies `missed` steps to classes [k0, k1) of column col.
+  void catch_up(std::size_t col, std::uint32_t missed, std::size_t k0, std::size_t k1);
+  // How many threads run a step touching `entries` (stored values x classes).
+  std::size_t team_size(std::size_t entries) const;
+  // The first class of member m of a team of `members` (members: K).
+  std::size_t class_begin(std::size_t m, std::size_t members) const;
+  // Member m has reached `phase` of the current step; waits until every member has.
+  void arrive_and_wait(std::size_t m, std::size_t members, std::uint64_t phase);
 
-  std::size_t inputs_, outputs_;
+  std::size_t inputs_, outputs_, stride_;
   Output output_;
   SgdOptions options_;
-  std::vector<float> wt_, vt_;          // D x K; vt_ (momentum) empty without momentum
-  std::vector<float> bias_, bias_v_;    // K
+  ThreadPool* pool_;
+  AlignedFloats wt_, vt_;               // D x S; vt_ (momentum) empty without momentum
+  std::vector<float> bias_, bias_v_;    // S (0 past K)
   std::vector<std::uint32_t> done_;     // per column: the steps it has had since the last flush
   std::vector<std::uint32_t> slot_;     // per column: its row in grad_ during a step, or none
   std::uint32_t steps_ = 0;             // steps since the last flush
   std::vector<std::uint32_t> touched_;  // the batch's columns, in first-seen order
-  std::vector<float> grad_;             // touched x K
+  std::vector<std::uint32_t> missed_;   // the steps each touched column has missed
+  AlignedFloats grad_;                  // touched x S
   bool averaging_ = false;
-  std::vector<float> avg_, avg_bias_;  // the averages, D x K and K
-  std::uint64_t averaged_ = 0;         // steps averaged before the last flush
-  std::vector<float> logits_;          // batch x K
+  AlignedFloats avg_;             // the average of W, D x S
+  std::vector<float> avg_bias_;   // and of b
+  std::uint64_t averaged_ = 0;    // steps averaged before the last flush
+  AlignedFloats logits_;          // batch x S
+  struct alignas(64) RowsStats {  // what a block of the batch's rows found
+    double loss_sum = 0.0;
+    std::size_t correct = 0;
+  };
+  std::vector<RowsStats> rows_stats_;
+  struct alignas(64) Flag {
+    std::atomic<std::uint64_t> value{0};
+  };
+  std::vector<Flag> flags_;  // per member: the last phase it reached
+  std::uint64_t phase_ = 0;  // phases begun, over all steps
 };
 
 /// Loss and accuracy of `model` on all rows of x; when `predictions` is not empty (size rows), the
@@ -206,11 +235,11 @@ PassStats evaluate(const SoftmaxRegression& model, const Features& x,
                    std::span<std::int32_t> predictions = {},
                    const std::function<void()>& alongside = {});
 
-/// evaluate() for sparse rows x under weights stored feature-major, wt[j * outputs + k] = W[k][j]
-/// (the sparse trainer's layout: a row's stored features each read one contiguous run of
-/// weights), with the bias and output of `model` (whose own W is not read).
-PassStats evaluate_feature_major(std::span<const float> wt, std::span<const float> bias,
-                                 Output output, const Features& x,
+/// evaluate() for sparse rows x under weights stored feature-major, wt[j * stride + k] = W[k][j]
+/// (stride >= the classes; the sparse trainer's layout: a row's stored features each read one
+/// contiguous run of weights), with the bias (its size: the classes) and output given.
+PassStats evaluate_feature_major(std::span<const float> wt, std::size_t stride,
+                                 std::span<const float> bias, Output output, const Features& x,
                                  std::span<const std::int32_t> labels, std::size_t rows,
                                  ThreadPool& pool, std::span<std::int32_t> predictions = {});
 
