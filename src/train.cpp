@@ -141,7 +141,7 @@ std::vector<EpochMetrics> Trainer::fit_sparse(SoftmaxRegression& model, const Da
       [&](const std::function<void(const Dataset&)>& on_buffer) { on_buffer(train); });
 }
 
-std::vector<EpochMetrics> Trainer::fit_stream(SoftmaxRegression& model, SparseFileStream& stream,
+std::vector<EpochMetrics> Trainer::fit_stream(SoftmaxRegression& model, SparseStream& stream,
                                               const Dataset& test, std::size_t buffer_rows,
                                               Rng& rng, const TrainCallbacks& callbacks) const {
   if (buffer_rows == 0) throw std::invalid_argument("fit_stream: a buffer of no rows");

@@ -96,5 +96,86 @@ TEST_F(Cache, AnotherSourceOrAChangedOneIsStale) {
   EXPECT_FALSE(read_cache(cache_, cache_key_of(source_, "libsvm")).has_value());
 }
 
+// The rows of a stream, written block by block, make the same file as the data set in memory:
+// LIBSVM with values, binary, binary in the first blocks but not later (ones written for
+// them), and text.
+TEST_F(Cache, WrittenFromAStreamIsTheSameFile) {
+  const fs::path mixed = dir_.path() / "mixed.svm", text = dir_.path() / "docs.txt";
+  test::write_text(mixed, "1 1:1 5:1\n0 2:1\n1 5:1\n0 3:0.25 9:1\n1 2:1\n");
+  test::write_text(text, "__label__a one two\n__label__b two three\n\n__label__a one\n");
+  const fs::path from_memory = dir_.path() / "memory.cache";
+  for (const fs::path& f : {source_, binary_, mixed, text}) {
+    SCOPED_TRACE(f.string());
+    const bool is_text = f == text;
+    const CacheKey key = cache_key_of(f, is_text ? "text" : "libsvm");
+    write_cache(from_memory, is_text ? load_text(f, {}) : load_libsvm(f), key);
+    SparseFileStream stream(
+        f, is_text ? SparseFileStream::Kind::text : SparseFileStream::Kind::libsvm, {},
+        /*block_bytes=*/8);
+    write_cache(cache_, stream, key);
+    EXPECT_EQ(bytes_of(cache_), bytes_of(from_memory));
+  }
+}
+
+// A cache read in blocks: the blocks put together are the data set, pass after pass; a cache
+// of another key is stale (no stream).
+TEST_F(Cache, StreamedInBlocksIsTheDataSet) {
+  const CacheKey key = cache_key_of(source_, "libsvm");
+  const Dataset d = load_libsvm(source_);
+  write_cache(cache_, d, key);
+  EXPECT_EQ(SparseCacheStream::open(cache_, cache_key_of(binary_, "libsvm")), nullptr);
+  const std::unique_ptr<SparseCacheStream> s = SparseCacheStream::open(cache_, key, 20);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->rows(), d.rows);
+  EXPECT_EQ(s->inputs(), d.inputs);
+  EXPECT_EQ(s->nnz(), d.sparse.nnz());
+  EXPECT_EQ(s->classes(), d.class_names);
+  for (int pass = 0; pass < 2; ++pass) {
+    s->rewind();
+    Dataset all = d.empty_like("blocks");
+    Dataset block;
+    std::size_t blocks = 0;
+    while (s->next(block)) {
+      ++blocks;
+      for (std::size_t i = 0; i < block.rows; ++i) all.append_row(block, i);
+    }
+    EXPECT_GT(blocks, 1u) << "blocks of about 20 bytes";
+    EXPECT_EQ(all.rows, d.rows);
+    EXPECT_EQ(all.sparse.offsets, d.sparse.offsets);
+    EXPECT_EQ(all.sparse.cols, d.sparse.cols);
+    EXPECT_EQ(all.sparse.vals, d.sparse.vals);
+    EXPECT_EQ(all.labels, d.labels);
+  }
+}
+
+// Opening a stream reads the cache through: every single-byte change and every cut is refused
+// there, before any training.
+TEST_F(Cache, StreamOfATruncatedOrAlteredCacheIsRefused) {
+  const CacheKey key = cache_key_of(source_, "libsvm");
+  write_cache(cache_, load_libsvm(source_), key);
+  const std::vector<char> good = bytes_of(cache_);
+  auto error = [&] {
+    try {
+      SparseCacheStream::open(cache_, key, 20);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  for (std::size_t i = 0; i < good.size(); ++i) {
+    std::vector<char> b = good;
+    b[i] = static_cast<char>(b[i] ^ 0x10);
+    put_bytes(cache_, b);
+    ASSERT_NE(error().find(cache_.string() + ": not a valid softreg cache"), std::string::npos)
+        << "byte " << i << ": " << error();
+  }
+  for (std::size_t n : {std::size_t{0}, std::size_t{7}, std::size_t{30}, good.size() - 1}) {
+    put_bytes(cache_, std::vector<char>(good.begin(), good.begin() + static_cast<long>(n)));
+    EXPECT_NE(error().find("not a valid softreg cache"), std::string::npos) << n;
+  }
+  put_bytes(cache_, good);
+  EXPECT_EQ(error(), "");
+}
+
 }  // namespace
 }  // namespace softreg

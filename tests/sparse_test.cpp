@@ -465,6 +465,17 @@ TEST(SparseFileStreamTest, StreamingEqualsTheInMemoryRunWhenTheBufferHoldsTheFil
   EXPECT_EQ(std::vector<float>(a.bias().begin(), a.bias().end()),
             std::vector<float>(b.bias().begin(), b.bias().end()));
   EXPECT_EQ(ha.back().loss, hb.back().loss);
+  // The same from a cache of the file, read in blocks.
+  const auto cache = dir.path() / "rows.cache";
+  const CacheKey key = cache_key_of(f, "libsvm");
+  write_cache(cache, stream, key);
+  const std::unique_ptr<SparseCacheStream> cached = SparseCacheStream::open(cache, key, 4096);
+  ASSERT_NE(cached, nullptr);
+  SoftmaxRegression d(whole.inputs, 3);
+  Rng rd(1);
+  Trainer(o).fit_stream(d, *cached, whole, whole.rows, rd);
+  EXPECT_EQ(std::vector<float>(a.weight().begin(), a.weight().end()),
+            std::vector<float>(d.weight().begin(), d.weight().end()));
   const auto hc = Trainer(o).fit_stream(c, stream, whole, 500, rc);
   EXPECT_NE(std::vector<float>(a.weight().begin(), a.weight().end()),
             std::vector<float>(c.weight().begin(), c.weight().end()))

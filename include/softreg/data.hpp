@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -251,9 +252,26 @@ Dataset load_text(const std::filesystem::path& file, const TextOptions& options,
 
 // ------------------------------------------------------------------------------------ streams
 
-/// A LIBSVM or text file read in blocks of whole lines, never held whole: what SGD trains on
-/// with --stream (Trainer::fit_stream). Uncompressed files only.
-class SparseFileStream {
+/// Sparse rows read in blocks, never held whole: what SGD trains on with --stream
+/// (Trainer::fit_stream). The whole was checked when the stream was opened.
+class SparseStream {
+ public:
+  virtual ~SparseStream() = default;
+  virtual std::size_t rows() const = 0;
+  virtual std::size_t inputs() const = 0;
+  /// Stored values, and whether every one is 1 (binary: no values kept).
+  virtual std::uint64_t nnz() const = 0;
+  virtual bool binary() const = 0;
+  virtual const std::vector<std::string>& classes() const = 0;
+  virtual const std::string& name() const = 0;
+  /// Back to the first row.
+  virtual void rewind() = 0;
+  /// The next block's rows, labelled with classes(); false (and `block` empty) at the end.
+  virtual bool next(Dataset& block) = 0;
+};
+
+/// A LIBSVM or text file read in blocks of whole lines. Uncompressed files only.
+class SparseFileStream : public SparseStream {
  public:
   enum class Kind { libsvm, text };
   /// Reads the file once to check every line as its loader does, count the rows, collect the
@@ -265,14 +283,14 @@ class SparseFileStream {
   SparseFileStream(const SparseFileStream&) = delete;
   SparseFileStream& operator=(const SparseFileStream&) = delete;
 
-  std::size_t rows() const { return rows_; }
-  std::size_t inputs() const { return inputs_; }
-  const std::vector<std::string>& classes() const { return classes_; }
-  const std::string& name() const { return name_; }
-  /// Back to the first line.
-  void rewind();
-  /// The next block's rows, labelled with classes(); false (and `block` empty) at the end.
-  bool next(Dataset& block);
+  std::size_t rows() const override { return rows_; }
+  std::size_t inputs() const override { return inputs_; }
+  std::uint64_t nnz() const override { return nnz_; }
+  bool binary() const override { return binary_; }
+  const std::vector<std::string>& classes() const override { return classes_; }
+  const std::string& name() const override { return name_; }
+  void rewind() override;
+  bool next(Dataset& block) override;
 
  private:
   // The next whole lines into `text`, their first line number into `first`; false at the end.
@@ -288,6 +306,8 @@ class SparseFileStream {
   bool eof_ = false;
   std::size_t line_ = 1;  // the number of the next line
   std::size_t rows_ = 0, inputs_ = 0;
+  std::uint64_t nnz_ = 0;
+  bool binary_ = true;
   std::vector<std::string> classes_;
 };
 
@@ -313,10 +333,47 @@ CacheKey cache_key_of(const std::filesystem::path& source, std::string kind,
 /// and values as they are in memory; an XXH3-64 checksum of all of it.
 void write_cache(const std::filesystem::path& file, const Dataset& d, const CacheKey& key);
 
+/// The same for the rows of a stream, written as they come (memory: one block).
+void write_cache(const std::filesystem::path& file, SparseStream& stream, const CacheKey& key);
+
 /// The data set in `file`, memory-mapped, checked (checksum, sizes, offsets, columns, labels,
 /// values) and copied out; nullopt when the cache is of another key (stale). InputError naming
 /// the file when it is not a valid cache (truncated, altered, not a cache).
 std::optional<Dataset> read_cache(const std::filesystem::path& file, const CacheKey& key);
+
+/// A cache read in blocks of rows (about `block_bytes` each; a longer row is read whole), never
+/// held whole: --stream with --cache. Opening reads the file through once to check its checksum
+/// and every block's rows as read_cache does; each block is checked again when it is read.
+class SparseCacheStream : public SparseStream {
+ public:
+  /// nullptr when the cache is of another key (stale); InputError when it is not a valid cache.
+  static std::unique_ptr<SparseCacheStream> open(const std::filesystem::path& file,
+                                                 const CacheKey& key,
+                                                 std::size_t block_bytes = std::size_t{1} << 20);
+  ~SparseCacheStream() override;
+  SparseCacheStream(const SparseCacheStream&) = delete;
+  SparseCacheStream& operator=(const SparseCacheStream&) = delete;
+
+  std::size_t rows() const override;
+  std::size_t inputs() const override;
+  std::uint64_t nnz() const override;
+  bool binary() const override;
+  const std::vector<std::string>& classes() const override;
+  const std::string& name() const override { return name_; }
+  void rewind() override { row_ = 0; }
+  bool next(Dataset& block) override;
+
+  struct Layout;  // the header's figures and where each piece starts (cache.cpp)
+
+ private:
+  SparseCacheStream(std::string name, int fd, std::unique_ptr<Layout> layout,
+                    std::size_t block_bytes);
+  std::string name_;
+  int fd_;
+  std::unique_ptr<Layout> layout_;
+  std::size_t block_rows_;
+  std::size_t row_ = 0;  // the next block's first row
+};
 
 /// Per-feature mean and standard deviation (population, divide by n) of a table.
 struct Standardization {

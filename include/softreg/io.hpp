@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -83,6 +84,13 @@ void write_file_atomic(const std::filesystem::path& file, std::span<const std::u
 /// The same for a file written as consecutive pieces (no copy of them is made).
 void write_file_atomic(const std::filesystem::path& file,
                        std::span<const std::span<const std::uint8_t>> pieces);
+/// The same for a file written by `fill`, given the temporary file's descriptor (empty, open for
+/// reading and writing): it may write anywhere (write_at) and read back what it wrote. When fill
+/// throws, the temporary file is removed and the exception goes on.
+void write_file_atomic(const std::filesystem::path& file, const std::function<void(int fd)>& fill);
+/// pwrite of all of `bytes` at `offset` of fd; softreg::Error naming `file` when it fails.
+void write_at(int fd, std::span<const std::uint8_t> bytes, std::uint64_t offset,
+              const std::filesystem::path& file);
 
 /// Checks, without touching `file`, that write_file_atomic(file, ...) can create its temporary
 /// file: call it before long work whose result goes to `file`. Throws InputError naming `file`

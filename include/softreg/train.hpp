@@ -83,11 +83,11 @@ class Trainer {
   std::vector<EpochMetrics> fit(SoftmaxRegression& model, const Dataset& train, const Dataset& test,
                                 Rng& rng, const TrainCallbacks& callbacks = {}) const;
 
-  /// SGD streaming a file that need not fit in memory (--stream): every epoch reads it from the
-  /// start in blocks that fill a buffer of at least `buffer_rows` rows (at most one block more);
-  /// each buffer is shuffled with `rng` and trained on in batches, then emptied. When the buffer
-  /// covers the whole file, the run is fit()'s on the file in memory, bit for bit.
-  std::vector<EpochMetrics> fit_stream(SoftmaxRegression& model, SparseFileStream& stream,
+  /// SGD streaming a file or cache that need not fit in memory (--stream): every epoch reads it
+  /// from the start in blocks that fill a buffer of at least `buffer_rows` rows (at most one block
+  /// more); each buffer is shuffled with `rng` and trained on in batches, then emptied. When the
+  /// buffer covers the whole file, the run is fit()'s on the file in memory, bit for bit.
+  std::vector<EpochMetrics> fit_stream(SoftmaxRegression& model, SparseStream& stream,
                                        const Dataset& test, std::size_t buffer_rows, Rng& rng,
                                        const TrainCallbacks& callbacks = {}) const;
 

@@ -7,6 +7,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -88,28 +90,204 @@ CacheKey cache_key_of(const fs::path& source, std::string kind, std::string text
   return k;
 }
 
-void write_cache(const fs::path& file, const Dataset& d, const CacheKey& key) {
-  if (!d.is_sparse()) throw std::invalid_argument("write_cache: sparse data only");
-  const SparseRows& x = d.sparse;
-  nlohmann::ordered_json h = {{"format", "softreg-cache"},
-                              {"version", 1},
-                              {"kind", key.kind},
-                              {"source", key.source},
-                              {"source_bytes", key.source_bytes},
-                              {"source_mtime_ns", key.source_mtime_ns},
-                              {"text_features", key.text_features},
-                              {"rows", d.rows},
-                              {"inputs", d.inputs},
-                              {"nnz", x.nnz()},
-                              {"binary", x.binary()},
-                              {"labels", !d.labels.empty()},
-                              {"classes", d.class_names}};
-  const std::string header = h.dump();
+// ------------------------------------------------------------------------------------ layout
+
+// The header's figures and where each piece starts (0: not there).
+struct SparseCacheStream::Layout {
+  std::size_t rows = 0, inputs = 0;
+  std::uint64_t nnz = 0;
+  bool binary = false, labelled = false;
+  std::vector<std::string> classes;
+  std::uint64_t header_end = 0, labels = 0, offsets = 0, cols = 0, vals = 0, size = 0;
+
+  // The layout of a cache of these figures, the header's `header_bytes` long.
+  void place(std::uint64_t header_bytes) {
+    std::uint64_t at = 16 + header_bytes;
+    at += pad8(at);
+    header_end = at;
+    auto piece = [&](std::uint64_t count, std::uint64_t width) {
+      const std::uint64_t start = at;
+      at += count * width;
+      at += pad8(at);
+      return start;
+    };
+    labels = labelled ? piece(rows, 4) : 0;
+    offsets = piece(rows + 1, 8);
+    cols = piece(nnz, 4);
+    vals = binary ? 0 : piece(nnz, 4);
+    size = at + 8;
+  }
+};
+
+namespace {
+
+using Layout = SparseCacheStream::Layout;
+
+std::string header_of(const Layout& l, const CacheKey& key) {
+  const nlohmann::ordered_json h = {{"format", "softreg-cache"},
+                                    {"version", 1},
+                                    {"kind", key.kind},
+                                    {"source", key.source},
+                                    {"source_bytes", key.source_bytes},
+                                    {"source_mtime_ns", key.source_mtime_ns},
+                                    {"text_features", key.text_features},
+                                    {"rows", l.rows},
+                                    {"inputs", l.inputs},
+                                    {"nnz", l.nnz},
+                                    {"binary", l.binary},
+                                    {"labels", l.labelled},
+                                    {"classes", l.classes}};
+  return h.dump();
+}
+
+// The magic, the header's length and the header, padded to 8 bytes.
+std::vector<std::uint8_t> head_of(const std::string& header) {
   std::vector<std::uint8_t> head(kMagic, kMagic + 8);
   const std::uint64_t n = header.size();
   for (int b = 0; b < 8; ++b) head.push_back(static_cast<std::uint8_t>(n >> (8 * b)));
   head.insert(head.end(), header.begin(), header.end());
   head.resize(head.size() + pad8(head.size()), 0);
+  return head;
+}
+
+[[noreturn]] void bad(const fs::path& file, const std::string& what) {
+  fail(file, "not a valid softreg cache: " + what);
+}
+
+std::uint64_t le64(const std::uint8_t* p) {
+  std::uint64_t v = 0;
+  for (int b = 0; b < 8; ++b) v |= std::uint64_t{p[b]} << (8 * b);
+  return v;
+}
+
+// The length of the header that follows the first 16 bytes of a cache of `size` bytes.
+std::uint64_t header_length(const fs::path& file, const std::uint8_t* first16, std::size_t size) {
+  if (size < 24 || std::memcmp(first16, kMagic, 8) != 0)
+    bad(file, "expected the magic SRCACHE1 and a header");
+  const std::uint64_t n = le64(first16 + 8);
+  if (n > kMaxHeader || n > size - 24) bad(file, "a header of " + std::to_string(n) + " bytes");
+  return n;
+}
+
+// The layout the header describes; nullopt when the cache is of another key (stale).
+std::optional<Layout> parse_header(const fs::path& file, const std::uint8_t* header,
+                                   std::uint64_t n, std::uint64_t size, const CacheKey& key) {
+  nlohmann::json h;
+  try {
+    h = nlohmann::json::parse(header, header + n);
+  } catch (const nlohmann::json::exception&) {
+    bad(file, "the header is not JSON");
+  }
+  Layout l;
+  try {
+    if (h.at("format") != "softreg-cache" || h.at("version") != 1)
+      bad(file, "format " + h.at("format").dump() + " version " + h.at("version").dump());
+    // Made from another file, or from this one before it changed, or with other text options:
+    // stale, not wrong.
+    if (h.at("kind") != key.kind || h.at("source") != key.source ||
+        h.at("source_bytes") != key.source_bytes ||
+        h.at("source_mtime_ns") != key.source_mtime_ns ||
+        h.at("text_features") != key.text_features)
+      return std::nullopt;
+    l.rows = h.at("rows").get<std::size_t>();
+    l.inputs = h.at("inputs").get<std::size_t>();
+    l.nnz = h.at("nnz").get<std::uint64_t>();
+    l.binary = h.at("binary").get<bool>();
+    l.labelled = h.at("labels").get<bool>();
+    l.classes = h.at("classes").get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception& e) {
+    bad(file,
+        std::string("the header lacks a field or has one of the wrong type (") + e.what() + ")");
+  }
+  if (l.inputs < 1 || l.inputs > kMaxSparseFeatures || l.rows >= (std::uint64_t{1} << 32) ||
+      l.classes.size() > kMaxClasses || (l.labelled && l.classes.size() < 2))
+    bad(file, "rows, inputs or classes out of range");
+  // The sizes the header implies must be the file's (the file's size bounds nnz first, so that
+  // nothing below overflows).
+  if (l.nnz > size / 4) bad(file, "sizes beyond the file");
+  l.place(n);
+  if (l.size != size)
+    bad(file, "the header's rows and values take " + std::to_string(l.size) +
+                  " bytes but the file has " + std::to_string(size));
+  return l;
+}
+
+// What every loader guarantees of rows [0, rows) of a block: offsets (absolute, rows + 1 of
+// them, from `first`) increasing, columns increasing below the inputs, values finite, labels
+// in range. The checksum says the bytes are the writer's, not that the writer was softreg.
+void check_rows(const fs::path& file, const Layout& l, std::size_t first_row,
+                std::span<const std::uint64_t> offsets, std::span<const std::uint32_t> cols,
+                std::span<const float> vals, std::span<const std::int32_t> labels) {
+  const std::size_t rows = offsets.size() - 1;
+  const std::uint64_t base = offsets[0];
+  for (std::size_t i = 0; i < rows; ++i) {
+    if (offsets[i] > offsets[i + 1] || offsets[i + 1] - base > cols.size())
+      bad(file, "row offsets decrease at row " + std::to_string(first_row + i));
+    for (std::uint64_t e = offsets[i] - base; e < offsets[i + 1] - base; ++e)
+      if (cols[e] >= l.inputs || (e > offsets[i] - base && cols[e - 1] >= cols[e]))
+        bad(file, "row " + std::to_string(first_row + i) +
+                      "'s columns are not increasing below the inputs");
+  }
+  for (float v : vals)
+    if (!std::isfinite(v)) bad(file, "a value is not finite");
+  for (std::int32_t y : labels)
+    if (y < 0 || static_cast<std::size_t>(y) >= l.classes.size()) bad(file, "a label out of range");
+}
+
+// pread of all of `bytes` at `offset`; InputError when the file ends first.
+void read_at(int fd, std::span<std::uint8_t> bytes, std::uint64_t offset, const fs::path& file) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t got =
+        ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) fail(file, std::string("reading failed (") + std::strerror(errno) + ")");
+    if (got == 0) bad(file, "it ends before its rows do (cut short?)");
+    done += static_cast<std::size_t>(got);
+  }
+}
+
+// XXH3-64 of the first `bytes` bytes of fd, read through in 1 MB pieces.
+std::uint64_t checksum_of(int fd, std::uint64_t bytes, const fs::path& file) {
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  std::vector<std::uint8_t> buffer(std::size_t{1} << 20);
+  try {
+    for (std::uint64_t at = 0; at < bytes; at += buffer.size()) {
+      const std::size_t n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), bytes - at));
+      read_at(fd, {buffer.data(), n}, at, file);
+      XXH3_64bits_update(state, buffer.data(), n);
+    }
+  } catch (...) {
+    XXH3_freeState(state);
+    throw;
+  }
+  const std::uint64_t sum = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  return sum;
+}
+
+template <class T>
+void read_array(int fd, std::vector<T>& v, std::uint64_t count, std::uint64_t offset,
+                const fs::path& file) {
+  v.resize(count);
+  read_at(fd, {reinterpret_cast<std::uint8_t*>(v.data()), count * sizeof(T)}, offset, file);
+}
+
+}  // namespace
+
+void write_cache(const fs::path& file, const Dataset& d, const CacheKey& key) {
+  if (!d.is_sparse()) throw std::invalid_argument("write_cache: sparse data only");
+  const SparseRows& x = d.sparse;
+  Layout l;
+  l.rows = d.rows;
+  l.inputs = d.inputs;
+  l.nnz = x.nnz();
+  l.binary = x.binary();
+  l.labelled = !d.labels.empty();
+  l.classes = d.class_names;
+  const std::vector<std::uint8_t> head = head_of(header_of(l, key));
   static const std::uint8_t zeros[8] = {};
   std::vector<std::span<const std::uint8_t>> pieces = {head};
   const auto add = [&](std::span<const std::uint8_t> piece) {
@@ -131,92 +309,188 @@ void write_cache(const fs::path& file, const Dataset& d, const CacheKey& key) {
   write_file_atomic(file, pieces);
 }
 
+void write_cache(const fs::path& file, SparseStream& stream, const CacheKey& key) {
+  Layout l;
+  l.rows = stream.rows();
+  l.inputs = stream.inputs();
+  l.nnz = stream.nnz();
+  l.binary = stream.binary();
+  l.labelled = true;
+  l.classes = stream.classes();
+  const std::string header = header_of(l, key);
+  const std::vector<std::uint8_t> head = head_of(header);
+  l.place(header.size());
+  write_file_atomic(file, [&](int fd) {
+    write_at(fd, head, 0, file);
+    // Each block's pieces where the layout puts them (the padding between pieces stays the
+    // zeros of a file's holes).
+    stream.rewind();
+    Dataset block;
+    std::uint64_t row = 0, stored = 0;
+    std::vector<std::uint64_t> offsets;
+    std::vector<float> ones;
+    while (stream.next(block)) {
+      const SparseRows& x = block.sparse;
+      if (row + block.rows > l.rows || stored + x.nnz() > l.nnz)
+        throw Error(stream.name() + ": changed while the cache was written");
+      write_at(fd, bytes_of(block.labels), l.labels + 4 * row, file);
+      offsets.resize(block.rows);
+      for (std::size_t i = 0; i < block.rows; ++i) offsets[i] = stored + x.offsets[i];
+      write_at(fd, bytes_of(offsets), l.offsets + 8 * row, file);
+      write_at(fd, bytes_of(x.cols), l.cols + 4 * stored, file);
+      if (!l.binary) {
+        if (x.binary()) ones.assign(x.nnz(), 1.0f);
+        write_at(fd, bytes_of(x.binary() ? ones : x.vals), l.vals + 4 * stored, file);
+      }
+      row += block.rows;
+      stored += x.nnz();
+      block = Dataset{};
+    }
+    if (row != l.rows || stored != l.nnz)
+      throw Error(stream.name() + ": changed while the cache was written");
+    const std::vector<std::uint64_t> last = {stored};
+    write_at(fd, bytes_of(last), l.offsets + 8 * row, file);
+    // The checksum of everything before it, read back in file order; the holes are zeros.
+    if (::ftruncate(fd, static_cast<off_t>(l.size - 8)) != 0)
+      throw Error(file.string() + ": writing failed (" + std::strerror(errno) + ")");
+    const std::uint64_t sum = checksum_of(fd, l.size - 8, file);
+    std::uint8_t trailer[8];
+    for (int b = 0; b < 8; ++b) trailer[b] = static_cast<std::uint8_t>(sum >> (8 * b));
+    write_at(fd, trailer, l.size - 8, file);
+  });
+}
+
 std::optional<Dataset> read_cache(const fs::path& file, const CacheKey& key) {
   const Mapping m(file);
   const std::uint8_t* p = m.data();
   const std::size_t size = m.size();
-  auto bad = [&](const std::string& what) { fail(file, "not a valid softreg cache: " + what); };
-  if (size < 24 || std::memcmp(p, kMagic, 8) != 0) bad("expected the magic SRCACHE1 and a header");
-  std::uint64_t n = 0;
-  for (int b = 0; b < 8; ++b) n |= std::uint64_t{p[8 + b]} << (8 * b);
-  if (n > kMaxHeader || n > size - 24) bad("a header of " + std::to_string(n) + " bytes");
+  const std::uint64_t n = header_length(file, p, size);
   // The checksum first: everything after it may then be trusted to be what was written.
-  std::uint64_t sum = 0;
-  for (int b = 0; b < 8; ++b) sum |= std::uint64_t{p[size - 8 + b]} << (8 * b);
-  if (XXH3_64bits(p, size - 8) != sum)
-    bad("its checksum does not match (the file was altered or cut short)");
-  nlohmann::json h;
-  try {
-    h = nlohmann::json::parse(p + 16, p + 16 + n);
-  } catch (const nlohmann::json::exception&) {
-    bad("the header is not JSON");
-  }
+  if (XXH3_64bits(p, size - 8) != le64(p + size - 8))
+    bad(file, "its checksum does not match (the file was altered or cut short)");
+  const std::optional<Layout> layout = parse_header(file, p + 16, n, size, key);
+  if (!layout) return std::nullopt;
+  const Layout& l = *layout;
   Dataset d;
-  std::uint64_t nnz = 0;
-  bool binary = false, labels = false;
-  try {
-    if (h.at("format") != "softreg-cache" || h.at("version") != 1)
-      bad("format " + h.at("format").dump() + " version " + h.at("version").dump());
-    // Made from another file, or from this one before it changed, or with other text options:
-    // stale, not wrong.
-    if (h.at("kind") != key.kind || h.at("source") != key.source ||
-        h.at("source_bytes") != key.source_bytes ||
-        h.at("source_mtime_ns") != key.source_mtime_ns ||
-        h.at("text_features") != key.text_features)
-      return std::nullopt;
-    d.rows = h.at("rows").get<std::size_t>();
-    d.inputs = h.at("inputs").get<std::size_t>();
-    nnz = h.at("nnz").get<std::uint64_t>();
-    binary = h.at("binary").get<bool>();
-    labels = h.at("labels").get<bool>();
-    d.class_names = h.at("classes").get<std::vector<std::string>>();
-  } catch (const nlohmann::json::exception& e) {
-    bad(std::string("the header lacks a field or has one of the wrong type (") + e.what() + ")");
-  }
-  if (d.inputs < 1 || d.inputs > kMaxSparseFeatures || d.rows >= (std::uint64_t{1} << 32) ||
-      d.class_names.size() > kMaxClasses || (labels && d.class_names.size() < 2))
-    bad("rows, inputs or classes out of range");
-  // The sizes the header implies must be the file's.
-  std::uint64_t at = 16 + n + pad8(16 + n);
-  auto piece = [&](std::uint64_t count, std::size_t width) {
-    const std::uint64_t start = at;
-    if (count > size / width) bad("sizes beyond the file");
-    at += count * width;
-    at += pad8(at);
-    return start;
-  };
-  const std::uint64_t lab = labels ? piece(d.rows, 4) : 0;
-  const std::uint64_t off = piece(d.rows + 1, 8);
-  const std::uint64_t col = piece(nnz, 4);
-  const std::uint64_t val = binary ? 0 : piece(nnz, 4);
-  if (at + 8 != size)
-    bad("the header's rows and values take " + std::to_string(at + 8) + " bytes but the file has " +
-        std::to_string(size));
+  d.rows = l.rows;
+  d.inputs = l.inputs;
+  d.class_names = l.classes;
   auto copy = [&](auto& v, std::uint64_t start, std::uint64_t count) {
     v.resize(count);
     std::memcpy(v.data(), p + start, count * sizeof(v[0]));
   };
-  if (labels) copy(d.labels, lab, d.rows);
-  copy(d.sparse.offsets, off, d.rows + 1);
-  copy(d.sparse.cols, col, nnz);
-  if (!binary) copy(d.sparse.vals, val, nnz);
-  // What every loader guarantees, checked again: the checksum says the bytes are the writer's,
-  // not that the writer was softreg.
+  if (l.labelled) copy(d.labels, l.labels, d.rows);
+  copy(d.sparse.offsets, l.offsets, d.rows + 1);
+  copy(d.sparse.cols, l.cols, l.nnz);
+  if (!l.binary) copy(d.sparse.vals, l.vals, l.nnz);
   const SparseRows& x = d.sparse;
-  if (x.offsets[0] != 0 || x.offsets[d.rows] != nnz) bad("row offsets do not run from 0 to nnz");
-  for (std::size_t i = 0; i < d.rows; ++i) {
-    if (x.offsets[i] > x.offsets[i + 1]) bad("row offsets decrease at row " + std::to_string(i));
-    for (std::uint64_t e = x.offsets[i]; e < x.offsets[i + 1]; ++e)
-      if (x.cols[e] >= d.inputs || (e > x.offsets[i] && x.cols[e - 1] >= x.cols[e]))
-        bad("row " + std::to_string(i) + "'s columns are not increasing below the inputs");
-  }
-  for (float v : x.vals)
-    if (!std::isfinite(v)) bad("a value is not finite");
-  for (std::int32_t y : d.labels)
-    if (y < 0 || static_cast<std::size_t>(y) >= d.class_names.size()) bad("a label out of range");
+  if (x.offsets[0] != 0 || x.offsets[d.rows] != l.nnz)
+    bad(file, "row offsets do not run from 0 to nnz");
+  check_rows(file, l, 0, x.offsets, x.cols, x.vals, d.labels);
   d.shape = {d.inputs};
   d.source = key.source;
   return d;
+}
+
+// ------------------------------------------------------------------------------------ stream
+
+std::unique_ptr<SparseCacheStream> SparseCacheStream::open(const fs::path& file,
+                                                           const CacheKey& key,
+                                                           std::size_t block_bytes) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(file, std::string("cannot open the cache (") + std::strerror(errno) + ")");
+  std::unique_ptr<SparseCacheStream> stream;
+  try {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+      fail(file, "the cache is not a regular file");
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    std::uint8_t first[16] = {};
+    if (size >= 16) read_at(fd, first, 0, file);
+    const std::uint64_t n = header_length(file, first, size);
+    const std::uint64_t sum = checksum_of(fd, size - 8, file);
+    std::uint8_t trailer[8];
+    read_at(fd, trailer, size - 8, file);
+    if (sum != le64(trailer))
+      bad(file, "its checksum does not match (the file was altered or cut short)");
+    std::vector<std::uint8_t> header(n);
+    read_at(fd, header, 16, file);
+    std::optional<Layout> l = parse_header(file, header.data(), n, size, key);
+    if (!l) {
+      ::close(fd);
+      return nullptr;
+    }
+    if (!l->labelled) bad(file, "it has no labels to train on");
+    std::uint64_t ends[2];
+    read_at(fd, {reinterpret_cast<std::uint8_t*>(&ends[0]), 8}, l->offsets, file);
+    read_at(fd, {reinterpret_cast<std::uint8_t*>(&ends[1]), 8}, l->offsets + 8 * l->rows, file);
+    if (ends[0] != 0 || ends[1] != l->nnz) bad(file, "row offsets do not run from 0 to nnz");
+    stream.reset(new SparseCacheStream(file.string(), fd, std::make_unique<Layout>(std::move(*l)),
+                                       block_bytes));
+  } catch (...) {
+    if (!stream) ::close(fd);
+    throw;
+  }
+  // Every block checked once before training starts.
+  Dataset block;
+  while (stream->next(block)) block = Dataset{};
+  stream->rewind();
+  return stream;
+}
+
+SparseCacheStream::SparseCacheStream(std::string name, int fd, std::unique_ptr<Layout> layout,
+                                     std::size_t block_bytes)
+    : name_(std::move(name)), fd_(fd), layout_(std::move(layout)) {
+  // Rows of the mean length (labels, offsets, columns, values) in about block_bytes.
+  const Layout& l = *layout_;
+  const double per_row =
+      12.0 + (l.binary ? 4.0 : 8.0) * static_cast<double>(l.nnz) / static_cast<double>(l.rows);
+  block_rows_ = static_cast<std::size_t>(
+      std::max(1.0, static_cast<double>(std::max<std::size_t>(block_bytes, 1)) / per_row));
+}
+
+SparseCacheStream::~SparseCacheStream() {
+  ::close(fd_);
+}
+
+std::size_t SparseCacheStream::rows() const {
+  return layout_->rows;
+}
+std::size_t SparseCacheStream::inputs() const {
+  return layout_->inputs;
+}
+std::uint64_t SparseCacheStream::nnz() const {
+  return layout_->nnz;
+}
+bool SparseCacheStream::binary() const {
+  return layout_->binary;
+}
+const std::vector<std::string>& SparseCacheStream::classes() const {
+  return layout_->classes;
+}
+
+bool SparseCacheStream::next(Dataset& block) {
+  const Layout& l = *layout_;
+  block = Dataset{};
+  if (row_ >= l.rows) return false;
+  const std::size_t rows = std::min(block_rows_, l.rows - row_);
+  SparseRows& x = block.sparse;
+  read_array(fd_, x.offsets, rows + 1, l.offsets + 8 * row_, name_);
+  const std::uint64_t first = x.offsets[0], last = x.offsets[rows];
+  if (first > last || last > l.nnz)
+    bad(name_, "row offsets decrease at row " + std::to_string(row_));
+  read_array(fd_, x.cols, last - first, l.cols + 4 * first, name_);
+  if (!l.binary) read_array(fd_, x.vals, last - first, l.vals + 4 * first, name_);
+  read_array(fd_, block.labels, rows, l.labels + 4 * row_, name_);
+  check_rows(name_, l, row_, x.offsets, x.cols, x.vals, block.labels);
+  for (std::uint64_t& o : x.offsets) o -= first;
+  block.rows = rows;
+  block.inputs = l.inputs;
+  block.shape = {l.inputs};
+  block.class_names = l.classes;
+  block.source = name_;
+  row_ += rows;
+  return true;
 }
 
 }  // namespace softreg

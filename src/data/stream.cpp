@@ -17,8 +17,6 @@ namespace softreg {
 
 namespace fs = std::filesystem;
 
-namespace {}  // namespace
-
 SparseFileStream::SparseFileStream(const fs::path& file, Kind kind, const TextOptions& text,
                                    std::size_t block_bytes)
     : name_(file.string()),
@@ -38,6 +36,8 @@ SparseFileStream::SparseFileStream(const fs::path& file, Kind kind, const TextOp
     const Dataset d = parse(block, first, /*labelled=*/false);
     rows_ += d.rows;
     inputs_ = std::max(inputs_, d.inputs);
+    nnz_ += d.sparse.nnz();
+    binary_ = binary_ && d.sparse.binary();
     labels.insert(d.class_names.begin(), d.class_names.end());
     if (labels.size() > kMaxClasses) break;  // the label reader below says so
   }

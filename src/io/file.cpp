@@ -28,7 +28,7 @@ int open_temp_beside(const fs::path& file, fs::path& tmp) {
   const std::string stem = "." + file.filename().string() + ".tmp-" + std::to_string(getpid());
   for (int n = 0; n < 1000; ++n) {
     tmp = dir / (stem + "-" + std::to_string(n));
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd >= 0 || (errno != EEXIST && errno != EINTR)) return fd;
   }
   errno = EEXIST;
@@ -95,8 +95,34 @@ void write_file_atomic(const fs::path& file, std::span<const std::uint8_t> bytes
   write_file_atomic(file, std::span<const std::span<const std::uint8_t>>(one));
 }
 
+void write_at(int fd, std::span<const std::uint8_t> bytes, std::uint64_t offset,
+              const fs::path& file) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t w =
+        ::pwrite(fd, bytes.data() + done, std::min<std::size_t>(bytes.size() - done, 1 << 30),
+                 static_cast<off_t>(offset + done));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      throw Error(file.string() + ": writing failed (" + std::strerror(errno) +
+                  "); the file was not changed");
+    }
+    done += static_cast<std::size_t>(w);
+  }
+}
+
 void write_file_atomic(const fs::path& file,
                        std::span<const std::span<const std::uint8_t>> pieces) {
+  write_file_atomic(file, [&](int fd) {
+    std::uint64_t at = 0;
+    for (const std::span<const std::uint8_t> bytes : pieces) {
+      write_at(fd, bytes, at, file);
+      at += bytes.size();
+    }
+  });
+}
+
+void write_file_atomic(const fs::path& file, const std::function<void(int fd)>& fill) {
   if (const std::string why = name_problem(file); !why.empty())
     throw Error(file.string() + ": " + why + "; nothing was written");
   fs::path tmp;
@@ -110,17 +136,12 @@ void write_file_atomic(const fs::path& file,
     throw Error(file.string() + ": " + step + " failed (" + std::strerror(err) +
                 "); the file was not changed");
   };
-  for (const std::span<const std::uint8_t> bytes : pieces) {
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-      const ssize_t w =
-          ::write(fd, bytes.data() + done, std::min<std::size_t>(bytes.size() - done, 1 << 30));
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        give_up("writing");
-      }
-      done += static_cast<std::size_t>(w);
-    }
+  try {
+    fill(fd);
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
   }
   if (::fsync(fd) != 0) give_up("flushing to disk");
   if (::close(fd) != 0) {

@@ -211,6 +211,29 @@ TEST(HostileInput, StreamingTrainsOnAFileSeveralTimesLargerThanItsMemoryBound) {
       << r.out;
   EXPECT_NE(r.out.find("test acc 1.0000"), std::string::npos) << r.out;
   expect_peak_below(r, 20 * kMiB, "streaming a LIBSVM file of " + std::to_string(bytes) + " bytes");
+  // With --cache: the first run writes the cache block by block, the second streams from it,
+  // both within the same bound, to the same model.
+  const fs::path cache = dir.path() / "big.cache";
+  const std::string cached = "train --libsvm " + quoted(train) + " --test " + quoted(test) +
+                             " --solver sgd --epochs 2 --stream 20000 --cache " + quoted(cache);
+  const RunResult w = run_softreg(cached);
+  ASSERT_EQ(w.status, 0) << describe(w);
+  EXPECT_NE(w.out.find("wrote the cache " + cache.string()), std::string::npos) << w.out;
+  expect_peak_below(w, 20 * kMiB, "writing the cache of a LIBSVM file while streaming it");
+  const RunResult c = run_softreg(cached);
+  ASSERT_EQ(c.status, 0) << describe(c);
+  EXPECT_NE(c.out.find("streaming " + train.string() + " from the cache " + cache.string()),
+            std::string::npos)
+      << c.out;
+  EXPECT_GT(fs::file_size(cache), bytes / 4) << "the cache holds the rows";
+  expect_peak_below(c, 20 * kMiB,
+                    "streaming from a cache of " + std::to_string(fs::file_size(cache)) + " bytes");
+  const auto last_line = [](const std::string& out) {
+    const std::size_t end = out.find_last_not_of('\n');
+    return out.substr(out.rfind('\n', end) + 1, end - out.rfind('\n', end));
+  };
+  const auto no_time = [](std::string line) { return line.substr(0, line.find(" in ")); };
+  EXPECT_EQ(no_time(last_line(c.out)), no_time(last_line(r.out))) << "the same run";
 }
 
 // The bound of docs/security.md for `train` on a text table of M bytes whose table (rows x

@@ -89,15 +89,29 @@ Dataset read_table(const DataArgs& a, const std::string& file,
   return load_libsvm(file, inputs, classes);
 }
 
+// What --cache holds for the training file `file` as it is now (and, for text, these options).
+CacheKey training_cache_key(const DataArgs& a, const std::string& file) {
+  if (!a.csv.empty())
+    throw InputError("--cache keeps sparse rows: it applies to --libsvm and --text");
+  return cache_key_of(file, a.text.empty() ? "libsvm" : "text",
+                      a.text.empty() ? "" : text_options_note(a.text_options));
+}
+
+// The line saying that --cache was written.
+void say_cache_written(const DataArgs& a, bool existed) {
+  if (!a.quiet)
+    std::cout << (existed ? "rebuilt the cache " : "wrote the cache ") << a.cache
+              << (existed ? " (it was made from another file, or from this one before it changed)"
+                          : "")
+              << "\n";
+}
+
 // The training file, through --cache when it is given: the cache's rows when it holds this file
 // as it is now (and, for text, with these options); otherwise the file parsed, and the cache
 // written for next time.
 Dataset read_training_table(const DataArgs& a, const std::string& file) {
   if (a.cache.empty()) return read_table(a, file, {}, 0, true, true);
-  if (!a.csv.empty())
-    throw InputError("--cache keeps sparse rows: it applies to --libsvm and --text");
-  const CacheKey key = cache_key_of(file, a.text.empty() ? "libsvm" : "text",
-                                    a.text.empty() ? "" : text_options_note(a.text_options));
+  const CacheKey key = training_cache_key(a, file);
   std::error_code ec;
   const bool existed = std::filesystem::exists(a.cache, ec);
   if (existed) {
@@ -109,11 +123,7 @@ Dataset read_training_table(const DataArgs& a, const std::string& file) {
   }
   Dataset d = read_table(a, file, {}, 0, true, true);
   write_cache(a.cache, d, key);
-  if (!a.quiet)
-    std::cout << (existed ? "rebuilt the cache " : "wrote the cache ") << a.cache
-              << (existed ? " (it was made from another file, or from this one before it changed)"
-                          : "")
-              << "\n";
+  say_cache_written(a, existed);
   return d;
 }
 
@@ -156,6 +166,28 @@ Dataset load_table(const DataArgs& a, const std::vector<std::string>& class_name
 
 const std::string& table_file(const DataArgs& a) {
   return !a.csv.empty() ? a.csv : !a.libsvm.empty() ? a.libsvm : a.text;
+}
+
+std::unique_ptr<SparseStream> open_training_stream(const DataArgs& a) {
+  const bool text = !a.text.empty();
+  const std::string& file = table_file(a);
+  auto from_file = [&] {
+    return std::make_unique<SparseFileStream>(
+        file, text ? SparseFileStream::Kind::text : SparseFileStream::Kind::libsvm, a.text_options);
+  };
+  if (a.cache.empty()) return from_file();
+  const CacheKey key = training_cache_key(a, file);
+  std::error_code ec;
+  const bool existed = std::filesystem::exists(a.cache, ec);
+  if (existed)
+    if (std::unique_ptr<SparseCacheStream> s = SparseCacheStream::open(a.cache, key)) {
+      if (!a.quiet) std::cout << "streaming " << file << " from the cache " << a.cache << "\n";
+      return s;
+    }
+  std::unique_ptr<SparseFileStream> s = from_file();
+  write_cache(a.cache, *s, key);
+  say_cache_written(a, existed);
+  return s;
 }
 
 std::optional<TextOptions> model_text_options(const std::map<std::string, std::string>& notes,

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -46,6 +47,11 @@ Dataset load_table(const DataArgs& a, const std::vector<std::string>& class_name
 
 /// The file of --csv, --libsvm or --text (empty for Fashion-MNIST).
 const std::string& table_file(const DataArgs& a);
+
+/// The training file of --libsvm or --text read in blocks (--stream): from --cache when it is
+/// given and holds this file as it is now, else from the file (and the cache written from it,
+/// block by block, for next time).
+std::unique_ptr<SparseStream> open_training_stream(const DataArgs& a);
 
 /// The text features a model records (its `text_features` note), or nullopt for a model of
 /// another kind; InputError naming `file` when the note is malformed.

@@ -252,7 +252,7 @@ void run(const TrainArgs& a) {
   Standardization standardization;
   // --stream: the training file is read in blocks every epoch, never whole; `data.train` then
   // holds only its description (rows, features, classes) and the test file is read whole.
-  std::unique_ptr<SparseFileStream> stream;
+  std::unique_ptr<SparseStream> stream;
   TrainTest data;
   if (a.stream > 0) {
     if (a.data.libsvm.empty() && a.data.text.empty())
@@ -260,13 +260,11 @@ void run(const TrainArgs& a) {
     if (a.data.test.empty())
       throw InputError("--stream needs --test FILE (a split would need the whole file)");
     if (solver != Solver::sgd) throw InputError("--stream trains with --solver sgd");
-    if (!a.data.cache.empty() || a.data.standardize || a.limit > 0)
-      throw InputError("--stream does not go with --cache, --standardize or --limit");
+    if (a.data.standardize || a.limit > 0)
+      throw InputError("--stream does not go with --standardize or --limit");
     const bool text = !a.data.text.empty();
     const std::string& file = table_file(a.data);
-    stream = std::make_unique<SparseFileStream>(
-        file, text ? SparseFileStream::Kind::text : SparseFileStream::Kind::libsvm,
-        a.data.text_options);
+    stream = open_training_stream(a.data);
     data.train.rows = stream->rows();
     data.train.inputs = stream->inputs();
     data.train.shape = {stream->inputs()};
