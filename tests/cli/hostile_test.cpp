@@ -234,6 +234,24 @@ TEST(HostileInput, StreamingTrainsOnAFileSeveralTimesLargerThanItsMemoryBound) {
   };
   const auto no_time = [](std::string line) { return line.substr(0, line.find(" in ")); };
   EXPECT_EQ(no_time(last_line(c.out)), no_time(last_line(r.out))) << "the same run";
+  // Under a data limit of 20 MiB, a third of the file (ulimit -d; one thread, whose stack the
+  // limit would count too): streaming from the file, writing the cache and streaming from it
+  // succeed; the in-memory run does not, with a line saying so.
+  if (!kMeasuresMemory) return;  // the sanitizers' shadow memory would not fit
+  const std::string one = "train --libsvm " + quoted(train) + " --test " + quoted(test) +
+                          " --solver sgd --epochs 2 --threads 1 -q";
+  fs::remove(cache);
+  for (const std::string& extra :
+       {std::string(" --stream 20000"), " --stream 20000 --cache " + quoted(cache),
+        " --stream 20000 --cache " + quoted(cache)}) {
+    const RunResult l = run_softreg_limited(one + extra, 20 * 1024);
+    EXPECT_EQ(l.status, 0) << extra << ": " << describe(l);
+  }
+  const RunResult m = run_softreg_limited(one, 20 * 1024);
+  EXPECT_EQ(m.status, 1) << "the limit bites: the file does not fit\n" << describe(m);
+  EXPECT_NE(m.err.find("softreg: out of memory (for data larger than memory, see --stream"),
+            std::string::npos)
+      << m.err;
 }
 
 // The bound of docs/security.md for `train` on a text table of M bytes whose table (rows x

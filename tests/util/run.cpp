@@ -53,15 +53,29 @@ RunResult run_command(const std::string& command, const std::string& input) {
   return run_shell("(", command, ")", input, dir);
 }
 
-RunResult run_softreg(const std::string& args, const std::string& input) {
+namespace {
+
+// run_softreg after `setup` (shell commands ending in "; " or empty).
+RunResult run_softreg_after(const std::string& setup, const std::string& args,
+                            const std::string& input) {
   // exec: the shell becomes softreg_test_peak, which runs softreg as its own child and exits as
   // it did, so a signal that kills softreg is seen as one, and its peak RSS is softreg's alone.
   TempDir dir;
   const auto peak = dir.path() / "peak";
-  RunResult r = run_shell("exec '" SOFTREG_PEAK_EXE "' '" + peak.string() + "' ",
+  RunResult r = run_shell(setup + "exec '" SOFTREG_PEAK_EXE "' '" + peak.string() + "' ",
                           std::string("'") + SOFTREG_EXE + "' " + args, "", input, dir);
   std::ifstream(peak) >> r.peak_rss_kb;
   return r;
+}
+
+}  // namespace
+
+RunResult run_softreg(const std::string& args, const std::string& input) {
+  return run_softreg_after("", args, input);
+}
+
+RunResult run_softreg_limited(const std::string& args, long data_kb) {
+  return run_softreg_after("ulimit -d " + std::to_string(data_kb) + "; ", args, "");
 }
 
 }  // namespace softreg::test

@@ -18,6 +18,10 @@ struct RunResult {
 /// resident size.
 RunResult run_softreg(const std::string& args, const std::string& input = "");
 
+/// run_softreg under a limit of `data_kb` KiB on its data (ulimit -d: the heap and every private
+/// writable mapping, thread stacks included).
+RunResult run_softreg_limited(const std::string& args, long data_kb);
+
 /// Runs any shell command the same way.
 RunResult run_command(const std::string& command, const std::string& input = "");
 

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <exception>
 #include <iostream>
+#include <new>
 
 #include "commands.hpp"
 #include "softreg/error.hpp"
@@ -34,6 +35,10 @@ int main(int argc, char** argv) {
   } catch (const softreg::InputError& e) {
     std::cerr << "softreg: " << e.what() << '\n';
     return 2;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "softreg: out of memory (for data larger than memory, see --stream in "
+                 "softreg train --help)\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "softreg: " << e.what() << '\n';
     return 1;
