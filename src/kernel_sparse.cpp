@@ -1,6 +1,7 @@
 // Minibatch SGD on sparse rows in O(nnz K) a step, with lazy decay and momentum (kernel.hpp,
 // SparseSgd; docs/objective.md, "Sparse SGD").
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -26,6 +27,9 @@ constexpr std::size_t kTeamEntries = 8192;
 // The batch's rows are taken in blocks of this many, each block's loss summed on its own and
 // the blocks' sums added in order: the same sums whichever member takes which block.
 constexpr std::size_t kLossRows = 8;
+// The most steps between two flushes while the rate changes from step to step: the tree of their
+// maps (80 bytes a step) stays under 11 MB, and a flush, O(D K), comes at most this often.
+constexpr std::uint32_t kMaxTreeSteps = 1u << 16;
 
 std::size_t stride_for(std::size_t classes) {
   return classes < kTeamClasses ? classes : (classes + kClassBlock - 1) / kClassBlock * kClassBlock;
@@ -93,20 +97,31 @@ void SparseSgd::arrive_and_wait(std::size_t m, std::size_t members, std::uint64_
       detail::spin_until(flags_[u].value, [phase](std::uint64_t now) { return now >= phase; });
 }
 
-void SparseSgd::catch_up(std::size_t col, std::uint32_t missed, std::size_t k0, std::size_t k1) {
+void SparseSgd::catch_up(std::size_t col, std::uint32_t from, std::size_t k0, std::size_t k1) {
+  const std::uint32_t missed = steps_ - from;
   if (missed == 0 || k0 >= k1) return;
   float* const w = wt_.data() + col * stride_;
   const double lr = options_.lr, mu = options_.momentum, wd = options_.weight_decay;
-  if (vt_.empty()) {
-    // w ← (1 − ηλ) w, n times.
+  // The missed steps' map and, without momentum, Σ of its prefix products (for the average):
+  // one rate since the last flush, one power; else the product of the steps' maps.
+  Map2 m;
+  double sum = 0.0;
+  if (!varying_) {
     const double a = 1.0 - lr * wd;
-    const Map2 m = power({a, 0, 0, 1}, missed);
+    m = vt_.empty() ? power({a, 0, 0, 1}, missed) : power({a, -lr * mu, wd, mu}, missed);
+    sum = a == 1.0 ? missed : a * (1.0 - m.a) / (1.0 - a);
+  } else {
+    const std::array<double, 5> p = steps_map(from, steps_);
+    m = {p[0], p[1], p[2], p[3]};
+    sum = p[4];
+  }
+  if (vt_.empty()) {
+    // w ← (1 − ηλ) w, once a step.
     if (averaging_) {
-      // The mean of T steps' weights (the average so far) and the n missed ones, w aⁱ for
-      // i = 1..n: (T avg + w Σ aⁱ) / (T + n).
-      const double t = static_cast<double>(averaged_ + done_[col]);
+      // The mean of T steps' weights (the average so far) and the n missed ones, w times the
+      // prefix products: (T avg + w Σ) / (T + n).
+      const double t = static_cast<double>(averaged_ + from);
       const double n = missed;
-      const double sum = a == 1.0 ? n : a * (1.0 - m.a) / (1.0 - a);
       float* const avg = avg_.data() + col * stride_;
       for (std::size_t k = k0; k < k1; ++k)
         avg[k] = static_cast<float>((t * avg[k] + sum * w[k]) / (t + n));
@@ -114,14 +129,56 @@ void SparseSgd::catch_up(std::size_t col, std::uint32_t missed, std::size_t k0, 
     for (std::size_t k = k0; k < k1; ++k) w[k] = static_cast<float>(m.a * w[k]);
     return;
   }
-  // (w, v) ← [[1 − ηλ, −ημ], [λ, μ]] (w, v), n times: v' = μ v + λ w, w' = w − η v'.
-  const Map2 m = power({1.0 - lr * wd, -lr * mu, wd, mu}, missed);
+  // (w, v) ← [[1 − ηλ, −ημ], [λ, μ]] (w, v), once a step: v' = μ v + λ w, w' = w − η v'.
   float* const v = vt_.data() + col * stride_;
   for (std::size_t k = k0; k < k1; ++k) {
     const double wk = w[k], vk = v[k];
     w[k] = static_cast<float>(m.a * wk + m.b * vk);
     v[k] = static_cast<float>(m.c * wk + m.d * vk);
   }
+}
+
+namespace {
+
+using StepMap = std::array<double, 5>;  // a, b, c, d of the map, and Σ of prefix products of a
+constexpr StepMap kIdentity = {1, 0, 0, 1, 0};
+
+// `first`'s steps, then `then`'s.
+StepMap followed_by(const StepMap& first, const StepMap& then) {
+  const Map2 f{first[0], first[1], first[2], first[3]}, t{then[0], then[1], then[2], then[3]};
+  const Map2 m = t * f;
+  return {m.a, m.b, m.c, m.d, first[4] + first[0] * then[4]};
+}
+
+}  // namespace
+
+void SparseSgd::put_step_map(std::uint32_t step, float lr) {
+  if (step >= leaves_) {
+    // Twice the leaves (at least 64): the old leaves copied, the inner nodes computed again.
+    std::size_t leaves = std::max<std::size_t>(64, leaves_);
+    while (leaves <= step) leaves *= 2;
+    std::vector<StepMap> tree(2 * leaves, kIdentity);
+    for (std::size_t i = 0; i < leaves_; ++i) tree[leaves + i] = tree_[leaves_ + i];
+    for (std::size_t i = leaves - 1; i >= 1; --i)
+      tree[i] = followed_by(tree[2 * i], tree[2 * i + 1]);
+    tree_ = std::move(tree);
+    leaves_ = leaves;
+  }
+  const double eta = lr, mu = options_.momentum, wd = options_.weight_decay;
+  const double a = 1.0 - eta * wd;
+  std::size_t i = leaves_ + step;
+  tree_[i] = vt_.empty() ? StepMap{a, 0, 0, 1, a} : StepMap{a, -eta * mu, wd, mu, 0};
+  for (i /= 2; i >= 1; i /= 2) tree_[i] = followed_by(tree_[2 * i], tree_[2 * i + 1]);
+}
+
+std::array<double, 5> SparseSgd::steps_map(std::uint32_t from, std::uint32_t to) const {
+  // Bottom-up over the tree: the ranges met on the left come first, those on the right last.
+  StepMap left = kIdentity, right = kIdentity;
+  for (std::size_t l = leaves_ + from, r = leaves_ + to; l < r; l /= 2, r /= 2) {
+    if (l & 1u) left = followed_by(left, tree_[l++]);
+    if (r & 1u) right = followed_by(tree_[--r], right);
+  }
+  return followed_by(left, right);
 }
 
 void SparseSgd::flush() {
@@ -131,7 +188,7 @@ void SparseSgd::flush() {
     const std::size_t blocks = (inputs_ + kColumns - 1) / kColumns;
     auto block = [&](std::size_t t) {
       const std::size_t j1 = std::min(inputs_, (t + 1) * kColumns);
-      for (std::size_t j = t * kColumns; j < j1; ++j) catch_up(j, steps_ - done_[j], 0, stride_);
+      for (std::size_t j = t * kColumns; j < j1; ++j) catch_up(j, done_[j], 0, stride_);
     };
     if (pool_ != nullptr)
       pool_->run(blocks, block);
@@ -141,6 +198,9 @@ void SparseSgd::flush() {
   }
   if (averaging_) averaged_ += steps_;
   steps_ = 0;
+  varying_ = false;
+  tree_.clear();
+  leaves_ = 0;
 }
 
 void SparseSgd::start_averaging() {
@@ -154,7 +214,12 @@ void SparseSgd::start_averaging() {
 }
 
 void SparseSgd::set_lr(float lr) {
-  flush();
+  if (lr == options_.lr) return;
+  if (!done_.empty() && steps_ != 0 && !varying_) {
+    // The steps so far had one rate: their maps, then each later step's own.
+    varying_ = true;
+    for (std::uint32_t s = 0; s < steps_; ++s) put_step_map(s, options_.lr);
+  }
   options_.lr = lr;
 }
 
@@ -164,8 +229,11 @@ PassStats SparseSgd::step(const Features& x, std::span<const std::int32_t> label
     throw std::invalid_argument("SparseSgd::step: sparse rows of " + std::to_string(inputs_) +
                                 " inputs expected");
   const std::size_t n = rows.size(), k_all = outputs_, st = stride_;
-  // Before the step counter could wrap (4 billion steps without an evaluation), catch up.
-  if (steps_ == std::numeric_limits<std::uint32_t>::max() - 1) flush();
+  // Before the step counter could wrap (4 billion steps without an evaluation), or the tree of
+  // changing rates' maps grow past kMaxTreeSteps leaves, catch up.
+  if (steps_ == std::numeric_limits<std::uint32_t>::max() - 1 ||
+      (varying_ && steps_ >= kMaxTreeSteps))
+    flush();
   const bool lazy = !done_.empty();
 
   // 1. The batch's columns, each once, with the steps it missed. Serial: done by member 0 while
@@ -180,7 +248,7 @@ PassStats SparseSgd::step(const Features& x, std::span<const std::int32_t> label
       if (slot_[c] != kNoSlot) continue;
       slot_[c] = static_cast<std::uint32_t>(touched_.size());
       touched_.push_back(c);
-      if (lazy) missed_.push_back(steps_ - done_[c]);
+      if (lazy) missed_.push_back(done_[c]);
     }
   }
   grad_.resize(touched_.size() * st);
@@ -302,7 +370,10 @@ PassStats SparseSgd::step(const Features& x, std::span<const std::int32_t> label
   // A diverged batch changes nothing but the catching up; a step done counts.
   if (lazy)
     for (const std::uint32_t c : touched_) done_[c] = finite ? steps_ + 1 : steps_;
-  if (finite) ++steps_;
+  if (finite) {
+    if (varying_) put_step_map(steps_, lr);
+    ++steps_;
+  }
   return stats;
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <numbers>
 #include <optional>
 #include <string>
 
@@ -31,9 +32,33 @@ std::string lr_text(float lr) {
 
 }  // namespace
 
-float epoch_lr(const TrainOptions& o, int epoch) {
-  if (o.schedule == TrainOptions::Schedule::constant) return o.sgd.lr;
-  return static_cast<float>(static_cast<double>(o.sgd.lr) * (o.epochs - epoch + 1) / o.epochs);
+float scheduled_lr(const TrainOptions& o, std::uint64_t t, std::uint64_t steps_per_epoch) {
+  using S = TrainOptions::Schedule;
+  const double lr = o.sgd.lr;
+  const std::uint64_t per_epoch = std::max<std::uint64_t>(steps_per_epoch, 1);
+  const std::uint64_t epochs = static_cast<std::uint64_t>(std::max(o.epochs, 1));
+  const std::uint64_t epoch = std::min(t / per_epoch, epochs - 1);  // 0-based
+  double rate = lr;
+  switch (o.schedule) {
+    case S::constant:
+      break;
+    case S::step:
+      rate = lr * std::pow(static_cast<double>(o.step_gamma),
+                           static_cast<double>(
+                               epoch / static_cast<std::uint64_t>(std::max(o.step_every, 1))));
+      break;
+    case S::cosine: {
+      const double total = static_cast<double>(epochs * per_epoch);
+      const double progress = std::min(static_cast<double>(t), total - 1) / total;
+      rate = lr * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
+      break;
+    }
+    case S::linear:
+      rate = lr * static_cast<double>(epochs - epoch) / static_cast<double>(epochs);
+      break;
+  }
+  if (t < o.warmup) rate *= static_cast<double>(t + 1) / static_cast<double>(o.warmup);
+  return static_cast<float>(rate);
 }
 
 EpochMetrics epoch_metrics(int epoch, const PassStats& seen, const PassStats& test,
@@ -95,11 +120,11 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
   std::vector<EpochMetrics> history;
   for (int epoch = 1; epoch <= options_.epochs; ++epoch) {
     const auto start = Clock::now();
-    sgd.set_lr(epoch_lr(options_, epoch));
     if (epoch == 1) order.shuffle(rng);  // later epochs' orders are shuffled during evaluation
     PassStats seen;
     const std::size_t batches = order.batches();
     for (std::size_t b = 0; b < batches; ++b) {
+      sgd.set_lr(scheduled_lr(options_, (epoch - 1) * std::uint64_t{batches} + b, batches));
       const PassStats s =
           kernel.step(model, train_x, train.labels, order.batch(b), grad, pool, update_weight);
       if (!std::isfinite(s.loss_sum))
@@ -120,8 +145,9 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
     // The last step of the epoch has not been checked by a later batch's loss yet.
     if (t.rows != 0 && !std::isfinite(t.loss_sum))
       throw DivergenceError(epoch, batches, batches, t.loss_sum, options_.sgd.lr);
-    const EpochMetrics m =
+    EpochMetrics m =
         epoch_metrics(epoch, seen, t, std::chrono::duration<double>(Clock::now() - start).count());
+    m.lr = sgd.options().lr;
     history.push_back(m);
     if (callbacks.on_epoch) callbacks.on_epoch(m);
     if (callbacks.stop_requested && callbacks.stop_requested()) throw Interrupted(epoch);
@@ -186,9 +212,9 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
   const std::size_t batches = (rows + options_.batch_size - 1) / options_.batch_size;
   std::optional<BatchOrder> order;
   std::vector<EpochMetrics> history;
+  std::uint64_t step = 0;  // over the run, for the schedule
   for (int epoch = 1; epoch <= options_.epochs; ++epoch) {
     const auto start = Clock::now();
-    sgd.set_lr(epoch_lr(options_, epoch));
     if (epoch == options_.average_from) sgd.start_averaging();
     PassStats seen;
     std::size_t b = 0;
@@ -201,6 +227,7 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
       order->shuffle(rng);
       const Features train_x = Features::of(train);
       for (std::size_t j = 0; j < order->batches(); ++j) {
+        sgd.set_lr(scheduled_lr(options_, step++, batches));
         ++b;
         const PassStats s = sgd.step(train_x, train.labels, order->batch(j));
         if (!std::isfinite(s.loss_sum)) {
@@ -224,8 +251,9 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
       sgd.write_to(model);
       throw DivergenceError(epoch, batches, batches, t.loss_sum, options_.sgd.lr);
     }
-    const EpochMetrics m =
+    EpochMetrics m =
         epoch_metrics(epoch, seen, t, std::chrono::duration<double>(Clock::now() - start).count());
+    m.lr = sgd.lr();
     history.push_back(m);
     if (callbacks.on_epoch) callbacks.on_epoch(m);
     if (callbacks.stop_requested && callbacks.stop_requested()) {

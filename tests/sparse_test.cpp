@@ -6,6 +6,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <tuple>
 #include <vector>
 
 #include "fixtures.hpp"
@@ -232,18 +234,25 @@ EagerSgd eager_from(const SoftmaxRegression& model, const SgdOptions& o) {
 }
 
 // Three epochs of both updates on the same batches of sp (de densified): averaging from the
-// second epoch when `average`, and the learning rate times `later_lr` after it.
+// second epoch when `average`, and the learning rate times `later_lr` after it; when `lr_at` is
+// given, step t (0-based) at the rate lr_at(t).
 void run_side_by_side(SparseSgd& lazy, EagerSgd& eager, const Dataset& sp, const Dataset& de,
-                      std::size_t batch, bool average, float later_lr, Rng& rng) {
+                      std::size_t batch, bool average, float later_lr, Rng& rng,
+                      const std::function<float(std::size_t)>& lr_at = {}) {
   BatchOrder order(sp.rows, batch);
   const Features x = Features::of(sp);
+  std::size_t t = 0;
   for (int epoch = 0; epoch < 3; ++epoch) {
     if (epoch == 1 && average) {
       lazy.start_averaging();
       eager.averaging = true;
     }
     order.shuffle(rng);
-    for (std::size_t b = 0; b < order.batches(); ++b) {
+    for (std::size_t b = 0; b < order.batches(); ++b, ++t) {
+      if (lr_at) {
+        lazy.set_lr(lr_at(t));
+        eager.o.lr = lr_at(t);
+      }
       lazy.step(x, sp.labels, order.batch(b));
       eager.step(de, order.batch(b));
     }
@@ -339,6 +348,50 @@ TEST(SparseSgdTeam, EveryThreadCountGivesTheEagerUpdateBitForBit) {
         for (std::size_t i = 0; i < ew.size(); ++i)
           worst = std::max(worst, std::abs(out.weight()[i] - ew[i]));
         EXPECT_LT(worst, 2e-5) << threads << " threads: float steps against double ones";
+      }
+    }
+  }
+}
+
+// A rate that changes at every step (a cosine with warm-up, as the schedules give): each column's
+// missed steps are caught up with the rates they had, from the tree of the steps' maps, and the
+// weights are still the eager update's; on one thread and on a team alike.
+TEST(SparseSgdRates, ARateChangingEveryStepGivesTheEagerUpdate) {
+  const auto lr_at = [](std::size_t t) {
+    return static_cast<float>(0.4 * (1.0 + std::cos(0.05 * static_cast<double>(t))) *
+                              std::min(1.0, static_cast<double>(t + 1) / 5));
+  };
+  // 4 classes, batches of 10 rows of about 4.5 values: most columns miss most steps; 37 classes,
+  // batches of 30 rows of about 9: a team's step, columns missing some steps.
+  for (const auto& [classes, fill, batch] : {std::tuple{std::size_t{4}, 0.05, std::size_t{10}},
+                                             std::tuple{std::size_t{37}, 0.1, std::size_t{30}}}) {
+    const Shape s{"Rates", 150, 90, classes, fill, false, Output::softmax};
+    const Dataset sp = random_sparse(s, 43);
+    const Dataset de = densified(sp);
+    for (const Recipe& recipe : {Recipe{"WeightDecay", {0.5f, 0.0f, 0.05f}},
+                                 Recipe{"MomentumAndDecay", {0.2f, 0.9f, 0.05f}},
+                                 Recipe{"AveragedWithDecay", {0.5f, 0.0f, 0.05f}, true}}) {
+      for (const unsigned threads : {1u, 2u}) {
+        SCOPED_TRACE(std::to_string(classes) + " classes, " + recipe.name + ", " +
+                     std::to_string(threads) + " threads");
+        SoftmaxRegression model(s.inputs, s.classes);
+        Rng init(3);
+        model.init(init, 0.3f);
+        ThreadPool pool(threads);
+        SparseSgd sgd(model, recipe.sgd, &pool);
+        EagerSgd eager = eager_from(model, recipe.sgd);
+        Rng rng(5);
+        run_side_by_side(sgd, eager, sp, de, batch, recipe.average, 1.0f, rng, lr_at);
+        SoftmaxRegression out(s.inputs, s.classes);
+        sgd.write_to(out);
+        const std::vector<double>& ew = eager.averaging ? eager.aw : eager.w;
+        double worst = 0, moved = 0;
+        for (std::size_t i = 0; i < ew.size(); ++i) {
+          worst = std::max(worst, std::abs(out.weight()[i] - ew[i]));
+          moved = std::max(moved, std::abs(ew[i] - model.weight()[i]));
+        }
+        EXPECT_LT(worst, 2e-5) << "float steps against double ones";
+        EXPECT_GT(moved, 0.05) << "the weights moved: the comparison is not vacuous";
       }
     }
   }

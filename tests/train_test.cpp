@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <numbers>
 
 #include "softreg/batch.hpp"
 #include "softreg/ops.hpp"
@@ -32,60 +35,157 @@ Dataset synthetic(std::size_t n, std::size_t d, std::size_t k, std::uint64_t see
   return ds;
 }
 
+// The lesson's loop written with ops.hpp in float64, with the rate lr(t) at step t (0-based over
+// the run): the weights and each epoch's mean loss.
+struct PlainRun {
+  std::vector<double> w, b, epoch_loss;
+};
+PlainRun plain_fit(const SoftmaxRegression& start, const Dataset& train, const TrainOptions& opt,
+                   Rng& rng, const std::function<double(std::size_t)>& lr) {
+  const std::size_t d = train.inputs, k = start.outputs();
+  PlainRun p{{start.weight().begin(), start.weight().end()},
+             {start.bias().begin(), start.bias().end()},
+             {}};
+  BatchOrder order(train.rows, opt.batch_size);
+  std::size_t t = 0;
+  for (int epoch = 0; epoch < opt.epochs; ++epoch) {
+    order.shuffle(rng);
+    double loss_sum = 0;
+    for (std::size_t bi = 0; bi < order.batches(); ++bi, ++t) {
+      const auto rows = order.batch(bi);
+      const auto y = gather_labels(train, rows);
+      Matrix<double> o(rows.size(), k);
+      for (std::size_t r = 0; r < rows.size(); ++r)
+        for (std::size_t c = 0; c < k; ++c) {
+          o(r, c) = p.b[c];
+          for (std::size_t j = 0; j < d; ++j)
+            o(r, c) += p.w[c * d + j] * train.pixels[rows[r] * d + j] / 255.0;
+        }
+      for (double l : cross_entropy(o, y)) loss_sum += l;
+      const Matrix<double> g = cross_entropy_backward(o, y);
+      const double eta = lr(t);
+      for (std::size_t c = 0; c < k; ++c) {
+        double gb = 0;
+        for (std::size_t r = 0; r < rows.size(); ++r) gb += g(r, c);
+        for (std::size_t j = 0; j < d; ++j) {
+          double gw = 0;
+          for (std::size_t r = 0; r < rows.size(); ++r)
+            gw += g(r, c) * train.pixels[rows[r] * d + j] / 255.0;
+          p.w[c * d + j] -= eta * gw;
+        }
+        p.b[c] -= eta * gb;
+      }
+    }
+    p.epoch_loss.push_back(loss_sum / static_cast<double>(train.rows));
+  }
+  return p;
+}
+
+// The trainer and the plain loop from the same start on 70 rows of 30 inputs in 4 classes.
+struct SideBySide {
+  SoftmaxRegression fast{30, 4};
+  std::vector<EpochMetrics> history;
+  PlainRun plain;
+  Rng rng_fast{3}, rng_plain{3};
+  SideBySide(const TrainOptions& opt, const std::function<double(std::size_t)>& lr) {
+    const Dataset train = synthetic(70, 30, 4, 1), test = synthetic(20, 30, 4, 2);
+    fast.init(rng_fast, 0.01f);
+    const SoftmaxRegression start = fast;
+    rng_plain = rng_fast;
+    history = Trainer(opt).fit(fast, train, test, rng_fast);
+    plain = plain_fit(start, train, opt, rng_plain, lr);
+  }
+};
+
 TEST(TrainTest, FitEqualsThePlainLessonLoopIncludingThePartialLastBatch) {
   // 70 rows in batches of 16: the last batch has 6 rows, and its gradient is a mean over 6.
-  const Dataset train = synthetic(70, 30, 4, 1), test = synthetic(20, 30, 4, 2);
   TrainOptions opt;
   opt.epochs = 3;
   opt.batch_size = 16;
   opt.sgd.lr = 0.5f;
-  SoftmaxRegression fast(30, 4);
-  Rng rng_fast(3);
-  fast.init(rng_fast, 0.01f);
-  SoftmaxRegression plain = fast;
-  Rng rng_plain = rng_fast;
-  const auto history = Trainer(opt).fit(fast, train, test, rng_fast);
-
-  // The same loop written with ops.hpp in float64.
-  std::vector<double> w(plain.weight().begin(), plain.weight().end());
-  std::vector<double> b(plain.bias().begin(), plain.bias().end());
-  BatchOrder order(train.rows, opt.batch_size);
-  for (int epoch = 0; epoch < opt.epochs; ++epoch) {
-    order.shuffle(rng_plain);
-    double loss_sum = 0;
-    for (std::size_t bi = 0; bi < order.batches(); ++bi) {
-      const auto rows = order.batch(bi);
-      const auto y = gather_labels(train, rows);
-      Matrix<double> o(rows.size(), 4);
-      for (std::size_t r = 0; r < rows.size(); ++r)
-        for (std::size_t c = 0; c < 4; ++c) {
-          o(r, c) = b[c];
-          for (std::size_t j = 0; j < 30; ++j)
-            o(r, c) += w[c * 30 + j] * train.pixels[rows[r] * 30 + j] / 255.0;
-        }
-      for (double l : cross_entropy(o, y)) loss_sum += l;
-      const Matrix<double> g = cross_entropy_backward(o, y);
-      for (std::size_t c = 0; c < 4; ++c) {
-        double gb = 0;
-        for (std::size_t r = 0; r < rows.size(); ++r) gb += g(r, c);
-        for (std::size_t j = 0; j < 30; ++j) {
-          double gw = 0;
-          for (std::size_t r = 0; r < rows.size(); ++r)
-            gw += g(r, c) * train.pixels[rows[r] * 30 + j] / 255.0;
-          w[c * 30 + j] -= 0.5 * gw;
-        }
-        b[c] -= 0.5 * gb;
-      }
-    }
-    // The epoch's loss is the mean over all 70 examples, not the mean of the batch means.
-    EXPECT_NEAR(history[epoch].loss, loss_sum / 70, 1e-5 * loss_sum / 70);
-  }
-  for (std::size_t i = 0; i < w.size(); ++i) EXPECT_NEAR(fast.weight()[i], w[i], 1e-5);
-  for (std::size_t i = 0; i < b.size(); ++i) EXPECT_NEAR(fast.bias()[i], b[i], 1e-5);
+  SideBySide run(opt, [](std::size_t) { return 0.5; });
+  const SoftmaxRegression& fast = run.fast;
+  const std::vector<EpochMetrics>& history = run.history;
+  const PlainRun& p = run.plain;
+  // The epoch's loss is the mean over all 70 examples, not the mean of the batch means.
+  for (int epoch = 0; epoch < opt.epochs; ++epoch)
+    EXPECT_NEAR(history[epoch].loss, p.epoch_loss[epoch], 1e-5 * p.epoch_loss[epoch]);
+  for (std::size_t i = 0; i < p.w.size(); ++i) EXPECT_NEAR(fast.weight()[i], p.w[i], 1e-5);
+  for (std::size_t i = 0; i < p.b.size(); ++i) EXPECT_NEAR(fast.bias()[i], p.b[i], 1e-5);
   EXPECT_GT(history.back().test_accuracy, 0.9);  // the classes are separable
   // fit drew one shuffle per epoch from rng, as the loop above did (it shuffles the next epoch's
   // order while it evaluates, and not after the last epoch): the streams go on alike.
-  EXPECT_EQ(rng_fast.next(), rng_plain.next());
+  EXPECT_EQ(run.rng_fast.next(), run.rng_plain.next());
+}
+
+// Each schedule's rate at chosen steps, against its formula (docs/cli.md): 10 steps an epoch,
+// 6 epochs.
+TEST(TrainTest, ScheduledRatesAreTheFormulas) {
+  TrainOptions o;
+  o.epochs = 6;
+  o.sgd.lr = 0.8f;
+  const std::uint64_t B = 10, T = 60;
+  auto at = [&](std::uint64_t t) { return static_cast<double>(scheduled_lr(o, t, B)); };
+  for (std::uint64_t t : {0u, 9u, 35u, 59u}) EXPECT_FLOAT_EQ(at(t), 0.8) << t;
+  o.schedule = TrainOptions::Schedule::step;
+  o.step_every = 2;
+  o.step_gamma = 0.5f;
+  EXPECT_FLOAT_EQ(at(0), 0.8);
+  EXPECT_FLOAT_EQ(at(19), 0.8);   // epoch 2
+  EXPECT_FLOAT_EQ(at(20), 0.4);   // epoch 3: the first decay
+  EXPECT_FLOAT_EQ(at(45), 0.2);   // epoch 5
+  EXPECT_FLOAT_EQ(at(500), 0.2);  // past the run: the last epoch's
+  o.schedule = TrainOptions::Schedule::cosine;
+  EXPECT_FLOAT_EQ(at(0), 0.8);
+  EXPECT_FLOAT_EQ(at(T / 2), 0.4);
+  EXPECT_FLOAT_EQ(at(15), 0.8 * 0.5 * (1 + std::cos(std::numbers::pi * 15 / 60)));
+  EXPECT_FLOAT_EQ(at(T - 1), 0.8 * 0.5 * (1 + std::cos(std::numbers::pi * 59 / 60)));
+  EXPECT_GT(at(T - 1), 0.0);
+  o.schedule = TrainOptions::Schedule::linear;
+  for (std::uint64_t e = 1; e <= 6; ++e) {
+    EXPECT_FLOAT_EQ(at((e - 1) * B), 0.8 * static_cast<double>(6 - e + 1) / 6) << e;
+    EXPECT_FLOAT_EQ(at(e * B - 1), at((e - 1) * B)) << "one rate an epoch";
+  }
+  // Warm-up: (t + 1) / W of the schedule's rate for t < W, then the schedule's.
+  o.warmup = 4;
+  EXPECT_FLOAT_EQ(at(0), 0.8 * 1 / 4);
+  EXPECT_FLOAT_EQ(at(2), 0.8 * 3 / 4);
+  EXPECT_FLOAT_EQ(at(3), 0.8);
+  EXPECT_FLOAT_EQ(at(12), 0.8 * 5 / 6);
+  o.schedule = TrainOptions::Schedule::cosine;
+  EXPECT_FLOAT_EQ(at(1), 0.8 * 0.5 * (1 + std::cos(std::numbers::pi * 1 / 60)) * 2 / 4);
+}
+
+// The trainer takes each step at its scheduled rate: cosine with warm-up against the plain loop
+// given the same rates, written out here.
+TEST(TrainTest, FitTakesEachStepAtItsScheduledRate) {
+  TrainOptions opt;
+  opt.epochs = 3;
+  opt.batch_size = 16;  // 5 batches an epoch, 15 steps
+  opt.sgd.lr = 0.5f;
+  opt.schedule = TrainOptions::Schedule::cosine;
+  opt.warmup = 3;
+  SideBySide run(opt, [](std::size_t t) {
+    const double cosine =
+        0.5 * 0.5 * (1 + std::cos(std::numbers::pi * static_cast<double>(t) / 15));
+    return t < 3 ? cosine * static_cast<double>(t + 1) / 3 : cosine;
+  });
+  const SoftmaxRegression& fast = run.fast;
+  const std::vector<EpochMetrics>& history = run.history;
+  const PlainRun& p = run.plain;
+  for (std::size_t i = 0; i < p.w.size(); ++i) EXPECT_NEAR(fast.weight()[i], p.w[i], 1e-5);
+  for (std::size_t i = 0; i < p.b.size(); ++i) EXPECT_NEAR(fast.bias()[i], p.b[i], 1e-5);
+  // The constant rate's weights are elsewhere: the test tells the two apart.
+  TrainOptions flat = opt;
+  flat.schedule = TrainOptions::Schedule::constant;
+  flat.warmup = 0;
+  const SideBySide constant(flat, [](std::size_t) { return 0.5; });
+  double apart = 0;
+  for (std::size_t i = 0; i < p.w.size(); ++i)
+    apart = std::max(apart, std::abs(constant.fast.weight()[i] - p.w[i]));
+  EXPECT_GT(apart, 1e-3);
+  EXPECT_FLOAT_EQ(static_cast<float>(history.back().lr),
+                  static_cast<float>(0.25 * (1 + std::cos(std::numbers::pi * 14 / 15))));
 }
 
 TEST(TrainTest, WeightsAreBitIdenticalForOneTwoAndThreeThreads) {

@@ -112,8 +112,9 @@ std::vector<EpochMetrics> fit(SoftmaxRegression& model, const Dataset& train, co
     const PassStats t = evaluate(net, test);
     if (t.rows != 0 && !std::isfinite(t.loss_sum))
       throw DivergenceError(epoch, batches, batches, t.loss_sum, options.sgd.lr);
-    const EpochMetrics m =
+    EpochMetrics m =
         epoch_metrics(epoch, seen, t, std::chrono::duration<double>(Clock::now() - start).count());
+    m.lr = options.sgd.lr;
     history.push_back(m);
     if (callbacks.on_epoch) callbacks.on_epoch(m);
   }

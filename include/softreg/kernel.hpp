@@ -16,6 +16,7 @@
 // seed gives bit-identical weights for every thread count.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -169,8 +170,11 @@ class SparseSgd {
                  std::span<const std::uint32_t> rows);
   /// Applies every column's missed steps: afterwards wt() is exactly the eager update's W.
   void flush();
-  /// Changes the learning rate from the next step on (flushes first: missed steps use the old one).
+  /// Changes the learning rate from the next step on. A column's missed steps are applied with
+  /// the rates they had: while the rate has not changed since the last flush, as one power of
+  /// their map; after a change, as the product of the steps' maps from a segment tree over them.
   void set_lr(float lr);
+  float lr() const { return options_.lr; }
   /// From the next step on, also keeps the average of W and b over the steps (Polyak-Ruppert
   /// averaging, each step's weights after it), caught up lazily like the weights; wt() and
   /// bias() then give the average. Not with momentum.
@@ -188,8 +192,13 @@ class SparseSgd {
   void write_to(SoftmaxRegression& model);
 
  private:
-  // Applies `missed` steps to classes [k0, k1) of column col.
-  void catch_up(std::size_t col, std::uint32_t missed, std::size_t k0, std::size_t k1);
+  // Applies the steps [from, steps_) (since the last flush) to classes [k0, k1) of column col.
+  void catch_up(std::size_t col, std::uint32_t from, std::size_t k0, std::size_t k1);
+  // Step `step`'s lazy map into leaf `step` of the tree, and its ancestors updated.
+  void put_step_map(std::uint32_t step, float lr);
+  // The product of the maps of steps [from, to) and, without momentum, the sum of its prefix
+  // products of (1 − ηλ) (for averaging): {a, b, c, d, sum}.
+  std::array<double, 5> steps_map(std::uint32_t from, std::uint32_t to) const;
   // How many threads run a step touching `entries` (stored values x classes).
   std::size_t team_size(std::size_t entries) const;
   // The first class of member m of a team of `members` (members: K).
@@ -207,7 +216,7 @@ class SparseSgd {
   std::vector<std::uint32_t> slot_;     // per column: its row in grad_ during a step, or none
   std::uint32_t steps_ = 0;             // steps since the last flush
   std::vector<std::uint32_t> touched_;  // the batch's columns, in first-seen order
-  std::vector<std::uint32_t> missed_;   // the steps each touched column has missed
+  std::vector<std::uint32_t> missed_;   // per touched column: the first step it missed
   AlignedFloats grad_;                  // touched x S
   bool averaging_ = false;
   AlignedFloats avg_;             // the average of W, D x S
@@ -224,6 +233,12 @@ class SparseSgd {
   };
   std::vector<Flag> flags_;  // per member: the last phase it reached
   std::uint64_t phase_ = 0;  // phases begun, over all steps
+  // Rates that changed since the last flush: each step's rate, and a segment tree of the steps'
+  // maps (leaves_ leaves from index leaves_, node i the product of its children 2i, 2i + 1).
+  bool varying_ = false;
+  std::vector<float> rates_;
+  std::vector<std::array<double, 5>> tree_;
+  std::size_t leaves_ = 0;
 };
 
 /// Loss and accuracy of `model` on all rows of x; when `predictions` is not empty (size rows), the

@@ -20,10 +20,16 @@ struct TrainOptions {
   int epochs = 10;
   std::size_t batch_size = 256;
   SgdOptions sgd;
-  /// The learning rate of each epoch: constant (sgd.lr throughout), or linear, which falls by
-  /// equal steps from sgd.lr in the first epoch to sgd.lr / epochs in the last (epoch e of E has
-  /// lr (E − e + 1) / E).
-  enum class Schedule { constant, linear } schedule = Schedule::constant;
+  /// The learning rate of each step (scheduled_lr; docs/cli.md, "Learning-rate schedules"):
+  /// constant (sgd.lr throughout); step (times step_gamma every step_every epochs); cosine (from
+  /// sgd.lr down to 0 over the run, step by step); linear, which falls by equal steps from sgd.lr
+  /// in the first epoch to sgd.lr / epochs in the last (epoch e of E has lr (E − e + 1) / E).
+  enum class Schedule { constant, step, cosine, linear } schedule = Schedule::constant;
+  int step_every = 1;       // step: epochs between two decays
+  float step_gamma = 0.1f;  // step: the factor of each decay
+  /// The first `warmup` steps (batches, not epochs) scale the schedule's rate by (t + 1) / warmup
+  /// at step t (0-based): from 1/warmup of it up to all of it.
+  std::uint64_t warmup = 0;
   /// When not 0: the model is the average of the weights after every step from the start of this
   /// epoch on (Polyak-Ruppert averaging; sparse data, without momentum).
   int average_from = 0;
@@ -37,10 +43,12 @@ struct EpochMetrics {
   double test_accuracy = 0.0;   // after the epoch
   double test_loss = 0.0;
   double seconds = 0.0;  // wall time of the epoch, test evaluation included
+  double lr = 0.0;       // SGD: the learning rate of the epoch's last step
 };
 
-/// The learning rate of epoch `epoch` (1-based) under the options' schedule.
-float epoch_lr(const TrainOptions& options, int epoch);
+/// The learning rate of step t (0-based, counted over the whole run) under the options' schedule
+/// and warm-up, with `steps_per_epoch` steps an epoch (the run: epochs x steps_per_epoch steps).
+float scheduled_lr(const TrainOptions& options, std::uint64_t t, std::uint64_t steps_per_epoch);
 
 /// An epoch's figures from its training batches (`seen`) and the test pass after it.
 EpochMetrics epoch_metrics(int epoch, const PassStats& seen, const PassStats& test, double seconds);

@@ -318,7 +318,11 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"CvWithSgd", kIris + " --solver sgd --cv 3 --C 1,2",
             "softreg: --cv chooses the penalty of --solver lbfgs or newton, not of sgd"},
         Bad{"TorchWithLbfgs", "--solver lbfgs --backend torch",
-            "softreg: --backend torch trains with SGD only: --solver lbfgs is softreg's"}),
+            "softreg: --backend torch trains with SGD only: --solver lbfgs is softreg's"},
+        Bad{"TorchWithSchedule", "--backend torch --schedule cosine",
+            "softreg: --backend torch trains at a constant rate: --schedule cosine is softreg's"},
+        Bad{"TorchWithWarmup", "--backend torch --warmup 10",
+            "softreg: --backend torch trains at a constant rate: --warmup is softreg's"}),
     [](const testing::TestParamInfo<Bad>& p) { return std::string(p.param.name); });
 
 TEST(SolverCliBadWeights, ColumnValuesAreChecked) {

@@ -276,6 +276,21 @@ TEST_F(TrainCliUsage, LearningRateNotAFinitePositiveNumber) {
   }
 }
 
+TEST_F(TrainCliUsage, ScheduleOptionsOutOfRange) {
+  for (const char* gamma : {"0", "1.5", "nan", "-0.5"}) {
+    SCOPED_TRACE(gamma);
+    expect_rejected(run(std::string("--schedule step --step-gamma ") + gamma),
+                    {"--step-gamma", "expected a number in (0, 1]", std::string("found ") + gamma});
+  }
+  expect_rejected(run("--schedule step --step-every 0"), {"--step-every", "0"});
+  expect_rejected(run("--warmup -1"), {"--warmup", "-1"});
+  expect_rejected(run("--schedule sometimes"), {"--schedule", "sometimes"});
+  // The step schedule's options without it would do nothing: refused, not ignored.
+  expect_rejected(run("--step-every 2"), {"--step-every applies to --schedule step"});
+  expect_rejected(run("--schedule cosine --step-gamma 0.5"),
+                  {"--step-gamma applies to --schedule step"});
+}
+
 TEST_F(TrainCliUsage, ZeroLimit) {
   expect_rejected(run("--limit 0"), {"--limit", "0"});
 }
@@ -437,14 +452,15 @@ TEST_F(TrainCliTiny, MetricsFileMatchesThePrintedLines) {
   ASSERT_EQ(printed.size(), 4u);
   const auto rows = lines_of(slurp(file));
   ASSERT_EQ(rows.size(), 5u) << slurp(file);
-  EXPECT_EQ(rows[0], "epoch,loss,train_acc,test_acc,test_loss,seconds");
+  EXPECT_EQ(rows[0], "epoch,loss,train_acc,test_acc,test_loss,seconds,lr");
   for (std::size_t i = 0; i < 4; ++i) {
     SCOPED_TRACE(rows[i + 1]);
     std::vector<double> v;
     std::istringstream in(rows[i + 1]);
     for (std::string cell; std::getline(in, cell, ',');) v.push_back(std::stod(cell));
-    ASSERT_EQ(v.size(), 6u);
+    ASSERT_EQ(v.size(), 7u);
     EXPECT_EQ(v[0], static_cast<double>(i + 1));
+    EXPECT_EQ(v[6], 0.1) << "the lesson's constant rate";
     // The screen shows 4 decimals (2 for seconds) of what the file holds with more: they agree
     // to within the screen's rounding, plus the file's own (6 decimals, 4 for seconds).
     EXPECT_NEAR(v[1], printed[i].loss, 0.5e-4 + 0.5e-6);
@@ -453,6 +469,38 @@ TEST_F(TrainCliTiny, MetricsFileMatchesThePrintedLines) {
     EXPECT_TRUE(std::isfinite(v[4]) && v[4] > 0) << "test_loss";
     EXPECT_NEAR(v[5], printed[i].seconds, 0.5e-2 + 0.5e-4);
   }
+}
+
+// A schedule's rate is in each epoch line (the rate of the epoch's last step) and in the metrics
+// file; the lesson's lines, without one, have none.
+TEST_F(TrainCliTiny, ScheduledRatesAreInTheEpochLinesAndTheMetrics) {
+  const fs::path file = dir_.path() / "metrics.csv";
+  // 500 images in batches of 100: 5 steps an epoch.
+  const std::string common = "--epochs 4 --batch-size 100 --lr 0.4 --metrics " + quoted(file);
+  auto rates = [&] {
+    std::vector<double> lr;
+    for (const std::string& row : lines_of(slurp(file)))
+      if (row.rfind("epoch", 0) != 0) lr.push_back(std::stod(row.substr(row.rfind(',') + 1)));
+    return lr;
+  };
+  const RunResult step = run(common + " --schedule step --step-every 2 --step-gamma 0.5");
+  ASSERT_EQ(step.status, 0) << describe(step);
+  EXPECT_EQ(rates(), (std::vector<double>{0.4, 0.4, 0.2, 0.2}));
+  const std::vector<std::string> lines = lines_of(step.out);
+  ASSERT_GE(lines.size(), 4u);
+  EXPECT_NE(lines[0].find("test acc "), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("  lr 0.4  ("), std::string::npos) << lines[0];
+  EXPECT_NE(lines[3].find("  lr 0.2  ("), std::string::npos) << lines[3];
+  const RunResult cosine = run(common + " --schedule cosine --warmup 3");
+  ASSERT_EQ(cosine.status, 0) << describe(cosine);
+  const std::vector<double> c = rates();
+  ASSERT_EQ(c.size(), 4u);
+  for (std::size_t e = 0; e < 4; ++e)  // the last step of epoch e + 1 is step 5 e + 4 of 20
+    EXPECT_NEAR(c[e], 0.2 * (1 + std::cos(3.14159265358979 * static_cast<double>(5 * e + 4) / 20)),
+                1e-6)
+        << e;
+  const RunResult lesson = run("--epochs 1");
+  EXPECT_EQ(lesson.out.find("  lr "), std::string::npos) << lesson.out;
 }
 
 TEST_F(TrainCliTiny, SameSeedSameRunOtherSeedOtherRun) {
@@ -679,7 +727,7 @@ TEST(TrainCliDivergence, HugeLearningRateStopsWithStatusOne) {
   for (const char* part : {"softreg: training diverged", "in epoch 1", "--lr"})
     EXPECT_NE(r.err.find(part), std::string::npos) << part << "\n" << describe(r);
   // Nothing non-finite reaches the metrics file: just its header.
-  EXPECT_EQ(slurp(metrics), "epoch,loss,train_acc,test_acc,test_loss,seconds\n");
+  EXPECT_EQ(slurp(metrics), "epoch,loss,train_acc,test_acc,test_loss,seconds,lr\n");
 }
 
 // --- The real Fashion-MNIST ----------------------------------------------------------------

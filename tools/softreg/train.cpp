@@ -58,11 +58,17 @@ const CLI::Validator kFiniteNonNegative(
     },
     "FINITE >= 0");
 
-std::string epoch_line(const EpochMetrics& m) {
-  char buf[160];
+// `with_lr`: the rate of the epoch's last step too (a schedule or warm-up changes it).
+std::string epoch_line(const EpochMetrics& m, bool with_lr) {
+  char buf[200];
   std::snprintf(buf, sizeof buf, "epoch %d  loss %.4f  train acc %.4f  test acc %.4f  (%.2f s)",
                 m.epoch, m.loss, m.train_accuracy, m.test_accuracy, m.seconds);
-  return buf;
+  std::string line = buf;
+  if (with_lr) {
+    std::snprintf(buf, sizeof buf, "  lr %.4g", m.lr);
+    line.insert(line.rfind("  ("), buf);
+  }
+  return line;
 }
 
 // A progress bar on stderr, redrawn in place; only when stderr is a terminal.
@@ -173,6 +179,11 @@ ModelInfo model_info(const TrainArgs& a, const Dataset& train, const Standardiza
     options["lr"] = a.lr;
     options["momentum"] = a.momentum;
     options["schedule"] = a.schedule.empty() ? "constant" : a.schedule;
+    if (a.schedule == "step") {
+      options["step_every"] = a.step_every;
+      options["step_gamma"] = a.step_gamma;
+    }
+    if (a.warmup > 0) options["warmup"] = a.warmup;
     options["average"] = a.average;
     if (a.stream > 0) options["stream"] = a.stream;
   } else {
@@ -240,6 +251,10 @@ void run(const TrainArgs& a) {
   if (solver != Solver::sgd && a.backend == "torch")
     throw InputError("--backend torch trains with SGD only: --solver " +
                      std::string(solver_name(solver)) + " is softreg's");
+  if (a.backend == "torch" && ((!a.schedule.empty() && a.schedule != "constant") || a.warmup > 0))
+    throw InputError("--backend torch trains at a constant rate: " +
+                     std::string(a.warmup > 0 ? "--warmup" : "--schedule " + a.schedule) +
+                     " is softreg's");
   if (a.cv > 0 && solver == Solver::sgd)
     throw InputError("--cv chooses the penalty of --solver lbfgs or newton, not of sgd");
   if (!a.data.sample_weight.empty() && a.data.csv.empty())
@@ -298,7 +313,7 @@ void run(const TrainArgs& a) {
     metrics = std::make_unique<std::ofstream>(a.metrics);
     if (!*metrics) throw InputError(a.metrics + ": cannot open for writing (--metrics)");
     *metrics << (solver == Solver::sgd
-                     ? "epoch,loss,train_acc,test_acc,test_loss,seconds\n"
+                     ? "epoch,loss,train_acc,test_acc,test_loss,seconds,lr\n"
                      : "iteration,objective,train_acc,test_acc,test_loss,seconds\n");
   }
 
@@ -356,16 +371,23 @@ void run(const TrainArgs& a) {
                    static_cast<float>(lambda)};
     options.threads = a.threads;
     options.average_from = a.average;
-    options.schedule =
-        a.schedule == "linear" ? TrainOptions::Schedule::linear : TrainOptions::Schedule::constant;
+    using Schedule = TrainOptions::Schedule;
+    options.schedule = a.schedule == "linear"   ? Schedule::linear
+                       : a.schedule == "step"   ? Schedule::step
+                       : a.schedule == "cosine" ? Schedule::cosine
+                                                : Schedule::constant;
+    options.step_every = a.step_every;
+    options.step_gamma = static_cast<float>(a.step_gamma);
+    options.warmup = static_cast<std::uint64_t>(a.warmup);
 
     TrainCallbacks callbacks;
     callbacks.on_epoch = [&](const EpochMetrics& m) {
-      if (!a.quiet) std::cout << epoch_line(m) << std::endl;
+      const bool scheduled = options.schedule != Schedule::constant || options.warmup != 0;
+      if (!a.quiet) std::cout << epoch_line(m, scheduled) << std::endl;
       if (metrics) {
-        char row[200];
-        std::snprintf(row, sizeof row, "%d,%.6f,%.6f,%.6f,%.6f,%.4f\n", m.epoch, m.loss,
-                      m.train_accuracy, m.test_accuracy, m.test_loss, m.seconds);
+        char row[240];
+        std::snprintf(row, sizeof row, "%d,%.6f,%.6f,%.6f,%.6f,%.4f,%.6g\n", m.epoch, m.loss,
+                      m.train_accuracy, m.test_accuracy, m.test_loss, m.seconds, m.lr);
         *metrics << row << std::flush;
       }
     };
@@ -451,9 +473,28 @@ void add_train(CLI::App& app) {
       ->check(CLI::Range(1LL, 1LL << 31));
   cmd->add_option("--lr", a->lr, "Learning rate")->capture_default_str()->check(kFinitePositive);
   cmd->add_option("--schedule", a->schedule,
-                  "SGD's learning rate by epoch: constant, or linear (from --lr in the first "
-                  "epoch down by equal steps to --lr / epochs in the last; the default for --text)")
-      ->check(CLI::IsMember({"constant", "linear"}));
+                  "SGD's learning rate, step by step: constant; step (times --step-gamma every "
+                  "--step-every epochs); cosine (from --lr down to 0 over the run); linear (from "
+                  "--lr in the first epoch down by equal steps to --lr / epochs in the last; the "
+                  "default for --text)")
+      ->check(CLI::IsMember({"constant", "step", "cosine", "linear"}));
+  cmd->add_option("--step-every", a->step_every,
+                  "--schedule step: epochs between two decays of the rate (default 1)")
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--step-gamma", a->step_gamma,
+                  "--schedule step: each decay multiplies the rate by G, 0 < G <= 1 (default 0.1)")
+      ->check(CLI::Validator(
+          [](std::string& s) -> std::string {
+            double v = 0;
+            if (!CLI::detail::lexical_cast(s, v) || !std::isfinite(v) || v <= 0 || v > 1)
+              return "expected a number in (0, 1] but found " + s;
+            return {};
+          },
+          "(0, 1]"));
+  cmd->add_option("--warmup", a->warmup,
+                  "SGD: the first N steps (batches) scale the rate by (t + 1) / N, from 1/N of "
+                  "it at the first step to all of it (0: none)")
+      ->check(CLI::Range(0LL, 1LL << 40));
   cmd->add_option("--stream", a->stream,
                   "--libsvm, --text with --test: read the training file in blocks every epoch, "
                   "never whole, shuffling within a buffer of ROWS rows (memory: the buffer, one "
@@ -539,6 +580,13 @@ void add_train(CLI::App& app) {
     for (const char* o : {"--ngrams", "--hash-bits", "--weighting", "--norm"})
       if (cmd->count(o) != 0 && a->data.text.empty())
         throw InputError(std::string(o) + " applies to --text");
+    for (const char* o : {"--step-every", "--step-gamma"})
+      if (cmd->count(o) != 0 && a->schedule != "step")
+        throw InputError(std::string(o) + " applies to --schedule step");
+    if (a->schedule == "step") {
+      if (a->step_every == 0) a->step_every = 1;
+      if (a->step_gamma == 0.0) a->step_gamma = 0.1;
+    }
     a->data.quiet = a->quiet;
     run(*a);
   });

@@ -24,7 +24,11 @@ struct TrainArgs {
   double momentum = 0.0;
   long long stream = 0;  // --stream ROWS: the shuffle buffer; 0: the file in memory
   int average = 0;       // --average E: average the weights from epoch E on; 0: not
-  std::string schedule;  // constant or linear; empty: linear for --text, else constant
+  std::string
+      schedule;        // constant, step, cosine or linear; empty: linear for --text, else constant
+  int step_every = 0;  // --step-every N (epochs; 0: not given, 1 for --schedule step)
+  double step_gamma = 0.0;  // --step-gamma G (0: not given, 0.1 for --schedule step)
+  long long warmup = 0;     // --warmup N: steps of warm-up
   std::uint64_t seed = 0;
   unsigned threads = 0;
   long long limit = 0;
