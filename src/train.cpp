@@ -99,9 +99,10 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
                      " inputs but the model expects " + std::to_string(model.inputs()));
   if (train.rows == 0) throw InputError(train.source + ": no training examples");
   if (train.is_sparse() || test.is_sparse()) return fit_sparse(model, train, test, rng, callbacks);
-  if (options_.average_from != 0)
-    throw InputError(
-        "--average: weight averaging is implemented for sparse data (--libsvm, --text)");
+  if (options_.average_from > options_.epochs)
+    throw InputError("--average " + std::to_string(options_.average_from) +
+                     ": averaging would start after the last epoch (" +
+                     std::to_string(options_.epochs) + ")");
   // A batch larger than the data set is the whole data set (and must not allocate more).
   const std::size_t batch_size = std::min(options_.batch_size, train.rows);
   ThreadPool pool(options_.threads);
@@ -116,11 +117,26 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
   };
   const Features train_x = Features::of(train), test_x = Features::of(test);
   BatchOrder order(train.rows, batch_size);
+  // Polyak-Ruppert averaging (--average E): the mean of the weights after every step from the
+  // start of epoch E on, kept as the sparse trainer keeps it, avg = (t avg + w) / (t + 1) in
+  // double, and evaluated and returned instead of the last weights.
+  std::optional<SoftmaxRegression> average;
+  std::uint64_t averaged = 0;
+  const auto add_to_average = [&] {
+    const double t = static_cast<double>(averaged++);
+    auto mean_in = [t](std::span<float> avg, std::span<const float> now) {
+      for (std::size_t i = 0; i < avg.size(); ++i)
+        avg[i] = static_cast<float>((t * avg[i] + now[i]) / (t + 1));
+    };
+    mean_in(average->weight(), model.weight());
+    mean_in(average->bias(), model.bias());
+  };
 
   std::vector<EpochMetrics> history;
   for (int epoch = 1; epoch <= options_.epochs; ++epoch) {
     const auto start = Clock::now();
     if (epoch == 1) order.shuffle(rng);  // later epochs' orders are shuffled during evaluation
+    if (epoch == options_.average_from) average = model;
     PassStats seen;
     const std::size_t batches = order.batches();
     for (std::size_t b = 0; b < batches; ++b) {
@@ -130,6 +146,7 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
       if (!std::isfinite(s.loss_sum))
         throw DivergenceError(epoch, b + 1, batches, s.loss_sum, options_.sgd.lr);
       sgd.step(b_slot, grad.bias);
+      if (average) add_to_average();
       seen.loss_sum += s.loss_sum;
       seen.correct += s.correct;
       seen.rows += s.rows;
@@ -140,8 +157,9 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
     // The next epoch's shuffle (serial) runs on one thread while the others evaluate: the same
     // draws of rng in the same order as shuffling at the start of the next epoch.
     const std::function<void()> shuffle_next = [&] { order.shuffle(rng); };
-    const PassStats t = evaluate(model, test_x, test.labels, test.rows, pool, {},
-                                 epoch < options_.epochs ? shuffle_next : std::function<void()>{});
+    const PassStats t =
+        evaluate(average ? *average : model, test_x, test.labels, test.rows, pool, {},
+                 epoch < options_.epochs ? shuffle_next : std::function<void()>{});
     // The last step of the epoch has not been checked by a later batch's loss yet.
     if (t.rows != 0 && !std::isfinite(t.loss_sum))
       throw DivergenceError(epoch, batches, batches, t.loss_sum, options_.sgd.lr);
@@ -152,6 +170,7 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
     if (callbacks.on_epoch) callbacks.on_epoch(m);
     if (callbacks.stop_requested && callbacks.stop_requested()) throw Interrupted(epoch);
   }
+  if (average) model = std::move(*average);
   return history;
 }
 
@@ -205,7 +224,13 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
     const std::function<void(const std::function<void(const Dataset&)>&)>& buffers) const {
   using Clock = std::chrono::steady_clock;
   if (options_.average_from != 0 && options_.sgd.momentum != 0.0f)
-    throw InputError("--average and --momentum do not go together (averaging is without momentum)");
+    throw InputError(
+        "--average and --momentum do not go together on sparse data (its averaging is lazy, "
+        "without momentum)");
+  if (options_.average_from > options_.epochs)
+    throw InputError("--average " + std::to_string(options_.average_from) +
+                     ": averaging would start after the last epoch (" +
+                     std::to_string(options_.epochs) + ")");
   ThreadPool pool(options_.threads);
   SparseSgd sgd(model, options_.sgd, &pool);
   const Features test_x = Features::of(test);

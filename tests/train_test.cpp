@@ -39,6 +39,7 @@ Dataset synthetic(std::size_t n, std::size_t d, std::size_t k, std::uint64_t see
 // the run): the weights and each epoch's mean loss.
 struct PlainRun {
   std::vector<double> w, b, epoch_loss;
+  std::vector<double> aw, ab;  // with opt.average_from: the mean of w, b after every step since
 };
 PlainRun plain_fit(const SoftmaxRegression& start, const Dataset& train, const TrainOptions& opt,
                    Rng& rng, const std::function<double(std::size_t)>& lr) {
@@ -48,6 +49,7 @@ PlainRun plain_fit(const SoftmaxRegression& start, const Dataset& train, const T
              {}};
   BatchOrder order(train.rows, opt.batch_size);
   std::size_t t = 0;
+  double averaged = 0;
   for (int epoch = 0; epoch < opt.epochs; ++epoch) {
     order.shuffle(rng);
     double loss_sum = 0;
@@ -74,6 +76,16 @@ PlainRun plain_fit(const SoftmaxRegression& start, const Dataset& train, const T
           p.w[c * d + j] -= eta * gw;
         }
         p.b[c] -= eta * gb;
+      }
+      if (opt.average_from != 0 && epoch + 1 >= opt.average_from) {
+        // The running mean, updated eagerly at every step.
+        if (p.aw.empty()) {
+          p.aw.assign(p.w.size(), 0.0);
+          p.ab.assign(p.b.size(), 0.0);
+        }
+        ++averaged;
+        for (std::size_t i = 0; i < p.w.size(); ++i) p.aw[i] += (p.w[i] - p.aw[i]) / averaged;
+        for (std::size_t i = 0; i < p.b.size(); ++i) p.ab[i] += (p.b[i] - p.ab[i]) / averaged;
       }
     }
     p.epoch_loss.push_back(loss_sum / static_cast<double>(train.rows));
@@ -116,6 +128,31 @@ TEST(TrainTest, FitEqualsThePlainLessonLoopIncludingThePartialLastBatch) {
   // fit drew one shuffle per epoch from rng, as the loop above did (it shuffles the next epoch's
   // order while it evaluates, and not after the last epoch): the streams go on alike.
   EXPECT_EQ(run.rng_fast.next(), run.rng_plain.next());
+}
+
+// --average on dense rows: the model (and each epoch's evaluation) is the mean of the weights
+// after every step from the start of epoch 2, against the plain loop's mean kept eagerly.
+TEST(TrainTest, AveragedSgdIsTheMeanOfTheWeightsAfterEveryStep) {
+  TrainOptions opt;
+  opt.epochs = 3;
+  opt.batch_size = 16;
+  opt.sgd.lr = 0.5f;
+  opt.average_from = 2;
+  SideBySide run(opt, [](std::size_t) { return 0.5; });
+  const PlainRun& p = run.plain;
+  ASSERT_EQ(p.aw.size(), p.w.size());
+  double worst = 0, apart = 0;
+  for (std::size_t i = 0; i < p.aw.size(); ++i) {
+    worst = std::max(worst, std::abs(run.fast.weight()[i] - p.aw[i]));
+    apart = std::max(apart, std::abs(p.w[i] - p.aw[i]));
+  }
+  for (std::size_t i = 0; i < p.ab.size(); ++i)
+    worst = std::max(worst, std::abs(run.fast.bias()[i] - p.ab[i]));
+  EXPECT_LT(worst, 1e-5);
+  EXPECT_GT(apart, 1e-3) << "the mean is not the last weights: the test tells them apart";
+  opt.average_from = 4;
+  EXPECT_THROW(SideBySide(opt, [](std::size_t) { return 0.5; }), InputError)
+      << "averaging that would start after the last epoch";
 }
 
 // Each schedule's rate at chosen steps, against its formula (docs/cli.md): 10 steps an epoch,

@@ -31,7 +31,8 @@ struct TrainOptions {
   /// at step t (0-based): from 1/warmup of it up to all of it.
   std::uint64_t warmup = 0;
   /// When not 0: the model is the average of the weights after every step from the start of this
-  /// epoch on (Polyak-Ruppert averaging; sparse data, without momentum).
+  /// epoch on (Polyak-Ruppert averaging; on sparse data lazily, without momentum); each epoch
+  /// evaluates the average.
   int average_from = 0;
   unsigned threads = 0;  // 0: one per hardware thread
 };

@@ -322,7 +322,9 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"TorchWithSchedule", "--backend torch --schedule cosine",
             "softreg: --backend torch trains at a constant rate: --schedule cosine is softreg's"},
         Bad{"TorchWithWarmup", "--backend torch --warmup 10",
-            "softreg: --backend torch trains at a constant rate: --warmup is softreg's"}),
+            "softreg: --backend torch trains at a constant rate: --warmup is softreg's"},
+        Bad{"TorchWithAverage", "--backend torch --average 2",
+            "softreg: --backend torch does not average the weights: --average is softreg's"}),
     [](const testing::TestParamInfo<Bad>& p) { return std::string(p.param.name); });
 
 TEST(SolverCliBadWeights, ColumnValuesAreChecked) {

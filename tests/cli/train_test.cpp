@@ -291,6 +291,12 @@ TEST_F(TrainCliUsage, ScheduleOptionsOutOfRange) {
                   {"--step-gamma applies to --schedule step"});
 }
 
+TEST_F(TrainCliUsage, AveragingThatWouldStartAfterTheLastEpoch) {
+  expect_rejected(run("--epochs 3 --average 4"),
+                  {"--average 4: averaging would start after the last epoch (3)"});
+  expect_rejected(run("--average -1"), {"--average", "-1"});
+}
+
 TEST_F(TrainCliUsage, ZeroLimit) {
   expect_rejected(run("--limit 0"), {"--limit", "0"});
 }

@@ -255,6 +255,8 @@ void run(const TrainArgs& a) {
     throw InputError("--backend torch trains at a constant rate: " +
                      std::string(a.warmup > 0 ? "--warmup" : "--schedule " + a.schedule) +
                      " is softreg's");
+  if (a.backend == "torch" && a.average > 0)
+    throw InputError("--backend torch does not average the weights: --average is softreg's");
   if (a.cv > 0 && solver == Solver::sgd)
     throw InputError("--cv chooses the penalty of --solver lbfgs or newton, not of sgd");
   if (!a.data.sample_weight.empty() && a.data.csv.empty())
@@ -501,8 +503,9 @@ void add_train(CLI::App& app) {
                   "1 MB block and the model)")
       ->check(CLI::Range(1LL, 1LL << 32));
   cmd->add_option("--average", a->average,
-                  "SGD on sparse data: the model is the average of the weights after every step "
-                  "from the start of epoch E on (0: no averaging)")
+                  "SGD: the model is the average of the weights after every step from the start "
+                  "of epoch E on, and each epoch evaluates it (0: no averaging; on sparse data "
+                  "without --momentum)")
       ->check(CLI::Range(0, 1000000));
   cmd->add_option("--momentum", a->momentum, "SGD momentum (PyTorch's meaning)")
       ->capture_default_str()
