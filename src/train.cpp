@@ -74,6 +74,72 @@ EpochMetrics epoch_metrics(int epoch, const PassStats& seen, const PassStats& te
   return m;
 }
 
+int best_validation_epoch(const std::vector<EpochMetrics>& history) {
+  int best = 0;
+  double loss = 0.0;
+  for (const EpochMetrics& m : history)
+    if (m.validated && (best == 0 || m.validation_loss < loss)) {
+      best = m.epoch;
+      loss = m.validation_loss;
+    }
+  return best;
+}
+
+namespace {
+
+// Early stopping: keeps the weights of the epoch of the lowest validation loss so far and says
+// when `patience` epochs have passed without a lower one.
+class BestEpoch {
+ public:
+  explicit BestEpoch(int patience) : patience_(patience) {}
+  // After an epoch validated with `loss`: `current` writes the epoch's weights into a model when
+  // they are the best so far. True when training should stop.
+  bool stop_after(double loss, const std::function<void(SoftmaxRegression&)>& current,
+                  const SoftmaxRegression& shape) {
+    if (patience_ == 0) return false;
+    if (!weights_ || loss < loss_) {
+      if (!weights_) weights_ = shape;
+      current(*weights_);
+      loss_ = loss;
+      since_ = 0;
+      return false;
+    }
+    return ++since_ >= patience_;
+  }
+  // The kept weights into `model` (nothing without early stopping).
+  void restore(SoftmaxRegression& model) {
+    if (weights_) model = std::move(*weights_);
+  }
+
+ private:
+  int patience_;
+  std::optional<SoftmaxRegression> weights_;
+  double loss_ = 0.0;
+  int since_ = 0;
+};
+
+void check_validation(const TrainOptions& o, const Dataset* validation, const Dataset& train) {
+  if (o.early_stopping != 0 && validation == nullptr)
+    throw InputError(
+        "--early-stopping needs a validation set (--validation-split or --validation)");
+  if (validation == nullptr) return;
+  if (validation->rows == 0) throw InputError(validation->source + ": no validation examples");
+  if (validation->inputs != train.inputs || validation->is_sparse() != train.is_sparse())
+    throw InputError(validation->source +
+                     ": the validation set's features are not the training "
+                     "set's (" +
+                     train.source + ")");
+}
+
+void set_validation(EpochMetrics& m, const PassStats& v) {
+  if (v.rows == 0) return;
+  m.validated = true;
+  m.validation_loss = v.loss_sum / static_cast<double>(v.rows);
+  m.validation_accuracy = static_cast<double>(v.correct) / static_cast<double>(v.rows);
+}
+
+}  // namespace
+
 DivergenceError::DivergenceError(int epoch_, std::size_t batch, std::size_t batches, double loss,
                                  float lr)
     : Error("training diverged: the loss became " + loss_text(loss) + " in epoch " +
@@ -98,6 +164,7 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
     throw InputError(train.source + ": examples have " + std::to_string(train.inputs) +
                      " inputs but the model expects " + std::to_string(model.inputs()));
   if (train.rows == 0) throw InputError(train.source + ": no training examples");
+  check_validation(options_, validation_, train);
   if (train.is_sparse() || test.is_sparse()) return fit_sparse(model, train, test, rng, callbacks);
   if (options_.average_from > options_.epochs)
     throw InputError("--average " + std::to_string(options_.average_from) +
@@ -116,6 +183,8 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
     sgd.step(w_slot, grad.weight, begin, end);
   };
   const Features train_x = Features::of(train), test_x = Features::of(test);
+  const Features validation_x = validation_ ? Features::of(*validation_) : Features{};
+  BestEpoch best(options_.early_stopping);
   BatchOrder order(train.rows, batch_size);
   // Polyak-Ruppert averaging (--average E): the mean of the weights after every step from the
   // start of epoch E on, kept as the sparse trainer keeps it, avg = (t avg + w) / (t + 1) in
@@ -163,14 +232,23 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
     // The last step of the epoch has not been checked by a later batch's loss yet.
     if (t.rows != 0 && !std::isfinite(t.loss_sum))
       throw DivergenceError(epoch, batches, batches, t.loss_sum, options_.sgd.lr);
+    const SoftmaxRegression& now = average ? *average : model;
+    const PassStats v =
+        validation_ ? evaluate(now, validation_x, validation_->labels, validation_->rows, pool)
+                    : PassStats{};
     EpochMetrics m =
         epoch_metrics(epoch, seen, t, std::chrono::duration<double>(Clock::now() - start).count());
     m.lr = sgd.options().lr;
+    set_validation(m, v);
     history.push_back(m);
     if (callbacks.on_epoch) callbacks.on_epoch(m);
     if (callbacks.stop_requested && callbacks.stop_requested()) throw Interrupted(epoch);
+    if (m.validated && best.stop_after(
+                           m.validation_loss, [&](SoftmaxRegression& w) { w = now; }, model))
+      break;
   }
   if (average) model = std::move(*average);
+  best.restore(model);
   return history;
 }
 
@@ -190,6 +268,11 @@ std::vector<EpochMetrics> Trainer::fit_stream(SoftmaxRegression& model, SparseSt
                                               const Dataset& test, std::size_t buffer_rows,
                                               Rng& rng, const TrainCallbacks& callbacks) const {
   if (buffer_rows == 0) throw std::invalid_argument("fit_stream: a buffer of no rows");
+  Dataset shape;  // what the stream's rows are, for the validation set's check
+  shape.inputs = stream.inputs();
+  shape.source = stream.name();
+  shape.sparse.offsets = {0};
+  check_validation(options_, validation_, shape);
   // Each epoch reads the file from the start; blocks of lines fill a buffer of at least
   // buffer_rows rows (at most one block more), which is shuffled and trained on, then emptied.
   return sparse_epochs(model, test, rng, callbacks, stream.rows(),
@@ -234,6 +317,8 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
   ThreadPool pool(options_.threads);
   SparseSgd sgd(model, options_.sgd, &pool);
   const Features test_x = Features::of(test);
+  const Features validation_x = validation_ ? Features::of(*validation_) : Features{};
+  BestEpoch best(options_.early_stopping);
   const std::size_t batches = (rows + options_.batch_size - 1) / options_.batch_size;
   std::optional<BatchOrder> order;
   std::vector<EpochMetrics> history;
@@ -276,17 +361,28 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
       sgd.write_to(model);
       throw DivergenceError(epoch, batches, batches, t.loss_sum, options_.sgd.lr);
     }
+    const PassStats v =
+        validation_
+            ? evaluate_feature_major(sgd.wt(), sgd.stride(), sgd.bias(), sgd.output(), validation_x,
+                                     validation_->labels, validation_->rows, pool)
+            : PassStats{};
     EpochMetrics m =
         epoch_metrics(epoch, seen, t, std::chrono::duration<double>(Clock::now() - start).count());
     m.lr = sgd.lr();
+    set_validation(m, v);
     history.push_back(m);
     if (callbacks.on_epoch) callbacks.on_epoch(m);
     if (callbacks.stop_requested && callbacks.stop_requested()) {
       sgd.write_to(model);
       throw Interrupted(epoch);
     }
+    if (m.validated &&
+        best.stop_after(
+            m.validation_loss, [&](SoftmaxRegression& w) { sgd.write_to(w); }, model))
+      break;
   }
   sgd.write_to(model);
+  best.restore(model);
   return history;
 }
 

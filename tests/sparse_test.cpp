@@ -454,6 +454,38 @@ std::string libsvm_text(std::size_t rows, std::uint64_t seed) {
   return s;
 }
 
+// Early stopping on sparse rows: training labels at random (to be memorised), validation rows
+// labelled by the columns as the training rows would be without the noise; the weights kept are
+// a run of the best epoch's length, bit for bit.
+TEST(SparseTrainer, EarlyStoppingKeepsTheWeightsOfTheBestValidationEpoch) {
+  const Dataset whole = [] {
+    test::TempDir dir;
+    const auto f = dir.path() / "rows.svm";
+    test::write_text(f, libsvm_text(600, 8));
+    return load_libsvm(f);
+  }();
+  Dataset train = whole.empty_like("train"), validation = whole.empty_like("validation");
+  for (std::size_t i = 0; i < whole.rows; ++i) (i < 60 ? train : validation).append_row(whole, i);
+  Rng noise(4);
+  for (auto& y : train.labels) y = static_cast<std::int32_t>(noise.below(3));
+  TrainOptions o;
+  o.epochs = 80;
+  o.batch_size = 4;
+  o.sgd = {1.0f, 0.0f, 0.0f};
+  o.early_stopping = 4;
+  SoftmaxRegression stopped(whole.inputs, 3), plain(whole.inputs, 3);
+  Rng rng(2), rng_again(2);
+  const auto history = Trainer(o).validate_on(validation).fit(stopped, train, validation, rng);
+  const int best = best_validation_epoch(history);
+  ASSERT_GT(best, 0);
+  EXPECT_EQ(history.size(), static_cast<std::size_t>(best + 4));
+  o.epochs = best;
+  o.early_stopping = 0;
+  Trainer(o).fit(plain, train, validation, rng_again);
+  EXPECT_EQ(std::vector<float>(stopped.weight().begin(), stopped.weight().end()),
+            std::vector<float>(plain.weight().begin(), plain.weight().end()));
+}
+
 // The stream's blocks, put together, are the file as load_libsvm reads it; its first pass
 // finds the same classes and features; an error in a later block names its line in the file.
 TEST(SparseFileStreamTest, BlocksAreTheFileAndErrorsNameTheirLine) {

@@ -155,6 +155,46 @@ TEST(TrainTest, AveragedSgdIsTheMeanOfTheWeightsAfterEveryStep) {
       << "averaging that would start after the last epoch";
 }
 
+// Early stopping on a training set built to be memorised (40 rows with random labels, a large
+// rate): the validation loss, on rows of the real pattern, rises after the first epochs. The run
+// stops `patience` epochs after the lowest, and its weights are those after that epoch: the
+// weights of a run of that many epochs from the same start, bit for bit.
+TEST(TrainTest, EarlyStoppingKeepsTheWeightsOfTheBestValidationEpoch) {
+  Dataset train = synthetic(40, 30, 4, 1);
+  Rng noise(9);
+  for (auto& y : train.labels) y = static_cast<std::int32_t>(noise.below(4));
+  const Dataset validation = synthetic(200, 30, 4, 2), test = synthetic(50, 30, 4, 3);
+  TrainOptions opt;
+  opt.epochs = 60;
+  opt.batch_size = 8;
+  opt.sgd.lr = 2.0f;
+  opt.early_stopping = 3;
+  SoftmaxRegression stopped(30, 4);
+  Rng rng(3);
+  stopped.init(rng, 0.01f);
+  const SoftmaxRegression start = stopped;
+  Rng rng_again = rng;
+  const auto history = Trainer(opt).validate_on(validation).fit(stopped, train, test, rng);
+  const int best = best_validation_epoch(history);
+  ASSERT_GT(best, 0);
+  EXPECT_EQ(history.size(), static_cast<std::size_t>(best + 3)) << "3 epochs without a lower loss";
+  EXPECT_LT(history.size(), 60u) << "stopped early";
+  for (const EpochMetrics& m : history)
+    EXPECT_GE(m.validation_loss, history[best - 1].validation_loss);
+  TrainOptions shorter = opt;
+  shorter.epochs = best;
+  shorter.early_stopping = 0;
+  SoftmaxRegression plain = start;
+  Trainer(shorter).fit(plain, train, test, rng_again);
+  EXPECT_EQ(std::vector<float>(stopped.weight().begin(), stopped.weight().end()),
+            std::vector<float>(plain.weight().begin(), plain.weight().end()));
+  EXPECT_EQ(std::vector<float>(stopped.bias().begin(), stopped.bias().end()),
+            std::vector<float>(plain.bias().begin(), plain.bias().end()));
+  // Without a validation set there is nothing to stop on.
+  SoftmaxRegression other = start;
+  EXPECT_THROW(Trainer(opt).fit(other, train, test, rng_again), InputError);
+}
+
 // Each schedule's rate at chosen steps, against its formula (docs/cli.md): 10 steps an epoch,
 // 6 epochs.
 TEST(TrainTest, ScheduledRatesAreTheFormulas) {

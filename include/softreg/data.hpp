@@ -393,6 +393,8 @@ void standardize(Dataset& data, const Standardization& s);
 /// Splits `data` into train and test, stratified: each class gives round(F n_c) of its n_c
 /// examples to the test set, chosen by `rng`; each part keeps the file's order. The training
 /// part is `data` itself, compacted in place: pass it by move to split without a second copy.
-TrainTest stratified_split(Dataset data, double test_fraction, Rng& rng);
+/// `option` names the fraction in errors.
+TrainTest stratified_split(Dataset data, double test_fraction, Rng& rng,
+                           const std::string& option = "--test-split");
 
 }  // namespace softreg

@@ -34,6 +34,10 @@ struct TrainOptions {
   /// epoch on (Polyak-Ruppert averaging; on sparse data lazily, without momentum); each epoch
   /// evaluates the average.
   int average_from = 0;
+  /// When not 0 (needs a validation set, Trainer::validate_on): stop when the validation loss
+  /// has not improved for this many epochs, and end with the weights of the epoch of the lowest
+  /// validation loss (the first such epoch).
+  int early_stopping = 0;
   unsigned threads = 0;  // 0: one per hardware thread
 };
 
@@ -43,9 +47,16 @@ struct EpochMetrics {
   double train_accuracy = 0.0;  // from the same forward passes as the loss
   double test_accuracy = 0.0;   // after the epoch
   double test_loss = 0.0;
-  double seconds = 0.0;  // wall time of the epoch, test evaluation included
-  double lr = 0.0;       // SGD: the learning rate of the epoch's last step
+  double seconds = 0.0;    // wall time of the epoch, test evaluation included
+  double lr = 0.0;         // SGD: the learning rate of the epoch's last step
+  bool validated = false;  // with a validation set: its loss and accuracy after the epoch
+  double validation_loss = 0.0;
+  double validation_accuracy = 0.0;
 };
+
+/// The epoch of `history` whose weights early stopping keeps: the first of the lowest
+/// validation loss (0 when no epoch was validated).
+int best_validation_epoch(const std::vector<EpochMetrics>& history);
 
 /// The learning rate of step t (0-based, counted over the whole run) under the options' schedule
 /// and warm-up, with `steps_per_epoch` steps an epoch (the run: epochs x steps_per_epoch steps).
@@ -85,6 +96,13 @@ class Trainer {
  public:
   explicit Trainer(TrainOptions options) : options_(options) {}
 
+  /// Evaluates every epoch on `validation` too (rows held out of the training set: they choose
+  /// the epoch that early stopping keeps; the test set chooses nothing). It must outlive fit().
+  Trainer& validate_on(const Dataset& validation) {
+    validation_ = &validation;
+    return *this;
+  }
+
   /// Trains `model` (already initialised) on `train`, evaluating on `test` after each epoch.
   /// `rng` decides the order of the examples in every epoch. Throws DivergenceError when the
   /// loss of a batch is not finite; the model then holds the weights from before that batch.
@@ -111,6 +129,7 @@ class Trainer {
                                        const Dataset& test, Rng& rng,
                                        const TrainCallbacks& callbacks) const;
   TrainOptions options_;
+  const Dataset* validation_ = nullptr;
 };
 
 }  // namespace softreg

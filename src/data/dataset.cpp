@@ -129,9 +129,10 @@ void standardize(Dataset& data, const Standardization& s) {
     }
 }
 
-TrainTest stratified_split(Dataset data, double test_fraction, Rng& rng) {
+TrainTest stratified_split(Dataset data, double test_fraction, Rng& rng,
+                           const std::string& option) {
   if (!(test_fraction > 0.0 && test_fraction < 1.0))
-    throw InputError("--test-split: expected a fraction between 0 and 1 but found " +
+    throw InputError(option + ": expected a fraction between 0 and 1 but found " +
                      std::to_string(test_fraction));
   // The rows of each class in file order (one counting pass, not one pass per class), shuffled
   // class by class: the first round(F n_c) go to the test set.
@@ -164,8 +165,9 @@ TrainTest stratified_split(Dataset data, double test_fraction, Rng& rng) {
     for (std::size_t i = 0; i < data.rows; ++i)
       (to_test[i] ? tt.test : tt.train).append_row(data, i);
     if (tt.train.rows == 0 || tt.test.rows == 0)
-      throw InputError(data.source + ": --test-split " + std::to_string(test_fraction) +
-                       " leaves " + (tt.train.rows == 0 ? "no training" : "no test") + " examples");
+      throw InputError(data.source + ": " + option + " " + std::to_string(test_fraction) +
+                       " leaves " + (tt.train.rows == 0 ? "no training" : "no held-out") +
+                       " examples");
     return tt;
   }
 
@@ -207,8 +209,8 @@ TrainTest stratified_split(Dataset data, double test_fraction, Rng& rng) {
   data.source = source + " (train split)";
   tt.train = std::move(data);
   if (tt.train.rows == 0 || tt.test.rows == 0)
-    throw InputError(source + ": --test-split " + std::to_string(test_fraction) + " leaves " +
-                     (tt.train.rows == 0 ? "no training" : "no test") + " examples");
+    throw InputError(source + ": " + option + " " + std::to_string(test_fraction) + " leaves " +
+                     (tt.train.rows == 0 ? "no training" : "no held-out") + " examples");
   return tt;
 }
 

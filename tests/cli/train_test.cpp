@@ -297,6 +297,33 @@ TEST_F(TrainCliUsage, AveragingThatWouldStartAfterTheLastEpoch) {
   expect_rejected(run("--average -1"), {"--average", "-1"});
 }
 
+TEST_F(TrainCliUsage, ValidationOptionsThatCannotWork) {
+  for (const char* f : {"0", "1", "nan", "-0.1"}) {
+    SCOPED_TRACE(f);
+    expect_rejected(run(std::string("--validation-split ") + f),
+                    {"--validation-split", "expected a fraction strictly between 0 and 1"});
+  }
+  expect_rejected(run("--early-stopping 2"),
+                  {"--early-stopping needs a validation set: --validation-split F or "
+                   "--validation FILE"});
+  expect_rejected(run("--validation " + quoted(dir_.path() / "v.csv")),
+                  {"--validation needs --csv, --libsvm or --text", "--validation-split"});
+  expect_rejected(run("--early-stopping -1"), {"--early-stopping", "-1"});
+  // A class of one row: held out for validation, it would have no training row.
+  const fs::path table = dir_.path() / "t.csv";
+  std::string csv = "x,y\n";
+  for (int i = 0; i < 20; ++i) csv += std::to_string(i) + (i % 2 ? ",a\n" : ",b\n");
+  csv += "7,rare\n";
+  write_text(table, csv);
+  expect_rejected(train("--csv " + quoted(table) + " --solver sgd --validation-split 0.5"),
+                  {"--validation-split 0.5 leaves class 'rare' of", "without a training row"});
+  expect_rejected(train("--csv " + quoted(table) + " --validation-split 0.2 --solver lbfgs"),
+                  {"--validation-split validates SGD's epochs"});
+  expect_rejected(train("--libsvm " + quoted(table) + " --test " + quoted(table) +
+                        " --solver sgd --stream 100 --validation-split 0.2"),
+                  {"--stream does not go with", "--validation-split"});
+}
+
 TEST_F(TrainCliUsage, ZeroLimit) {
   expect_rejected(run("--limit 0"), {"--limit", "0"});
 }
@@ -507,6 +534,42 @@ TEST_F(TrainCliTiny, ScheduledRatesAreInTheEpochLinesAndTheMetrics) {
         << e;
   const RunResult lesson = run("--epochs 1");
   EXPECT_EQ(lesson.out.find("  lr "), std::string::npos) << lesson.out;
+}
+
+// A validation split: its size is said, each epoch line and metrics row has its loss and
+// accuracy, and with --early-stopping the summary says which epoch's weights were kept and
+// gives that epoch's figures.
+TEST_F(TrainCliTiny, ValidationInTheEpochLinesAndEarlyStoppingInTheSummary) {
+  const fs::path file = dir_.path() / "metrics.csv";
+  const RunResult r =
+      run("--epochs 6 --validation-split 0.2 --early-stopping 2 --metrics " + quoted(file));
+  ASSERT_EQ(r.status, 0) << describe(r);
+  EXPECT_NE(r.out.find("validation: 100 rows of "), std::string::npos) << r.out;
+  const std::vector<std::string> lines = lines_of(r.out);
+  std::size_t epochs = 0;
+  for (const std::string& l : lines)
+    if (l.rfind("epoch ", 0) == 0) {
+      ++epochs;
+      EXPECT_NE(l.find("  val loss "), std::string::npos) << l;
+      EXPECT_LT(l.find("val acc"), l.find("test acc")) << l;
+    }
+  EXPECT_NE(r.out.find("trained " + std::to_string(epochs) + " epoch"), std::string::npos);
+  EXPECT_NE(r.out.find("on 400 images"), std::string::npos) << "500 less the validation's 100";
+  const std::size_t kept = r.out.find("kept the weights of epoch ");
+  ASSERT_NE(kept, std::string::npos) << r.out;
+  const auto rows = lines_of(slurp(file));
+  ASSERT_EQ(rows[0], "epoch,loss,train_acc,test_acc,test_loss,seconds,lr,val_loss,val_acc");
+  EXPECT_EQ(rows.size(), epochs + 1);
+  // The summary's test accuracy is the kept epoch's, as its metrics row has it.
+  const int k = std::stoi(r.out.substr(kept + 26));
+  ASSERT_GE(k, 1);
+  ASSERT_LE(static_cast<std::size_t>(k), epochs);
+  std::vector<std::string> cells;
+  std::istringstream in(rows[static_cast<std::size_t>(k)]);
+  for (std::string c; std::getline(in, c, ',');) cells.push_back(c);
+  char acc[32];
+  std::snprintf(acc, sizeof acc, "test acc %.4f", std::stod(cells[3]));
+  EXPECT_NE(lines.back().find(acc), std::string::npos) << lines.back() << " / " << rows[k];
 }
 
 TEST_F(TrainCliTiny, SameSeedSameRunOtherSeedOtherRun) {

@@ -1,5 +1,6 @@
 #include "data_args.hpp"
 
+#include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -32,6 +33,16 @@ void add_data_options(CLI::App* cmd, DataArgs& a, bool training) {
                     ->capture_default_str()
                     ->check(kOpenFraction);
   test->excludes(split);
+  auto* validation = cmd->add_option(
+      "--validation", a.validation,
+      "SGD: a validation table (same format): its loss and accuracy in each epoch line, and the "
+      "epoch --early-stopping keeps");
+  auto* validation_split =
+      cmd->add_option("--validation-split", a.validation_split,
+                      "SGD: a fraction of the training rows held out for validation, stratified, "
+                      "drawn with --seed")
+          ->check(kOpenFraction);
+  validation->excludes(validation_split);
   cmd->add_option("--ngrams", a.text_options.ngrams,
                   "--text: word n-grams of 1 to N words are the features")
       ->capture_default_str()
@@ -129,32 +140,82 @@ Dataset read_training_table(const DataArgs& a, const std::string& file) {
 
 }  // namespace
 
-TrainTest load_training_data(const DataArgs& a, Rng& rng, Standardization& standardization) {
+Dataset load_held_out(const DataArgs& a, const std::string& file,
+                      const std::vector<std::string>& class_names, std::size_t inputs,
+                      const std::string& what) {
+  if (!a.tabular())
+    throw InputError(what + " needs --csv, --libsvm or --text (Fashion-MNIST has its own " +
+                     (what == "--test" ? "test set)" : "files: use --validation-split)"));
+  Dataset d = read_table(a, file, class_names, inputs, true);
+  if (d.inputs != inputs)
+    throw InputError(file + ": " + std::to_string(d.inputs) + " features but the training table " +
+                     table_file(a) + " has " + std::to_string(inputs));
+  return d;
+}
+
+namespace {
+
+std::string fraction_text(double f) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", f);
+  return buf;
+}
+
+// The training rows' part for validation, stratified: every class keeps a training row.
+Dataset split_validation(const DataArgs& a, Dataset& train, Rng& rng) {
+  const std::string source = train.source;
+  TrainTest vt = stratified_split(std::move(train), a.validation_split, rng, "--validation-split");
+  std::vector<std::size_t> count(vt.train.classes(), 0);
+  for (std::int32_t y : vt.train.labels) ++count[static_cast<std::size_t>(y)];
+  for (std::size_t c = 0; c < count.size(); ++c)
+    if (count[c] == 0)
+      throw InputError("--validation-split " + fraction_text(a.validation_split) +
+                       " leaves class '" + vt.train.class_names[c] + "' of " + source +
+                       " without a training row");
+  train = std::move(vt.train);
+  train.source = source;
+  vt.test.source = source + " (validation split)";
+  vt.test.weights.clear();  // the validation loss is not weighted
+  return std::move(vt.test);
+}
+
+}  // namespace
+
+TrainTest load_training_data(const DataArgs& a, Rng& rng, Standardization& standardization,
+                             Dataset* validation) {
+  TrainTest tt;
   if (!a.tabular()) {
     if (!a.test.empty())
       throw InputError(
           "--test needs --csv, --libsvm or --text (Fashion-MNIST has its own test set)");
     if (a.standardize) throw InputError("--standardize applies to tables (--csv or --libsvm)");
-    return load_fashion_mnist(a.data.empty() ? default_fashion_mnist_dir()
-                                             : std::filesystem::path(a.data));
-  }
-  const std::string& file = table_file(a);
-  TrainTest tt;
-  if (a.test.empty()) {
-    tt = stratified_split(read_training_table(a, file), a.test_split, rng);
-    tt.test.weights.clear();  // the test set's accuracy is not weighted
+    if (!a.validation.empty())
+      throw InputError(
+          "--validation needs --csv, --libsvm or --text (Fashion-MNIST: use --validation-split)");
+    tt = load_fashion_mnist(a.data.empty() ? default_fashion_mnist_dir()
+                                           : std::filesystem::path(a.data));
   } else {
-    tt.train = read_training_table(a, file);
-    tt.test = read_table(a, a.test, tt.train.class_names, tt.train.inputs, true);
-    if (tt.test.inputs != tt.train.inputs)
-      throw InputError(a.test + ": " + std::to_string(tt.test.inputs) +
-                       " features but the training table " + file + " has " +
-                       std::to_string(tt.train.inputs));
+    const std::string& file = table_file(a);
+    if (a.test.empty()) {
+      tt = stratified_split(read_training_table(a, file), a.test_split, rng);
+      tt.test.weights.clear();  // the test set's accuracy is not weighted
+    } else {
+      tt.train = read_training_table(a, file);
+      tt.test = load_held_out(a, a.test, tt.train.class_names, tt.train.inputs, "--test");
+    }
+  }
+  if (validation != nullptr) {
+    if (a.validation_split > 0)
+      *validation = split_validation(a, tt.train, rng);
+    else if (!a.validation.empty())
+      *validation =
+          load_held_out(a, a.validation, tt.train.class_names, tt.train.inputs, "--validation");
   }
   if (a.standardize) {
     standardization = fit_standardization(tt.train);
     standardize(tt.train, standardization);
     standardize(tt.test, standardization);
+    if (validation != nullptr && validation->rows != 0) standardize(*validation, standardization);
   }
   return tt;
 }

@@ -26,6 +26,8 @@ struct DataArgs {
   std::string cache;          // --cache FILE: the training file's parsed rows (LIBSVM, text)
   bool quiet = false;         // no line saying what --cache did
   double test_split = 0.2;
+  std::string validation;         // --validation FILE: a separate validation table
+  double validation_split = 0.0;  // --validation-split F: held out of the training rows; 0: none
   bool standardize = false;
 
   bool tabular() const { return !csv.empty() || !libsvm.empty() || !text.empty(); }
@@ -39,7 +41,17 @@ void add_data_options(CLI::App* cmd, DataArgs& a, bool training);
 /// or a table split into train and test (stratified, drawn with `rng`) unless --test gives the test
 /// table. With --standardize, the training set's mean and standard deviation are fitted, applied
 /// to both sets and returned in `standardization`.
-TrainTest load_training_data(const DataArgs& a, Rng& rng, Standardization& standardization);
+/// With `validation`, also the validation set of --validation-split (stratified, drawn with rng
+/// after the test split, from the training rows) or --validation FILE, standardised with the
+/// training rows' statistics; empty without either.
+TrainTest load_training_data(const DataArgs& a, Rng& rng, Standardization& standardization,
+                             Dataset* validation = nullptr);
+
+/// A labelled file of held-out rows (--test, --validation) read as the training file is, with
+/// its classes and features; `what` names the option in errors.
+Dataset load_held_out(const DataArgs& a, const std::string& file,
+                      const std::vector<std::string>& class_names, std::size_t inputs,
+                      const std::string& what);
 
 /// A labelled table for eval, with the model's classes and features: --csv or --libsvm.
 Dataset load_table(const DataArgs& a, const std::vector<std::string>& class_names,

@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -58,12 +59,18 @@ const CLI::Validator kFiniteNonNegative(
     },
     "FINITE >= 0");
 
-// `with_lr`: the rate of the epoch's last step too (a schedule or warm-up changes it).
+// `with_lr`: the rate of the epoch's last step too (a schedule or warm-up changes it); with a
+// validation set, its loss and accuracy before the test accuracy.
 std::string epoch_line(const EpochMetrics& m, bool with_lr) {
   char buf[200];
   std::snprintf(buf, sizeof buf, "epoch %d  loss %.4f  train acc %.4f  test acc %.4f  (%.2f s)",
                 m.epoch, m.loss, m.train_accuracy, m.test_accuracy, m.seconds);
   std::string line = buf;
+  if (m.validated) {
+    std::snprintf(buf, sizeof buf, "val loss %.4f  val acc %.4f  ", m.validation_loss,
+                  m.validation_accuracy);
+    line.insert(line.find("test acc"), buf);
+  }
   if (with_lr) {
     std::snprintf(buf, sizeof buf, "  lr %.4g", m.lr);
     line.insert(line.rfind("  ("), buf);
@@ -184,6 +191,9 @@ ModelInfo model_info(const TrainArgs& a, const Dataset& train, const Standardiza
       options["step_gamma"] = a.step_gamma;
     }
     if (a.warmup > 0) options["warmup"] = a.warmup;
+    if (a.data.validation_split > 0) options["validation_split"] = a.data.validation_split;
+    if (!a.data.validation.empty()) options["validation"] = a.data.validation;
+    if (a.early_stopping > 0) options["early_stopping"] = a.early_stopping;
     options["average"] = a.average;
     if (a.stream > 0) options["stream"] = a.stream;
   } else {
@@ -271,14 +281,17 @@ void run(const TrainArgs& a) {
   // holds only its description (rows, features, classes) and the test file is read whole.
   std::unique_ptr<SparseStream> stream;
   TrainTest data;
+  Dataset validation;  // --validation-split, --validation: empty without
   if (a.stream > 0) {
     if (a.data.libsvm.empty() && a.data.text.empty())
       throw InputError("--stream reads a --libsvm or --text file in blocks");
     if (a.data.test.empty())
       throw InputError("--stream needs --test FILE (a split would need the whole file)");
     if (solver != Solver::sgd) throw InputError("--stream trains with --solver sgd");
-    if (a.data.standardize || a.limit > 0)
-      throw InputError("--stream does not go with --standardize or --limit");
+    if (a.data.standardize || a.limit > 0 || a.data.validation_split > 0)
+      throw InputError(
+          "--stream does not go with --standardize, --limit or --validation-split (give "
+          "--validation FILE)");
     const bool text = !a.data.text.empty();
     const std::string& file = table_file(a.data);
     stream = open_training_stream(a.data);
@@ -290,13 +303,16 @@ void run(const TrainArgs& a) {
     data.train.sparse.offsets = {0};
     data.test = text ? load_text(a.data.test, a.data.text_options, stream->classes())
                      : load_libsvm(a.data.test, stream->inputs(), stream->classes());
+    if (!a.data.validation.empty())
+      validation = load_held_out(a.data, a.data.validation, stream->classes(), stream->inputs(),
+                                 "--validation");
     if (!a.quiet)
       std::printf(
           "streaming %s: %zu rows x %zu features in blocks of 1 MB, a shuffle buffer "
           "of %lld rows\n",
           file.c_str(), stream->rows(), stream->inputs(), a.stream);
   } else {
-    data = load_training_data(a.data, rng, standardization);
+    data = load_training_data(a.data, rng, standardization, &validation);
   }
   if (a.limit > 0) {
     if (static_cast<std::size_t>(a.limit) > data.train.rows)
@@ -309,14 +325,19 @@ void run(const TrainArgs& a) {
   if (!a.quiet)
     for (const Dataset* d : {&data.train, &data.test})
       if (d->is_sparse() && !(stream && d == &data.train)) std::cout << sparse_summary(*d) << "\n";
+  if (!a.quiet && validation.rows != 0)
+    std::printf("validation: %zu rows of %s\n", validation.rows, validation.source.c_str());
 
   std::unique_ptr<std::ofstream> metrics;
   if (!a.metrics.empty()) {
     metrics = std::make_unique<std::ofstream>(a.metrics);
     if (!*metrics) throw InputError(a.metrics + ": cannot open for writing (--metrics)");
-    *metrics << (solver == Solver::sgd
-                     ? "epoch,loss,train_acc,test_acc,test_loss,seconds,lr\n"
-                     : "iteration,objective,train_acc,test_acc,test_loss,seconds\n");
+    *metrics
+        << (solver == Solver::sgd
+                ? (validation.rows != 0
+                       ? "epoch,loss,train_acc,test_acc,test_loss,seconds,lr,val_loss,val_acc\n"
+                       : "epoch,loss,train_acc,test_acc,test_loss,seconds,lr\n")
+                : "iteration,objective,train_acc,test_acc,test_loss,seconds\n");
   }
 
   const Output output = a.model == "logistic" ? Output::logistic : Output::softmax;
@@ -381,6 +402,11 @@ void run(const TrainArgs& a) {
     options.step_every = a.step_every;
     options.step_gamma = static_cast<float>(a.step_gamma);
     options.warmup = static_cast<std::uint64_t>(a.warmup);
+    options.early_stopping = a.early_stopping;
+    if (torch_fit != nullptr && (validation.rows != 0 || a.early_stopping > 0))
+      throw InputError(
+          "--backend torch does not validate: --validation-split, --validation and "
+          "--early-stopping are softreg's");
 
     TrainCallbacks callbacks;
     callbacks.on_epoch = [&](const EpochMetrics& m) {
@@ -388,8 +414,13 @@ void run(const TrainArgs& a) {
       if (!a.quiet) std::cout << epoch_line(m, scheduled) << std::endl;
       if (metrics) {
         char row[240];
-        std::snprintf(row, sizeof row, "%d,%.6f,%.6f,%.6f,%.6f,%.4f,%.6g\n", m.epoch, m.loss,
-                      m.train_accuracy, m.test_accuracy, m.test_loss, m.seconds, m.lr);
+        const int n =
+            std::snprintf(row, sizeof row, "%d,%.6f,%.6f,%.6f,%.6f,%.4f,%.6g", m.epoch, m.loss,
+                          m.train_accuracy, m.test_accuracy, m.test_loss, m.seconds, m.lr);
+        if (m.validated)
+          std::snprintf(row + n, sizeof row - static_cast<std::size_t>(n), ",%.6f,%.6f",
+                        m.validation_loss, m.validation_accuracy);
+        std::strcat(row, "\n");
         *metrics << row << std::flush;
       }
     };
@@ -400,20 +431,29 @@ void run(const TrainArgs& a) {
       if (torch_fit != nullptr) {
         torch_fit(model, data.train, data.test, rng, options, callbacks, history);
       } else {
-        history =
-            stream ? Trainer(options).fit_stream(model, *stream, data.test,
-                                                 static_cast<std::size_t>(a.stream), rng, callbacks)
-                   : Trainer(options).fit(model, data.train, data.test, rng, callbacks);
+        Trainer trainer(options);
+        if (validation.rows != 0) trainer.validate_on(validation);
+        history = stream ? trainer.fit_stream(model, *stream, data.test,
+                                              static_cast<std::size_t>(a.stream), rng, callbacks)
+                         : trainer.fit(model, data.train, data.test, rng, callbacks);
       }
       // A signal after the trainer's last look: still nothing is saved.
       if (g_signal.load() != 0) throw Interrupted(history.empty() ? 0 : history.back().epoch);
     }
     double seconds = 0;
     for (const auto& m : history) seconds += m.seconds;
-    const EpochMetrics& last = history.back();
+    // With early stopping the model is the weights of the epoch of the lowest validation loss:
+    // the summary gives that epoch's figures.
+    const int kept = a.early_stopping > 0 ? best_validation_epoch(history) : 0;
+    const EpochMetrics& last =
+        kept > 0 ? history[static_cast<std::size_t>(kept - 1)] : history.back();
+    if (kept > 0 && !a.quiet)
+      std::printf("%s after epoch %d: kept the weights of epoch %d (validation loss %.4f)\n",
+                  history.back().epoch < options.epochs ? "stopped early" : "stopped",
+                  history.back().epoch, kept, last.validation_loss);
     std::printf(
         "trained %d epoch%s on %zu %s in %.2f s: loss %.4f  train acc %.4f  test acc %.4f\n",
-        last.epoch, last.epoch == 1 ? "" : "s", data.train.rows,
+        history.back().epoch, history.back().epoch == 1 ? "" : "s", data.train.rows,
         data.train.is_bytes()  ? "images"
         : !a.data.text.empty() ? "documents"
                                : "examples",
@@ -502,6 +542,10 @@ void add_train(CLI::App& app) {
                   "never whole, shuffling within a buffer of ROWS rows (memory: the buffer, one "
                   "1 MB block and the model)")
       ->check(CLI::Range(1LL, 1LL << 32));
+  cmd->add_option("--early-stopping", a->early_stopping,
+                  "SGD with a validation set: stop when its loss has not improved for N epochs, "
+                  "and keep the weights of the epoch of the lowest (0: train every epoch)")
+      ->check(CLI::Range(0, 1000000));
   cmd->add_option("--average", a->average,
                   "SGD: the model is the average of the weights after every step from the start "
                   "of epoch E on, and each epoch evaluates it (0: no averaging; on sparse data "
@@ -583,6 +627,14 @@ void add_train(CLI::App& app) {
     for (const char* o : {"--ngrams", "--hash-bits", "--weighting", "--norm"})
       if (cmd->count(o) != 0 && a->data.text.empty())
         throw InputError(std::string(o) + " applies to --text");
+    if (a->early_stopping > 0 && a->data.validation.empty() && a->data.validation_split == 0)
+      throw InputError(
+          "--early-stopping needs a validation set: --validation-split F or --validation FILE");
+    if ((a->data.validation_split > 0 || !a->data.validation.empty()) &&
+        a->solver_kind() != Solver::sgd)
+      throw InputError(
+          std::string(a->data.validation_split > 0 ? "--validation-split" : "--validation") +
+          " validates SGD's epochs; --solver lbfgs and newton stop at the optimum");
     for (const char* o : {"--step-every", "--step-gamma"})
       if (cmd->count(o) != 0 && a->schedule != "step")
         throw InputError(std::string(o) + " applies to --schedule step");

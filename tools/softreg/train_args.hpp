@@ -29,6 +29,7 @@ struct TrainArgs {
   int step_every = 0;  // --step-every N (epochs; 0: not given, 1 for --schedule step)
   double step_gamma = 0.0;  // --step-gamma G (0: not given, 0.1 for --schedule step)
   long long warmup = 0;     // --warmup N: steps of warm-up
+  int early_stopping = 0;   // --early-stopping N: patience in epochs; 0: none
   std::uint64_t seed = 0;
   unsigned threads = 0;
   long long limit = 0;
