@@ -71,9 +71,15 @@ SparseSgd::SparseSgd(const SoftmaxRegression& model, const SgdOptions& options, 
   const std::span<const float> w = model.weight();
   for (std::size_t k = 0; k < k_all; ++k)
     for (std::size_t j = 0; j < d; ++j) wt_[j * st + k] = w[k * d + j];
+  if (options_.adagrad && (options_.momentum != 0.0f || options_.weight_decay != 0.0f))
+    throw std::invalid_argument("SparseSgd: AdaGrad without momentum and weight decay");
   if (options_.momentum != 0.0f) {
     vt_.assign(d * st, 0.0f);
     bias_v_.assign(st, 0.0f);
+  }
+  if (options_.adagrad) {
+    g2_.assign(d * st, 0.0f);
+    bias_g2_.assign(st, 0.0f);
   }
   if (options_.momentum != 0.0f || options_.weight_decay != 0.0f) done_.assign(d, 0);
   slot_.assign(d, kNoSlot);
@@ -259,6 +265,7 @@ PassStats SparseSgd::step(const Features& x, std::span<const std::int32_t> label
   logits_.resize(n * st);
   const float inv_n = 1.0f / static_cast<float>(n);
   const float lr = options_.lr, mu = options_.momentum, wd = options_.weight_decay;
+  const float eps = options_.eps;
   const std::uint64_t phase = phase_;
   phase_ += 2;
   bool finite = true;
@@ -324,7 +331,13 @@ PassStats SparseSgd::step(const Features& x, std::span<const std::int32_t> label
       const std::size_t c = touched_[s];
       float* const w = wt_.data() + c * st;
       const float* const g = grad_.data() + s * st;
-      if (vt_.empty()) {
+      if (!g2_.empty()) {
+        float* const g2 = g2_.data() + c * st;
+        for (std::size_t k = k0; k < k1; ++k) {
+          g2[k] += g[k] * g[k];
+          w[k] -= lr * g[k] / (std::sqrt(g2[k]) + eps);
+        }
+      } else if (vt_.empty()) {
         for (std::size_t k = k0; k < k1; ++k) w[k] -= lr * (g[k] + wd * w[k]);
       } else {
         float* const v = vt_.data() + c * st;
@@ -343,7 +356,10 @@ PassStats SparseSgd::step(const Features& x, std::span<const std::int32_t> label
     for (std::size_t k = k0; k < k1; ++k) {
       float db = 0.0f;
       for (std::size_t i = 0; i < n; ++i) db += logits_[i * st + k];
-      if (bias_v_.empty()) {
+      if (!bias_g2_.empty()) {
+        bias_g2_[k] += db * db;
+        bias_[k] -= lr * db / (std::sqrt(bias_g2_[k]) + eps);
+      } else if (bias_v_.empty()) {
         bias_[k] -= lr * db;
       } else {
         bias_v_[k] = mu * bias_v_[k] + db;

@@ -1,5 +1,6 @@
 #include "softreg/optim.hpp"
 
+#include <cmath>
 #include <stdexcept>
 
 namespace softreg {
@@ -7,7 +8,10 @@ namespace softreg {
 std::size_t Sgd::add(std::span<float> parameter, bool decay) {
   parameters_.push_back(parameter);
   decay_.push_back(decay);
-  velocity_.emplace_back(options_.momentum != 0.0f ? parameter.size() : 0, 0.0f);
+  if (options_.adagrad && options_.momentum != 0.0f)
+    throw std::invalid_argument("Sgd: AdaGrad takes no momentum");
+  velocity_.emplace_back(options_.momentum != 0.0f || options_.adagrad ? parameter.size() : 0,
+                         0.0f);
   return parameters_.size() - 1;
 }
 
@@ -27,6 +31,16 @@ void Sgd::step(std::size_t slot, std::span<const float> gradient, std::size_t be
                                 std::to_string(p.size()));
   const float lr = options_.lr, mu = options_.momentum;
   const float wd = decay_[slot] ? options_.weight_decay : 0.0f;
+  if (options_.adagrad) {
+    AlignedFloats& g2 = velocity_[slot];
+    const float eps = options_.eps;
+    for (std::size_t i = begin; i < end; ++i) {
+      const float d = gradient[i] + wd * p[i];
+      g2[i] += d * d;
+      p[i] -= lr * d / (std::sqrt(g2[i]) + eps);
+    }
+    return;
+  }
   if (mu == 0.0f) {
     for (std::size_t i = begin; i < end; ++i) p[i] -= lr * (gradient[i] + wd * p[i]);
     return;

@@ -165,6 +165,8 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
                      " inputs but the model expects " + std::to_string(model.inputs()));
   if (train.rows == 0) throw InputError(train.source + ": no training examples");
   check_validation(options_, validation_, train);
+  if (options_.sgd.adagrad && options_.sgd.momentum != 0.0f)
+    throw InputError("--optimizer adagrad takes no --momentum (AdaGrad has none)");
   if (train.is_sparse() || test.is_sparse()) return fit_sparse(model, train, test, rng, callbacks);
   if (options_.average_from > options_.epochs)
     throw InputError("--average " + std::to_string(options_.average_from) +
@@ -310,6 +312,11 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
     throw InputError(
         "--average and --momentum do not go together on sparse data (its averaging is lazy, "
         "without momentum)");
+  if (options_.sgd.adagrad && (options_.sgd.momentum != 0.0f || options_.sgd.weight_decay != 0.0f))
+    throw InputError(
+        "--optimizer adagrad on sparse data takes no --momentum and no penalty (--l2, --C, "
+        "--weight-decay): AdaGrad's decay could not be applied lazily, only to every weight at "
+        "every step");
   if (options_.average_from > options_.epochs)
     throw InputError("--average " + std::to_string(options_.average_from) +
                      ": averaging would start after the last epoch (" +

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <vector>
+
 namespace softreg {
 namespace {
 
@@ -26,6 +29,29 @@ TEST(OptimTest, MomentumAndWeightDecayFollowPyTorch) {
   sgd.step(slot,
            g);  // d = 1 + 0.00899 = 1.00899, v = 0.909 + 1.00899 = 1.91799, p = 0.899 - 0.191799
   EXPECT_NEAR(p[0], 0.707201f, 1e-6);
+}
+
+TEST(OptimTest, AdaGradFollowsPyTorchsAdagrad) {
+  // torch.optim.Adagrad(lr, weight_decay): d = g + wd p; G += d²; p -= lr d / (√G + 1e-10).
+  std::vector<float> p = {1.0f, -0.5f}, q = {2.0f};
+  Sgd sgd(SgdOptions{.lr = 0.1f, .weight_decay = 0.01f, .adagrad = true});
+  const auto ps = sgd.add(p), qs = sgd.add(q, /*decay=*/false);
+  std::vector<double> rp = {1.0, -0.5}, gp = {0.0, 0.0}, rq = {2.0}, gq = {0.0};
+  const std::vector<std::vector<float>> grads = {{0.5f, -1.0f}, {0.25f, 2.0f}, {-0.75f, 0.0f}};
+  for (const auto& g : grads) {
+    sgd.step(ps, g);
+    sgd.step(qs, std::vector<float>{g[0]});
+    for (std::size_t i = 0; i < 2; ++i) {
+      const double d = g[i] + 0.01 * rp[i];
+      gp[i] += d * d;
+      rp[i] -= 0.1 * d / (std::sqrt(gp[i]) + 1e-10);
+    }
+    gq[0] += static_cast<double>(g[0]) * g[0];
+    rq[0] -= 0.1 * g[0] / (std::sqrt(gq[0]) + 1e-10);
+  }
+  for (std::size_t i = 0; i < 2; ++i) EXPECT_NEAR(p[i], rp[i], 1e-6) << i;
+  EXPECT_NEAR(q[0], rq[0], 1e-6) << "no decay on a parameter added without";
+  EXPECT_THROW(Sgd(SgdOptions{.momentum = 0.9f, .adagrad = true}).add(p), std::invalid_argument);
 }
 
 TEST(OptimTest, GradientOfWrongLengthIsRejected) {

@@ -142,7 +142,9 @@ class SoftmaxKernel {
 };
 
 /// Minibatch SGD on sparse rows, each step O(nnz K) rather than O(D K): the step's arithmetic
-/// touches only the columns the batch's rows store (docs/objective.md, "Sparse SGD").
+/// touches only the columns the batch's rows store (docs/objective.md, "Sparse SGD"). With
+/// SgdOptions::adagrad, AdaGrad, which changes nothing where the gradient is 0: exactly lazy,
+/// without weight decay (refused: it would change every weight every step).
 ///
 /// The update is SgdOptions' (PyTorch's) for W, without decay for b. A column no row of the batch
 /// stores has gradient 0, so its step is linear: w ← (1 − ηλ) w − ημ v, v ← μ v + λ w. Those steps
@@ -211,6 +213,8 @@ class SparseSgd {
   SgdOptions options_;
   ThreadPool* pool_;
   AlignedFloats wt_, vt_;               // D x S; vt_ (momentum) empty without momentum
+  AlignedFloats g2_;                    // AdaGrad's Σ d², D x S; empty without AdaGrad
+  std::vector<float> bias_g2_;          // and the bias's, S
   std::vector<float> bias_, bias_v_;    // S (0 past K)
   std::vector<std::uint32_t> done_;     // per column: the steps it has had since the last flush
   std::vector<std::uint32_t> slot_;     // per column: its row in grad_ during a step, or none

@@ -14,10 +14,16 @@ namespace softreg {
 ///                                  b without, as the objective penalises W only)
 ///   v = momentum * v + d          (v starts at 0, so the first v is d)
 ///   p = p - lr * v                (with momentum 0: p = p - lr * d)
+///
+/// With `adagrad`, per-coordinate AdaGrad instead (PyTorch's torch.optim.Adagrad with its
+/// defaults, no momentum):
+///   d = g + weight_decay * p      G = G + d²  (G starts at 0)      p = p - lr * d / (√G + eps)
 struct SgdOptions {
   float lr = 0.1f;
   float momentum = 0.0f;
   float weight_decay = 0.0f;
+  bool adagrad = false;
+  float eps = 1e-10f;  // AdaGrad's
 };
 
 class Sgd {
@@ -39,7 +45,7 @@ class Sgd {
  private:
   SgdOptions options_;
   std::vector<std::span<float>> parameters_;
-  std::vector<AlignedFloats> velocity_;
+  std::vector<AlignedFloats> velocity_;  // momentum's v, or AdaGrad's G
   std::vector<bool> decay_;
 };
 
