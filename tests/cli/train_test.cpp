@@ -324,6 +324,17 @@ TEST_F(TrainCliUsage, ValidationOptionsThatCannotWork) {
                   {"--stream does not go with", "--validation-split"});
 }
 
+TEST_F(TrainCliUsage, AdaGradWithWhatItCannotTake) {
+  expect_rejected(run("--optimizer adagrad --momentum 0.9"),
+                  {"--optimizer adagrad takes no --momentum"});
+  expect_rejected(run("--optimizer adam"), {"--optimizer", "adam"});
+  const fs::path rows = dir_.path() / "rows.svm";
+  write_text(rows, "0 1:1 3:1\n1 2:1 4:1\n0 1:1\n1 4:1\n");
+  expect_rejected(train("--libsvm " + quoted(rows) + " --test " + quoted(rows) +
+                        " --solver sgd --optimizer adagrad --l2 0.01"),
+                  {"--optimizer adagrad on sparse data takes no --momentum and no penalty"});
+}
+
 TEST_F(TrainCliUsage, ZeroLimit) {
   expect_rejected(run("--limit 0"), {"--limit", "0"});
 }
@@ -570,6 +581,40 @@ TEST_F(TrainCliTiny, ValidationInTheEpochLinesAndEarlyStoppingInTheSummary) {
   char acc[32];
   std::snprintf(acc, sizeof acc, "test acc %.4f", std::stod(cells[3]));
   EXPECT_NE(lines.back().find(acc), std::string::npos) << lines.back() << " / " << rows[k];
+}
+
+TEST_F(TrainCliTiny, AdaGradLearns) {
+  const RunResult r = run("--epochs 3 --optimizer adagrad --lr 0.05");
+  ASSERT_EQ(r.status, 0) << describe(r);
+  const auto epochs = parse_output(r.out, 3);
+  ASSERT_EQ(epochs.size(), 3u);
+  EXPECT_LT(epochs[2].loss, epochs[0].loss);
+  EXPECT_GT(epochs[2].test_acc, 0.9);
+  const RunResult plain = run("--epochs 3 --lr 0.05");
+  EXPECT_NE(r.out.substr(0, r.out.find("(")), plain.out.substr(0, plain.out.find("(")))
+      << "another update: other figures";
+}
+
+// --recipe: printed first; `lesson` is the run without one, line for line; an option given
+// overrides the recipe's value, and the line says so.
+TEST_F(TrainCliTiny, RecipesArePrintedAndOverriddenByTheOptionsGiven) {
+  const auto without_times = [](const std::string& out) {
+    return std::regex_replace(out, std::regex(R"(\([0-9.]+ s\)| in [0-9.]+ s)"), "");
+  };
+  const RunResult plain = run("--epochs 2");
+  const RunResult lesson = run("--epochs 2 --recipe lesson");
+  ASSERT_EQ(lesson.status, 0) << describe(lesson);
+  const std::string first = lesson.out.substr(0, lesson.out.find('\n') + 1);
+  EXPECT_EQ(first, "recipe lesson: the notebook's run: the defaults, unchanged\n");
+  EXPECT_EQ(without_times(lesson.out.substr(first.size())), without_times(plain.out));
+  const RunResult fast = run("--recipe fast --lr 0.05");
+  ASSERT_EQ(fast.status, 0) << describe(fast);
+  EXPECT_EQ(fast.out.rfind("recipe fast:", 0), 0u) << fast.out;
+  EXPECT_NE(fast.out.find("(--lr given)"), std::string::npos) << fast.out;
+  EXPECT_EQ(fast.out.find("trained 2 epochs"), std::string::npos) << "the recipe's epochs";
+  EXPECT_NE(without_times(fast.out.substr(fast.out.find('\n') + 1)), without_times(plain.out))
+      << "the recipe's other values took effect";
+  expect_rejected(run("--recipe nosuch"), {"--recipe", "nosuch"});
 }
 
 TEST_F(TrainCliTiny, SameSeedSameRunOtherSeedOtherRun) {

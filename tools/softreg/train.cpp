@@ -194,6 +194,8 @@ ModelInfo model_info(const TrainArgs& a, const Dataset& train, const Standardiza
     if (a.data.validation_split > 0) options["validation_split"] = a.data.validation_split;
     if (!a.data.validation.empty()) options["validation"] = a.data.validation;
     if (a.early_stopping > 0) options["early_stopping"] = a.early_stopping;
+    options["optimizer"] = a.optimizer;
+    if (!a.recipe.empty()) options["recipe"] = a.recipe;
     options["average"] = a.average;
     if (a.stream > 0) options["stream"] = a.stream;
   } else {
@@ -252,6 +254,7 @@ SoftmaxRegression initial_model(const TrainArgs& a, const Dataset& train, Output
 }
 
 void run(const TrainArgs& a) {
+  if (!a.quiet && !a.recipe_line.empty()) std::printf("%s\n", a.recipe_line.c_str());
   // Before any work: a model that cannot be saved should not cost a training run.
   if (!a.out.empty()) check_writable(a.out, "--out");
   if (!a.data.cache.empty()) check_writable(a.data.cache, "--cache");
@@ -264,6 +267,17 @@ void run(const TrainArgs& a) {
   if (a.backend == "torch" && ((!a.schedule.empty() && a.schedule != "constant") || a.warmup > 0))
     throw InputError("--backend torch trains at a constant rate: " +
                      std::string(a.warmup > 0 ? "--warmup" : "--schedule " + a.schedule) +
+                     " is softreg's");
+  if (a.optimizer == "adagrad" && a.momentum != 0.0)
+    throw InputError("--optimizer adagrad takes no --momentum (AdaGrad has none)");
+  if (a.optimizer == "adagrad" && (!a.data.libsvm.empty() || !a.data.text.empty()) &&
+      (!a.l2.empty() || !a.c.empty() || !a.weight_decay.empty()))
+    throw InputError(
+        "--optimizer adagrad on sparse data takes no --momentum and no penalty (--l2, --C, "
+        "--weight-decay): AdaGrad's decay could not be applied lazily, only to every weight at "
+        "every step");
+  if (a.backend == "torch" && a.optimizer != "sgd")
+    throw InputError("--backend torch trains with plain SGD: --optimizer " + a.optimizer +
                      " is softreg's");
   if (a.backend == "torch" && a.average > 0)
     throw InputError("--backend torch does not average the weights: --average is softreg's");
@@ -403,6 +417,7 @@ void run(const TrainArgs& a) {
     options.step_gamma = static_cast<float>(a.step_gamma);
     options.warmup = static_cast<std::uint64_t>(a.warmup);
     options.early_stopping = a.early_stopping;
+    options.sgd.adagrad = a.optimizer == "adagrad";
     if (torch_fit != nullptr && (validation.rows != 0 || a.early_stopping > 0))
       throw InputError(
           "--backend torch does not validate: --validation-split, --validation and "
@@ -495,6 +510,58 @@ int interrupting_signal() {
   return g_signal.load();
 }
 
+// Named sets of option values (--recipe NAME): each value applies where its option is not given.
+struct Recipe {
+  std::string name;
+  std::string about;
+  std::vector<std::pair<std::string, std::string>> options;
+};
+
+const std::vector<Recipe>& recipes() {
+  static const std::vector<Recipe> all = {
+      {"lesson", "the notebook's run: the defaults, unchanged", {}},
+      {"fast",
+       "the best validation accuracy on Fashion-MNIST within a second of wall time, chosen on "
+       "a validation split of the training images (docs/cli.md, \"Recipes\")",
+       {{"--epochs", "20"},
+        {"--batch-size", "64"},
+        {"--lr", "0.1"},
+        {"--momentum", "0.9"},
+        {"--average", "6"}}},
+  };
+  return all;
+}
+
+std::string recipes_help() {
+  std::string h = "A named set of option values, each overridden by the option given:";
+  for (const Recipe& r : recipes()) {
+    h += " " + r.name + " (" + r.about;
+    for (const auto& [o, v] : r.options) h += "; " + o + " " + v;
+    h += ")";
+  }
+  return h;
+}
+
+// Applies recipe `name` to the options not given, and says what it did in a.recipe_line.
+void apply_recipe(CLI::App* cmd, TrainArgs& a) {
+  for (const Recipe& r : recipes()) {
+    if (r.name != a.recipe) continue;
+    std::string line = "recipe " + r.name + ":";
+    if (r.options.empty()) line += " " + r.about;
+    for (const auto& [option, value] : r.options) {
+      if (cmd->count(option) != 0) {
+        line += " (" + option + " given)";
+        continue;
+      }
+      CLI::Option* o = cmd->get_option(option);
+      o->add_result(value);
+      o->run_callback();
+      line += " " + option + " " + value;
+    }
+    a.recipe_line = line;
+  }
+}
+
 void add_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand(
@@ -542,6 +609,15 @@ void add_train(CLI::App& app) {
                   "never whole, shuffling within a buffer of ROWS rows (memory: the buffer, one "
                   "1 MB block and the model)")
       ->check(CLI::Range(1LL, 1LL << 32));
+  std::vector<std::string> recipe_names;
+  for (const Recipe& r : recipes()) recipe_names.push_back(r.name);
+  cmd->add_option("--recipe", a->recipe, recipes_help())->check(CLI::IsMember(recipe_names));
+  cmd->add_option("--optimizer", a->optimizer,
+                  "SGD's update: sgd (with --momentum, PyTorch's) or adagrad (per-coordinate "
+                  "AdaGrad, PyTorch's Adagrad: lr / (sqrt(sum of squared gradients) + 1e-10); "
+                  "exactly lazy on sparse rows, where it takes no penalty)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sgd", "adagrad"}));
   cmd->add_option("--early-stopping", a->early_stopping,
                   "SGD with a validation set: stop when its loss has not improved for N epochs, "
                   "and keep the weights of the epoch of the lowest (0: train every epoch)")
@@ -611,6 +687,7 @@ void add_train(CLI::App& app) {
                   "train on all training rows with the best")
       ->check(CLI::Range(1, 1000));
   cmd->callback([a, cmd] {
+    if (!a->recipe.empty()) apply_recipe(cmd, *a);
     if (a->cv == 1) throw InputError("--cv 1: expected at least 2 folds");
     // Tables are small: the lesson's 10 epochs of batches of 256 are a few dozen steps there.
     // Unless told otherwise, a table trains for 100 epochs in batches of 32 (docs/cli.md).

@@ -27,9 +27,12 @@ struct TrainArgs {
   std::string
       schedule;        // constant, step, cosine or linear; empty: linear for --text, else constant
   int step_every = 0;  // --step-every N (epochs; 0: not given, 1 for --schedule step)
-  double step_gamma = 0.0;  // --step-gamma G (0: not given, 0.1 for --schedule step)
-  long long warmup = 0;     // --warmup N: steps of warm-up
-  int early_stopping = 0;   // --early-stopping N: patience in epochs; 0: none
+  double step_gamma = 0.0;        // --step-gamma G (0: not given, 0.1 for --schedule step)
+  long long warmup = 0;           // --warmup N: steps of warm-up
+  int early_stopping = 0;         // --early-stopping N: patience in epochs; 0: none
+  std::string optimizer = "sgd";  // --optimizer sgd|adagrad
+  std::string recipe;             // --recipe NAME
+  std::string recipe_line;        // what the recipe set, printed at the start of the run
   std::uint64_t seed = 0;
   unsigned threads = 0;
   long long limit = 0;
