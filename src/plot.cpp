@@ -274,15 +274,22 @@ CurvesLayout curves_layout(std::span<const EpochMetrics> history) {
   l.series = {{"loss", "loss", colors::kLoss, {}},
               {"train-acc", "train acc", colors::kTrainAccuracy, {}},
               {"test-acc", "test acc", colors::kTestAccuracy, {}}};
+  // With a validation set (every epoch validated): its loss and accuracy too.
+  const bool validated = std::all_of(history.begin(), history.end(),
+                                     [](const EpochMetrics& m) { return m.validated; });
+  if (validated) {
+    l.series.push_back({"val-loss", "val loss", colors::kValidationLoss, {}});
+    l.series.push_back({"val-acc", "val acc", colors::kValidationAccuracy, {}});
+  }
   double lo = INFINITY, hi = -INFINITY;
   for (const EpochMetrics& m : history) {
-    l.series[0].values.push_back(m.loss);
-    l.series[1].values.push_back(m.train_accuracy);
-    l.series[2].values.push_back(m.test_accuracy);
-    for (double v : {m.loss, m.train_accuracy, m.test_accuracy}) {
-      if (std::isfinite(v)) {
-        lo = std::min(lo, v);
-        hi = std::max(hi, v);
+    std::vector<double> values = {m.loss, m.train_accuracy, m.test_accuracy};
+    if (validated) values.insert(values.end(), {m.validation_loss, m.validation_accuracy});
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      l.series[i].values.push_back(values[i]);
+      if (std::isfinite(values[i])) {
+        lo = std::min(lo, values[i]);
+        hi = std::max(hi, values[i]);
       }
     }
   }
@@ -896,12 +903,20 @@ figcaption { color: #555; font-size: 0.95em; margin-top: 0.4em; }
          "</figcaption>\n</figure>\n";
   }
   if (!page.history.empty()) {
+    const bool validated = page.history.front().validated;
     h += "<h2>Epochs</h2>\n<table class=\"epochs\">\n<tr><th>epoch</th><th>loss</th><th>train "
-         "acc</th><th>test acc</th><th>test loss</th><th>seconds</th></tr>\n";
-    for (const EpochMetrics& m : page.history)
+         "acc</th>";
+    if (validated) h += "<th>val loss</th><th>val acc</th>";
+    h += "<th>test acc</th><th>test loss</th><th>seconds</th></tr>\n";
+    for (const EpochMetrics& m : page.history) {
       h += "<tr><td>" + std::to_string(m.epoch) + "</td><td>" + fixed(m.loss, 4) + "</td><td>" +
-           fixed(m.train_accuracy, 4) + "</td><td>" + fixed(m.test_accuracy, 4) + "</td><td>" +
-           fixed(m.test_loss, 4) + "</td><td>" + fixed(m.seconds, 2) + "</td></tr>\n";
+           fixed(m.train_accuracy, 4) + "</td><td>";
+      if (validated)
+        h += fixed(m.validation_loss, 4) + "</td><td>" + fixed(m.validation_accuracy, 4) +
+             "</td><td>";
+      h += fixed(m.test_accuracy, 4) + "</td><td>" + fixed(m.test_loss, 4) + "</td><td>" +
+           fixed(m.seconds, 2) + "</td></tr>\n";
+    }
     h += "</table>\n";
   }
   // Marks the page once everything has loaded, so that a headless browser can tell whether

@@ -126,6 +126,27 @@ TEST(Xml, EscapesMarkup) {
 
 // ------------------------------------------------------------------------------ curves
 
+// With a validation set, its loss and accuracy are two more series.
+TEST(TrainingCurves, ValidationAddsTwoSeries) {
+  auto h = history_of(5);
+  for (EpochMetrics& m : h) {
+    m.validated = true;
+    m.validation_loss = m.loss * 1.1;
+    m.validation_accuracy = m.test_accuracy + 0.01;
+  }
+  test::TempDir dir;
+  const fs::path file = dir.path() / "curves.svg";
+  write_svg(file, training_curves_svg(h, "validated"));
+  const auto x = test::parse_xml(file);
+  ASSERT_TRUE(x.well_formed) << x.error;
+  for (const char* id : {"series-loss", "series-train-acc", "series-test-acc", "series-val-loss",
+                         "series-val-acc"}) {
+    ASSERT_TRUE(x.points.count(id)) << id;
+    EXPECT_EQ(x.points.at(id), 5u) << id;
+  }
+  EXPECT_EQ(x.classes.at("series"), 5u);
+}
+
 TEST(TrainingCurves, SvgParsesAndHoldsThreeSeriesOfOnePointPerEpoch) {
   const auto h = history_of(7);
   test::TempDir dir;

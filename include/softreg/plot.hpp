@@ -48,6 +48,8 @@ inline constexpr Rgb kMistake{215, 25, 28};  // title of a misclassified image
 inline constexpr Rgb kLoss{31, 100, 180};
 inline constexpr Rgb kTrainAccuracy{235, 120, 20};
 inline constexpr Rgb kTestAccuracy{40, 150, 60};
+inline constexpr Rgb kValidationLoss{120, 60, 170};
+inline constexpr Rgb kValidationAccuracy{190, 40, 120};
 }  // namespace colors
 
 /// An RGB image, 8 bits per channel, row-major; x grows to the right, y downwards.
