@@ -502,7 +502,7 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
   auto col_begin = [&](std::size_t m) {
     return m == members ? d : m * d / members / kLanes * kLanes;
   };
-  if (flags_.size() < members) flags_ = std::vector<Flag>(members);
+  if (flags_.size() < members) flags_ = std::vector<detail::LineFlag>(members);
   const std::uint64_t seq = ++steps_;
 
   with_type(x, [&](const auto* base) {

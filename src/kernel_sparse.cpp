@@ -259,7 +259,7 @@ PassStats SparseSgd::step(const Features& x, std::span<const std::int32_t> label
   }
   grad_.resize(touched_.size() * st);
   const std::size_t members = team_size(stored * k_all);
-  if (flags_.size() < members) flags_ = std::vector<Flag>(members);
+  if (flags_.size() < members) flags_ = std::vector<detail::LineFlag>(members);
   const std::size_t blocks = (n + kLossRows - 1) / kLossRows;
   rows_stats_.resize(blocks);
   logits_.resize(n * st);

@@ -118,7 +118,14 @@ class BestEpoch {
   int since_ = 0;
 };
 
-void check_validation(const TrainOptions& o, const Dataset* validation, const Dataset& train) {
+// What every trainer refuses in its options and validation set (the sparse one refuses more).
+void check_options(const TrainOptions& o, const Dataset* validation, const Dataset& train) {
+  if (o.average_from > o.epochs)
+    throw InputError("--average " + std::to_string(o.average_from) +
+                     ": averaging would start after the last epoch (" + std::to_string(o.epochs) +
+                     ")");
+  if (o.sgd.adagrad && o.sgd.momentum != 0.0f)
+    throw InputError("--optimizer adagrad takes no --momentum (AdaGrad has none)");
   if (o.early_stopping != 0 && validation == nullptr)
     throw InputError(
         "--early-stopping needs a validation set (--validation-split or --validation)");
@@ -164,14 +171,8 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
     throw InputError(train.source + ": examples have " + std::to_string(train.inputs) +
                      " inputs but the model expects " + std::to_string(model.inputs()));
   if (train.rows == 0) throw InputError(train.source + ": no training examples");
-  check_validation(options_, validation_, train);
-  if (options_.sgd.adagrad && options_.sgd.momentum != 0.0f)
-    throw InputError("--optimizer adagrad takes no --momentum (AdaGrad has none)");
+  check_options(options_, validation_, train);
   if (train.is_sparse() || test.is_sparse()) return fit_sparse(model, train, test, rng, callbacks);
-  if (options_.average_from > options_.epochs)
-    throw InputError("--average " + std::to_string(options_.average_from) +
-                     ": averaging would start after the last epoch (" +
-                     std::to_string(options_.epochs) + ")");
   // A batch larger than the data set is the whole data set (and must not allocate more).
   const std::size_t batch_size = std::min(options_.batch_size, train.rows);
   ThreadPool pool(options_.threads);
@@ -274,7 +275,7 @@ std::vector<EpochMetrics> Trainer::fit_stream(SoftmaxRegression& model, SparseSt
   shape.inputs = stream.inputs();
   shape.source = stream.name();
   shape.sparse.offsets = {0};
-  check_validation(options_, validation_, shape);
+  check_options(options_, validation_, shape);
   // Each epoch reads the file from the start; blocks of lines fill a buffer of at least
   // buffer_rows rows (at most one block more), which is shuffled and trained on, then emptied.
   return sparse_epochs(model, test, rng, callbacks, stream.rows(),
@@ -317,10 +318,6 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
         "--optimizer adagrad on sparse data takes no --momentum and no penalty (--l2, --C, "
         "--weight-decay): AdaGrad's decay could not be applied lazily, only to every weight at "
         "every step");
-  if (options_.average_from > options_.epochs)
-    throw InputError("--average " + std::to_string(options_.average_from) +
-                     ": averaging would start after the last epoch (" +
-                     std::to_string(options_.epochs) + ")");
   ThreadPool pool(options_.threads);
   SparseSgd sgd(model, options_.sgd, &pool);
   const Features test_x = Features::of(test);

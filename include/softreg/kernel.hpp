@@ -99,6 +99,20 @@ struct Gradients {
 };
 
 /// Runs the fused steps of a model of a given shape; holds the scratch memory for a batch.
+namespace detail {
+/// What a block of rows found (loss and correct rows), a cache line of its own: the teams'
+/// members each write their blocks' figures.
+struct alignas(64) LineStats {
+  double loss_sum = 0.0;
+  std::size_t correct = 0;
+};
+/// A team member's flag, a cache line of its own: it holds the last step (or phase) whose
+/// shared results the member has published.
+struct alignas(64) LineFlag {
+  std::atomic<std::uint64_t> value{0};
+};
+}  // namespace detail
+
 class SoftmaxKernel {
  public:
   /// outputs: the model's outputs() (rows of W).
@@ -121,23 +135,14 @@ class SoftmaxKernel {
  private:
   void reserve(std::size_t batch);
 
-  /// What one chunk of rows found; a cache line of its own.
-  struct alignas(64) ChunkStats {
-    double loss_sum = 0.0;
-    std::size_t correct = 0;
-  };
-
   std::size_t inputs_;
   std::size_t classes_;
-  AlignedFloats scratch_;                // per chunk of rows: dO, partial db, partial dW
-  std::vector<ChunkStats> chunk_stats_;  // per chunk of rows
-  std::vector<const void*> row_ptr_;     // the batch's rows
+  AlignedFloats scratch_;                       // per chunk of rows: dO, partial db, partial dW
+  std::vector<detail::LineStats> chunk_stats_;  // per chunk of rows
+  std::vector<const void*> row_ptr_;            // the batch's rows
   /// A member of a step's team has published its partial gradients of the other members'
-  /// columns when its flag holds the step's number.
-  struct alignas(64) Flag {
-    std::atomic<std::uint64_t> value{0};
-  };
-  std::vector<Flag> flags_;  // one per member of the largest team so far
+  /// columns when its flag holds the step's number; one per member of the largest team so far.
+  std::vector<detail::LineFlag> flags_;
   std::uint64_t steps_ = 0;
 };
 
@@ -223,20 +228,13 @@ class SparseSgd {
   std::vector<std::uint32_t> missed_;   // per touched column: the first step it missed
   AlignedFloats grad_;                  // touched x S
   bool averaging_ = false;
-  AlignedFloats avg_;             // the average of W, D x S
-  std::vector<float> avg_bias_;   // and of b
-  std::uint64_t averaged_ = 0;    // steps averaged before the last flush
-  AlignedFloats logits_;          // batch x S
-  struct alignas(64) RowsStats {  // what a block of the batch's rows found
-    double loss_sum = 0.0;
-    std::size_t correct = 0;
-  };
-  std::vector<RowsStats> rows_stats_;
-  struct alignas(64) Flag {
-    std::atomic<std::uint64_t> value{0};
-  };
-  std::vector<Flag> flags_;  // per member: the last phase it reached
-  std::uint64_t phase_ = 0;  // phases begun, over all steps
+  AlignedFloats avg_;                          // the average of W, D x S
+  std::vector<float> avg_bias_;                // and of b
+  std::uint64_t averaged_ = 0;                 // steps averaged before the last flush
+  AlignedFloats logits_;                       // batch x S
+  std::vector<detail::LineStats> rows_stats_;  // per block of the batch's rows
+  std::vector<detail::LineFlag> flags_;        // per member: the last phase it reached
+  std::uint64_t phase_ = 0;                    // phases begun, over all steps
   // Rates that changed since the last flush: each step's rate, and a segment tree of the steps'
   // maps (leaves_ leaves from index leaves_, node i the product of its children 2i, 2i + 1).
   bool varying_ = false;

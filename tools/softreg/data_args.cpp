@@ -1,6 +1,5 @@
 #include "data_args.hpp"
 
-#include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -155,12 +154,6 @@ Dataset load_held_out(const DataArgs& a, const std::string& file,
 
 namespace {
 
-std::string fraction_text(double f) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", f);
-  return buf;
-}
-
 // The training rows' part for validation, stratified: every class keeps a training row.
 Dataset split_validation(const DataArgs& a, Dataset& train, Rng& rng) {
   const std::string source = train.source;
@@ -169,9 +162,8 @@ Dataset split_validation(const DataArgs& a, Dataset& train, Rng& rng) {
   for (std::int32_t y : vt.train.labels) ++count[static_cast<std::size_t>(y)];
   for (std::size_t c = 0; c < count.size(); ++c)
     if (count[c] == 0)
-      throw InputError("--validation-split " + fraction_text(a.validation_split) +
-                       " leaves class '" + vt.train.class_names[c] + "' of " + source +
-                       " without a training row");
+      throw InputError("--validation-split " + number_text(a.validation_split) + " leaves class '" +
+                       vt.train.class_names[c] + "' of " + source + " without a training row");
   train = std::move(vt.train);
   train.source = source;
   vt.test.source = source + " (validation split)";

@@ -57,6 +57,9 @@ Dataset load_held_out(const DataArgs& a, const std::string& file,
 Dataset load_table(const DataArgs& a, const std::vector<std::string>& class_names,
                    std::size_t inputs, bool require_label);
 
+/// The shortest text that reads back as exactly v.
+std::string number_text(double v);
+
 /// The file of --csv, --libsvm or --text (empty for Fashion-MNIST).
 const std::string& table_file(const DataArgs& a);
 

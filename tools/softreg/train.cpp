@@ -279,6 +279,11 @@ void run(const TrainArgs& a) {
   if (a.backend == "torch" && a.optimizer != "sgd")
     throw InputError("--backend torch trains with plain SGD: --optimizer " + a.optimizer +
                      " is softreg's");
+  if (a.backend == "torch" &&
+      (a.data.validation_split > 0 || !a.data.validation.empty() || a.early_stopping > 0))
+    throw InputError(
+        "--backend torch does not validate: --validation-split, --validation and "
+        "--early-stopping are softreg's");
   if (a.backend == "torch" && a.average > 0)
     throw InputError("--backend torch does not average the weights: --average is softreg's");
   if (a.cv > 0 && solver == Solver::sgd)
@@ -306,7 +311,6 @@ void run(const TrainArgs& a) {
       throw InputError(
           "--stream does not go with --standardize, --limit or --validation-split (give "
           "--validation FILE)");
-    const bool text = !a.data.text.empty();
     const std::string& file = table_file(a.data);
     stream = open_training_stream(a.data);
     data.train.rows = stream->rows();
@@ -315,8 +319,7 @@ void run(const TrainArgs& a) {
     data.train.class_names = stream->classes();
     data.train.source = file;
     data.train.sparse.offsets = {0};
-    data.test = text ? load_text(a.data.test, a.data.text_options, stream->classes())
-                     : load_libsvm(a.data.test, stream->inputs(), stream->classes());
+    data.test = load_held_out(a.data, a.data.test, stream->classes(), stream->inputs(), "--test");
     if (!a.data.validation.empty())
       validation = load_held_out(a.data, a.data.validation, stream->classes(), stream->inputs(),
                                  "--validation");
@@ -418,10 +421,6 @@ void run(const TrainArgs& a) {
     options.warmup = static_cast<std::uint64_t>(a.warmup);
     options.early_stopping = a.early_stopping;
     options.sgd.adagrad = a.optimizer == "adagrad";
-    if (torch_fit != nullptr && (validation.rows != 0 || a.early_stopping > 0))
-      throw InputError(
-          "--backend torch does not validate: --validation-split, --validation and "
-          "--early-stopping are softreg's");
 
     TrainCallbacks callbacks;
     callbacks.on_epoch = [&](const EpochMetrics& m) {

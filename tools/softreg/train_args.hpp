@@ -65,9 +65,6 @@ std::vector<Penalty> penalties_of(const TrainArgs& a, const Penalty& fallback);
 /// the classes, each W a finite number >= 0; classes not named weigh 1).
 ClassWeights class_weights_of(const TrainArgs& a, const Dataset& train);
 
-/// The shortest text that reads back as exactly v.
-std::string number_text(double v);
-
 /// What ends a full-batch run: the metrics for --plot and --report (one per iteration), the
 /// notes the model file records, and the summary line.
 struct SolverRun {
