@@ -324,7 +324,10 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"TorchWithWarmup", "--backend torch --warmup 10",
             "softreg: --backend torch trains at a constant rate: --warmup is softreg's"},
         Bad{"TorchWithAverage", "--backend torch --average 2",
-            "softreg: --backend torch does not average the weights: --average is softreg's"}),
+            "softreg: --backend torch does not average the weights: --average is softreg's"},
+        Bad{"TorchWithValidation", "--backend torch --validation-split 0.1",
+            "softreg: --backend torch does not validate: --validation-split, --validation and "
+            "--early-stopping are softreg's"}),
     [](const testing::TestParamInfo<Bad>& p) { return std::string(p.param.name); });
 
 TEST(SolverCliBadWeights, ColumnValuesAreChecked) {

@@ -317,6 +317,11 @@ TEST_F(TrainCliUsage, ValidationOptionsThatCannotWork) {
   write_text(table, csv);
   expect_rejected(train("--csv " + quoted(table) + " --solver sgd --validation-split 0.5"),
                   {"--validation-split 0.5 leaves class 'rare' of", "without a training row"});
+  const fs::path wider = dir_.path() / "wider.csv";
+  write_text(wider, "x,z,y\n1,2,a\n2,3,b\n");
+  expect_rejected(
+      train("--csv " + quoted(table) + " --solver sgd --validation " + quoted(wider)),
+      {wider.string() + ": 2 features but the training table " + table.string() + " has 1"});
   expect_rejected(train("--csv " + quoted(table) + " --validation-split 0.2 --solver lbfgs"),
                   {"--validation-split validates SGD's epochs"});
   expect_rejected(train("--libsvm " + quoted(table) + " --test " + quoted(table) +
