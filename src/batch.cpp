@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 #include <stdexcept>
+#include <utility>
 
 namespace softreg {
 
@@ -10,6 +11,17 @@ BatchOrder::BatchOrder(std::size_t rows, std::size_t batch_size)
     : order_(rows), batch_size_(batch_size) {
   if (batch_size == 0) throw std::invalid_argument("batch size must be at least 1");
   std::iota(order_.begin(), order_.end(), std::uint32_t{0});
+}
+
+BatchOrder::BatchOrder(std::vector<std::uint32_t> order, std::size_t batch_size)
+    : order_(std::move(order)), batch_size_(batch_size) {
+  if (batch_size == 0) throw std::invalid_argument("batch size must be at least 1");
+  std::vector<bool> seen(order_.size(), false);
+  for (const std::uint32_t i : order_) {
+    if (i >= seen.size() || seen[i])
+      throw std::invalid_argument("BatchOrder: not a permutation of the rows");
+    seen[i] = true;
+  }
 }
 
 void BatchOrder::shuffle(Rng& rng) {

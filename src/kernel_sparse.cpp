@@ -393,6 +393,76 @@ PassStats SparseSgd::step(const Features& x, std::span<const std::int32_t> label
   return stats;
 }
 
+namespace {
+
+// Feature-major D x S (the trainer's) to class-major K x D (the model's), and back.
+void to_class_major(std::span<const float> wt, std::size_t st, std::span<float> w, std::size_t d,
+                    std::size_t k_all) {
+  for (std::size_t k = 0; k < k_all; ++k)
+    for (std::size_t j = 0; j < d; ++j) w[k * d + j] = wt[j * st + k];
+}
+
+void to_feature_major(std::span<const float> w, std::size_t d, std::size_t k_all,
+                      std::span<float> wt, std::size_t st) {
+  for (std::size_t k = 0; k < k_all; ++k)
+    for (std::size_t j = 0; j < d; ++j) wt[j * st + k] = w[k * d + j];
+}
+
+}  // namespace
+
+SgdState SparseSgd::state() {
+  flush();
+  const std::size_t d = inputs_, k_all = outputs_, st = stride_;
+  const std::size_t classes = output_ == Output::logistic ? 2 : k_all;
+  SgdState s;
+  s.weights = SoftmaxRegression(d, classes, output_);
+  to_class_major(wt_, st, s.weights.weight(), d, k_all);
+  std::copy_n(bias_.begin(), k_all, s.weights.bias().begin());
+  const AlignedFloats& slow = !vt_.empty() ? vt_ : g2_;
+  const std::vector<float>& slow_bias = !vt_.empty() ? bias_v_ : bias_g2_;
+  if (!slow.empty()) {
+    s.slow_weight.resize(k_all * d);
+    to_class_major(slow, st, s.slow_weight, d, k_all);
+    s.slow_bias.assign(slow_bias.begin(), slow_bias.begin() + static_cast<std::ptrdiff_t>(k_all));
+  }
+  if (averaging_) {
+    s.average = SoftmaxRegression(d, classes, output_);
+    to_class_major(avg_, st, s.average->weight(), d, k_all);
+    std::copy_n(avg_bias_.begin(), k_all, s.average->bias().begin());
+    s.averaged = averaged_;
+  }
+  return s;
+}
+
+void SparseSgd::restore(const SgdState& s) {
+  const std::size_t d = inputs_, k_all = outputs_, st = stride_;
+  const auto fits = [&](const SoftmaxRegression& m) {
+    return m.inputs() == d && m.outputs() == k_all && m.output() == output_;
+  };
+  AlignedFloats& slow = !vt_.empty() ? vt_ : g2_;
+  std::vector<float>& slow_bias = !vt_.empty() ? bias_v_ : bias_g2_;
+  if (!fits(s.weights) || s.slow_weight.size() != (slow.empty() ? 0 : k_all * d) ||
+      s.slow_bias.size() != (slow.empty() ? 0 : k_all) || (s.average && !fits(*s.average)) ||
+      (s.average && !vt_.empty()))
+    throw std::invalid_argument("SparseSgd::restore: a state of another trainer");
+  flush();
+  to_feature_major(s.weights.weight(), d, k_all, wt_, st);
+  std::copy(s.weights.bias().begin(), s.weights.bias().end(), bias_.begin());
+  if (!slow.empty()) {
+    to_feature_major(s.slow_weight, d, k_all, slow, st);
+    std::copy(s.slow_bias.begin(), s.slow_bias.end(), slow_bias.begin());
+  }
+  averaging_ = s.average.has_value();
+  if (averaging_) {
+    avg_.assign(d * st, 0.0f);
+    avg_bias_.assign(st, 0.0f);
+    to_feature_major(s.average->weight(), d, k_all, avg_, st);
+    std::copy(s.average->bias().begin(), s.average->bias().end(), avg_bias_.begin());
+    averaged_ = s.averaged;
+    if (done_.empty()) done_.assign(inputs_, 0);
+  }
+}
+
 void SparseSgd::write_to(SoftmaxRegression& model) {
   if (model.inputs() != inputs_ || model.outputs() != outputs_)
     throw std::invalid_argument("SparseSgd::write_to: a model of another shape");

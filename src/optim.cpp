@@ -1,5 +1,6 @@
 #include "softreg/optim.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -13,6 +14,14 @@ std::size_t Sgd::add(std::span<float> parameter, bool decay) {
   velocity_.emplace_back(options_.momentum != 0.0f || options_.adagrad ? parameter.size() : 0,
                          0.0f);
   return parameters_.size() - 1;
+}
+
+void Sgd::set_state(std::size_t slot, std::span<const float> state) {
+  AlignedFloats& v = velocity_.at(slot);
+  if (state.size() != v.size())
+    throw std::invalid_argument("Sgd::set_state: " + std::to_string(state.size()) +
+                                " entries for a state of " + std::to_string(v.size()));
+  std::copy(state.begin(), state.end(), v.begin());
 }
 
 void Sgd::step(std::size_t slot, std::span<const float> gradient) {

@@ -1,7 +1,9 @@
 #include "softreg/random.hpp"
 
+#include <bit>
 #include <cmath>
 #include <numbers>
+#include <stdexcept>
 #include <utility>
 
 namespace softreg {
@@ -25,6 +27,20 @@ constexpr std::uint64_t rotl(std::uint64_t x, int k) {
 
 Rng::Rng(std::uint64_t seed) {
   for (auto& word : s_) word = splitmix64(seed);
+}
+
+Rng::State Rng::state() const {
+  return {s_[0], s_[1], s_[2], s_[3], std::bit_cast<std::uint64_t>(spare_), has_spare_ ? 1u : 0u};
+}
+
+Rng Rng::from_state(const State& state) {
+  if ((state[0] | state[1] | state[2] | state[3]) == 0 || state[5] > 1)
+    throw std::invalid_argument("Rng::from_state: not a state of the generator");
+  Rng rng;
+  for (int i = 0; i < 4; ++i) rng.s_[i] = state[static_cast<std::size_t>(i)];
+  rng.spare_ = std::bit_cast<double>(state[4]);
+  rng.has_spare_ = state[5] == 1;
+  return rng;
 }
 
 std::uint64_t Rng::next() {

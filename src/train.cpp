@@ -110,6 +110,17 @@ class BestEpoch {
   void restore(SoftmaxRegression& model) {
     if (weights_) model = std::move(*weights_);
   }
+  // Into a checkpoint's state, and back from one.
+  void save(TrainState& s) const {
+    s.best = weights_;
+    s.best_loss = loss_;
+    s.since_best = since_;
+  }
+  void load(const TrainState& s) {
+    weights_ = s.best;
+    loss_ = s.best_loss;
+    since_ = s.since_best;
+  }
 
  private:
   int patience_;
@@ -145,6 +156,42 @@ void set_validation(EpochMetrics& m, const PassStats& v) {
   m.validation_accuracy = static_cast<double>(v.correct) / static_cast<double>(v.rows);
 }
 
+// What every trainer checks in a state it resumes from: the run must have epochs left, and the
+// state must be of this model.
+void check_resume(const TrainState& s, const TrainOptions& o, const SoftmaxRegression& model) {
+  if (s.stopped)
+    throw InputError("the checkpoint's run stopped early after epoch " + std::to_string(s.epoch) +
+                     " (--early-stopping): nothing is left to resume");
+  if (s.epoch >= o.epochs)
+    throw InputError("--epochs " + std::to_string(o.epochs) + ": the checkpoint has done " +
+                     std::to_string(s.epoch) + " epoch" + (s.epoch == 1 ? "" : "s") +
+                     " already; ask for more to resume");
+  const auto fits = [&](const SoftmaxRegression& m) {
+    return m.inputs() == model.inputs() && m.classes() == model.classes() &&
+           m.output() == model.output();
+  };
+  if (!fits(s.sgd.weights) || (s.sgd.average && !fits(*s.sgd.average)) ||
+      (s.best && !fits(*s.best)))
+    throw InputError("the checkpoint holds a model of another shape");
+  if (s.epoch < 1 || s.history.size() != static_cast<std::size_t>(s.epoch))
+    throw InputError("the checkpoint's history is not of its " + std::to_string(s.epoch) +
+                     " epochs");
+  if (s.sgd.average.has_value() != (o.average_from != 0 && s.epoch >= o.average_from))
+    throw InputError("the checkpoint's average does not fit --average " +
+                     std::to_string(o.average_from));
+}
+
+BatchOrder resumed_order(const TrainState& s, std::size_t rows, std::size_t batch_size) {
+  if (s.order.size() != rows)
+    throw InputError("the checkpoint's order has " + std::to_string(s.order.size()) +
+                     " rows but the training set " + std::to_string(rows));
+  try {
+    return BatchOrder(s.order, batch_size);
+  } catch (const std::invalid_argument&) {
+    throw InputError("the checkpoint's order is not a permutation of the training rows");
+  }
+}
+
 }  // namespace
 
 DivergenceError::DivergenceError(int epoch_, std::size_t batch, std::size_t batches, double loss,
@@ -175,6 +222,12 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
   if (train.is_sparse() || test.is_sparse()) return fit_sparse(model, train, test, rng, callbacks);
   // A batch larger than the data set is the whole data set (and must not allocate more).
   const std::size_t batch_size = std::min(options_.batch_size, train.rows);
+  if (resume_) {
+    check_resume(*resume_, options_, model);
+    std::copy_n(resume_->sgd.weights.weight().begin(), model.weight().size(),
+                model.weight().begin());
+    std::copy_n(resume_->sgd.weights.bias().begin(), model.bias().size(), model.bias().begin());
+  }
   ThreadPool pool(options_.threads);
   SoftmaxKernel kernel(model.inputs(), model.outputs(), batch_size);
   Gradients grad;
@@ -188,7 +241,8 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
   const Features train_x = Features::of(train), test_x = Features::of(test);
   const Features validation_x = validation_ ? Features::of(*validation_) : Features{};
   BestEpoch best(options_.early_stopping);
-  BatchOrder order(train.rows, batch_size);
+  BatchOrder order = resume_ ? resumed_order(*resume_, train.rows, batch_size)
+                             : BatchOrder(train.rows, batch_size);
   // Polyak-Ruppert averaging (--average E): the mean of the weights after every step from the
   // start of epoch E on, kept as the sparse trainer keeps it, avg = (t avg + w) / (t + 1) in
   // double, and evaluated and returned instead of the last weights.
@@ -205,9 +259,30 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
   };
 
   std::vector<EpochMetrics> history;
-  for (int epoch = 1; epoch <= options_.epochs; ++epoch) {
+  int first = 1;
+  bool shuffled = false;  // whether `order` is already the first epoch's
+  if (resume_) {
+    const TrainState& r = *resume_;
+    if (r.step != static_cast<std::uint64_t>(r.epoch) * order.batches())
+      throw InputError("the checkpoint's steps are not its epochs' (another --batch-size?)");
+    try {
+      sgd.set_state(w_slot, r.sgd.slow_weight);
+      sgd.set_state(b_slot, r.sgd.slow_bias);
+    } catch (const std::invalid_argument&) {
+      throw InputError("the checkpoint's optimizer state is not --optimizer's / --momentum's");
+    }
+    rng = Rng::from_state(r.rng);
+    average = r.sgd.average;
+    averaged = r.sgd.averaged;
+    best.load(r);
+    history = r.history;
+    first = r.epoch + 1;
+    shuffled = r.order_shuffled;
+  }
+  for (int epoch = first; epoch <= options_.epochs; ++epoch) {
     const auto start = Clock::now();
-    if (epoch == 1) order.shuffle(rng);  // later epochs' orders are shuffled during evaluation
+    // Later epochs' orders are shuffled during the evaluation before them.
+    if (epoch == first && !shuffled) order.shuffle(rng);
     if (epoch == options_.average_from) average = model;
     PassStats seen;
     const std::size_t batches = order.batches();
@@ -245,10 +320,29 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
     set_validation(m, v);
     history.push_back(m);
     if (callbacks.on_epoch) callbacks.on_epoch(m);
+    const bool stop =
+        m.validated && best.stop_after(
+                           m.validation_loss, [&](SoftmaxRegression& w) { w = now; }, model);
+    if (callbacks.on_checkpoint) {
+      TrainState state;
+      state.epoch = epoch;
+      state.step = static_cast<std::uint64_t>(epoch) * batches;
+      state.rng = rng.state();
+      state.order.assign(order.order().begin(), order.order().end());
+      state.order_shuffled = epoch < options_.epochs;
+      state.sgd.weights = model;
+      const auto slow_w = sgd.state(w_slot), slow_b = sgd.state(b_slot);
+      state.sgd.slow_weight.assign(slow_w.begin(), slow_w.end());
+      state.sgd.slow_bias.assign(slow_b.begin(), slow_b.end());
+      state.sgd.average = average;
+      state.sgd.averaged = averaged;
+      best.save(state);
+      state.stopped = stop;
+      state.history = history;
+      callbacks.on_checkpoint(state);
+    }
     if (callbacks.stop_requested && callbacks.stop_requested()) throw Interrupted(epoch);
-    if (m.validated && best.stop_after(
-                           m.validation_loss, [&](SoftmaxRegression& w) { w = now; }, model))
-      break;
+    if (stop) break;
   }
   if (average) model = std::move(*average);
   best.restore(model);
@@ -318,6 +412,7 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
         "--optimizer adagrad on sparse data takes no --momentum and no penalty (--l2, --C, "
         "--weight-decay): AdaGrad's decay could not be applied lazily, only to every weight at "
         "every step");
+  if (resume_) check_resume(*resume_, options_, model);
   ThreadPool pool(options_.threads);
   SparseSgd sgd(model, options_.sgd, &pool);
   const Features test_x = Features::of(test);
@@ -327,7 +422,29 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
   std::optional<BatchOrder> order;
   std::vector<EpochMetrics> history;
   std::uint64_t step = 0;  // over the run, for the schedule
-  for (int epoch = 1; epoch <= options_.epochs; ++epoch) {
+  int first = 1;
+  if (resume_) {
+    const TrainState& r = *resume_;
+    try {
+      sgd.restore(r.sgd);
+    } catch (const std::invalid_argument&) {
+      throw InputError(
+          "the checkpoint's optimizer state is not --optimizer's / --momentum's / --average's");
+    }
+    // The order of the last buffer (the whole set in memory); the next buffer of as many rows
+    // shuffles it again.
+    if (r.order.size() > rows)
+      throw InputError("the checkpoint's order has more rows than the training set");
+    if (!r.order.empty())
+      order.emplace(
+          resumed_order(r, r.order.size(), std::min(options_.batch_size, r.order.size())));
+    step = r.step;
+    rng = Rng::from_state(r.rng);
+    best.load(r);
+    history = r.history;
+    first = r.epoch + 1;
+  }
+  for (int epoch = first; epoch <= options_.epochs; ++epoch) {
     const auto start = Clock::now();
     if (epoch == options_.average_from) sgd.start_averaging();
     PassStats seen;
@@ -376,14 +493,26 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
     set_validation(m, v);
     history.push_back(m);
     if (callbacks.on_epoch) callbacks.on_epoch(m);
+    const bool stop = m.validated &&
+                      best.stop_after(
+                          m.validation_loss, [&](SoftmaxRegression& w) { sgd.write_to(w); }, model);
+    if (callbacks.on_checkpoint) {
+      TrainState state;
+      state.epoch = epoch;
+      state.step = step;
+      state.rng = rng.state();
+      if (order) state.order.assign(order->order().begin(), order->order().end());
+      state.sgd = sgd.state();
+      best.save(state);
+      state.stopped = stop;
+      state.history = history;
+      callbacks.on_checkpoint(state);
+    }
     if (callbacks.stop_requested && callbacks.stop_requested()) {
       sgd.write_to(model);
       throw Interrupted(epoch);
     }
-    if (m.validated &&
-        best.stop_after(
-            m.validation_loss, [&](SoftmaxRegression& w) { sgd.write_to(w); }, model))
-      break;
+    if (stop) break;
   }
   sgd.write_to(model);
   best.restore(model);

@@ -8,32 +8,12 @@
 #include <functional>
 #include <numbers>
 
+#include "fixtures.hpp"
 #include "softreg/batch.hpp"
 #include "softreg/ops.hpp"
 
 namespace softreg {
 namespace {
-
-// n examples of d byte features in k classes; class c brightens its own slice of the inputs.
-Dataset synthetic(std::size_t n, std::size_t d, std::size_t k, std::uint64_t seed) {
-  Rng rng(seed);
-  Dataset ds;
-  ds.rows = n;
-  ds.inputs = d;
-  ds.scale = 1.0f / 255;
-  ds.pixels.resize(n * d);
-  ds.labels.resize(n);
-  for (std::size_t c = 0; c < k; ++c) ds.class_names.push_back("c" + std::to_string(c));
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto y = static_cast<std::int32_t>(rng.below(k));
-    ds.labels[i] = y;
-    for (std::size_t j = 0; j < d; ++j)
-      ds.pixels[i * d + j] = static_cast<std::uint8_t>(
-          rng.below(100) + (j % k == static_cast<std::size_t>(y) ? 120 : 0));
-  }
-  ds.source = "synthetic";
-  return ds;
-}
 
 // The lesson's loop written with ops.hpp in float64, with the rate lr(t) at step t (0-based over
 // the run): the weights and each epoch's mean loss.
@@ -100,7 +80,8 @@ struct SideBySide {
   PlainRun plain;
   Rng rng_fast{3}, rng_plain{3};
   SideBySide(const TrainOptions& opt, const std::function<double(std::size_t)>& lr) {
-    const Dataset train = synthetic(70, 30, 4, 1), test = synthetic(20, 30, 4, 2);
+    const Dataset train = test::synthetic_bytes(70, 30, 4, 1),
+                  test = test::synthetic_bytes(20, 30, 4, 2);
     fast.init(rng_fast, 0.01f);
     const SoftmaxRegression start = fast;
     rng_plain = rng_fast;
@@ -160,10 +141,11 @@ TEST(TrainTest, AveragedSgdIsTheMeanOfTheWeightsAfterEveryStep) {
 // stops `patience` epochs after the lowest, and its weights are those after that epoch: the
 // weights of a run of that many epochs from the same start, bit for bit.
 TEST(TrainTest, EarlyStoppingKeepsTheWeightsOfTheBestValidationEpoch) {
-  Dataset train = synthetic(40, 30, 4, 1);
+  Dataset train = test::synthetic_bytes(40, 30, 4, 1);
   Rng noise(9);
   for (auto& y : train.labels) y = static_cast<std::int32_t>(noise.below(4));
-  const Dataset validation = synthetic(200, 30, 4, 2), test = synthetic(50, 30, 4, 3);
+  const Dataset validation = test::synthetic_bytes(200, 30, 4, 2),
+                test = test::synthetic_bytes(50, 30, 4, 3);
   TrainOptions opt;
   opt.epochs = 60;
   opt.batch_size = 8;
@@ -266,7 +248,8 @@ TEST(TrainTest, FitTakesEachStepAtItsScheduledRate) {
 }
 
 TEST(TrainTest, WeightsAreBitIdenticalForOneTwoAndThreeThreads) {
-  const Dataset train = synthetic(3000, 785, 10, 4), test = synthetic(100, 785, 10, 5);
+  const Dataset train = test::synthetic_bytes(3000, 785, 10, 4),
+                test = test::synthetic_bytes(100, 785, 10, 5);
   std::vector<std::vector<float>> weights;
   for (unsigned threads : {1u, 2u, 3u}) {
     TrainOptions opt;
@@ -285,7 +268,8 @@ TEST(TrainTest, WeightsAreBitIdenticalForOneTwoAndThreeThreads) {
 }
 
 TEST(TrainTest, SameSeedSameWeightsOtherSeedOther) {
-  const Dataset train = synthetic(500, 50, 3, 6), test = synthetic(50, 50, 3, 7);
+  const Dataset train = test::synthetic_bytes(500, 50, 3, 6),
+                test = test::synthetic_bytes(50, 50, 3, 7);
   auto run = [&](std::uint64_t seed) {
     TrainOptions opt;
     opt.epochs = 2;
@@ -300,7 +284,8 @@ TEST(TrainTest, SameSeedSameWeightsOtherSeedOther) {
 }
 
 TEST(TrainTest, DivergenceStopsWithTheEpochAndAHint) {
-  const Dataset train = synthetic(200, 50, 3, 8), test = synthetic(20, 50, 3, 9);
+  const Dataset train = test::synthetic_bytes(200, 50, 3, 8),
+                test = test::synthetic_bytes(20, 50, 3, 9);
   TrainOptions opt;
   opt.sgd.lr = 1e38f;  // the weights overflow float within a few steps
   Rng rng(1);
@@ -321,7 +306,8 @@ TEST(TrainTest, DivergenceStopsWithTheEpochAndAHint) {
 }
 
 TEST(TrainTest, ReportsEveryEpochThroughTheCallback) {
-  const Dataset train = synthetic(100, 20, 2, 10), test = synthetic(30, 20, 2, 11);
+  const Dataset train = test::synthetic_bytes(100, 20, 2, 10),
+                test = test::synthetic_bytes(30, 20, 2, 11);
   TrainOptions opt;
   opt.epochs = 4;
   opt.batch_size = 32;

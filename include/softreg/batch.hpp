@@ -18,11 +18,16 @@ namespace softreg {
 class BatchOrder {
  public:
   BatchOrder(std::size_t rows, std::size_t batch_size);
+  /// The order `order` (a checkpoint's): std::invalid_argument unless it is a permutation of
+  /// 0 .. size - 1.
+  BatchOrder(std::vector<std::uint32_t> order, std::size_t batch_size);
 
   /// A new random order (the lesson's "shuffle=True", once per epoch).
   void shuffle(Rng& rng);
   std::size_t batches() const { return (order_.size() + batch_size_ - 1) / batch_size_; }
   std::size_t rows() const { return order_.size(); }
+  /// The whole order: the rows of batch 0, then of batch 1, ...
+  std::span<const std::uint32_t> order() const { return order_; }
   /// The row indices of batch b.
   std::span<const std::uint32_t> batch(std::size_t b) const;
 

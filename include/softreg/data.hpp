@@ -66,6 +66,15 @@ struct Dataset {
   std::size_t feature_bytes() const;
 };
 
+/// XXH3-64 of everything a data set holds that training reads: its rows, inputs, scale, labels,
+/// sample weights, class names and features (not its source or feature names). A checkpoint
+/// records it to refuse resuming on other data.
+std::uint64_t fingerprint(const Dataset& data);
+
+/// XXH3-64 of a file's bytes, read in 1 MB pieces (a streamed training file's fingerprint);
+/// InputError naming it when it cannot be read.
+std::uint64_t file_fingerprint(const std::filesystem::path& file);
+
 /// An IDX array (LeCun's MNIST format): big-endian dimensions, then unsigned bytes.
 struct IdxArray {
   std::vector<std::size_t> dims;

@@ -18,6 +18,7 @@
 #include "softreg/data.hpp"
 #include "softreg/kernel.hpp"
 #include "softreg/model.hpp"
+#include "softreg/train.hpp"
 
 namespace softreg {
 
@@ -71,6 +72,32 @@ void check_model_fits(const std::filesystem::path& file, const SavedModel& saved
 /// The features the model reads from a data set's rows, as it was trained: the stored values times
 /// the model's input scale, standardised when the model says so (then written into `buffer`).
 Features model_features(const ModelInfo& info, const Dataset& data, std::vector<float>& buffer);
+
+// ------------------------------------------------------------------------------ checkpoints
+
+/// The version of the checkpoint layout this library writes and reads (docs/formats.md).
+inline constexpr int kCheckpointVersion = 1;
+
+/// A checkpoint: the state to go on from and the caller's notes (softreg train's: the options
+/// and the data's fingerprint).
+struct Checkpoint {
+  TrainState state;
+  std::map<std::string, std::string> notes;
+};
+
+/// The bytes of a checkpoint of `state` with `notes` (text; not one of the layout's own keys),
+/// and a checksum over all of it. std::invalid_argument when the state's parts differ in shape.
+std::vector<std::uint8_t> checkpoint_bytes(const TrainState& state,
+                                           const std::map<std::string, std::string>& notes);
+
+/// Parses and checks a checkpoint; `name` names it in errors (InputError): the checksum, every
+/// tensor's dtype and shape, finite weights, the generator's state, the history's epochs.
+Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::string& name);
+
+/// Writes a checkpoint atomically (write_file_atomic), and reads one.
+void save_checkpoint(const std::filesystem::path& file, const TrainState& state,
+                     const std::map<std::string, std::string>& notes);
+Checkpoint load_checkpoint(const std::filesystem::path& file);
 
 // ------------------------------------------------------------------------------ atomic files
 

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <thread>
 #include <vector>
@@ -146,6 +147,16 @@ class SoftmaxKernel {
   std::uint64_t steps_ = 0;
 };
 
+/// What SGD carries from one step to the next besides its options, in the model's layout: the
+/// last step's weights, the optimizer's per-weight state and the running average (a checkpoint
+/// holds it; docs/formats.md, "Checkpoints").
+struct SgdState {
+  SoftmaxRegression weights;                  // the last step's, not averaged
+  std::vector<float> slow_weight, slow_bias;  // momentum's v or AdaGrad's G; empty with neither
+  std::optional<SoftmaxRegression> average;   // from the start of averaging on
+  std::uint64_t averaged = 0;                 // steps the average holds (the sparse trainer's)
+};
+
 /// Minibatch SGD on sparse rows, each step O(nnz K) rather than O(D K): the step's arithmetic
 /// touches only the columns the batch's rows store (docs/objective.md, "Sparse SGD"). With
 /// SgdOptions::adagrad, AdaGrad, which changes nothing where the gradient is 0: exactly lazy,
@@ -197,6 +208,11 @@ class SparseSgd {
   Output output() const { return output_; }
   /// Flushes and writes W (class-major, the model's layout) and b into `model`.
   void write_to(SoftmaxRegression& model);
+  /// Flushes and returns everything the next steps depend on (besides the options).
+  SgdState state();
+  /// Puts a saved state back (right after construction, with the options it was saved under);
+  /// std::invalid_argument when its shapes are not this trainer's.
+  void restore(const SgdState& state);
 
  private:
   // Applies the steps [from, steps_) (since the last flush) to classes [k0, k1) of column col.

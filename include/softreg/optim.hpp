@@ -39,6 +39,11 @@ class Sgd {
   /// at the same time on different threads; together they equal one whole step.
   void step(std::size_t slot, std::span<const float> gradient, std::size_t begin, std::size_t end);
 
+  /// The per-entry state of the parameter of `slot`: momentum's v or AdaGrad's G (empty with
+  /// neither), to save in a checkpoint; set_state puts a saved one back (same size).
+  std::span<const float> state(std::size_t slot) const { return velocity_.at(slot); }
+  void set_state(std::size_t slot, std::span<const float> state);
+
   const SgdOptions& options() const { return options_; }
   void set_lr(float lr) { options_.lr = lr; }
 

@@ -2,6 +2,7 @@
 // compiler and standard library (std::normal_distribution's algorithm is unspecified).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 
@@ -22,7 +23,16 @@ class Rng {
   /// for the next call.
   double normal();
 
+  /// Everything the generator remembers: xoshiro's four words, the kept normal value's bits and
+  /// whether one is kept (a checkpoint stores it; docs/formats.md).
+  using State = std::array<std::uint64_t, 6>;
+  State state() const;
+  /// The generator in `state`; std::invalid_argument when it is not one a generator can be in
+  /// (xoshiro's words all 0, or the flag not 0 or 1).
+  static Rng from_state(const State& state);
+
  private:
+  Rng() = default;
   std::uint64_t s_[4];
   double spare_ = 0.0;
   bool has_spare_ = false;

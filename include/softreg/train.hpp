@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "softreg/data.hpp"
@@ -65,12 +66,34 @@ float scheduled_lr(const TrainOptions& options, std::uint64_t t, std::uint64_t s
 /// An epoch's figures from its training batches (`seen`) and the test pass after it.
 EpochMetrics epoch_metrics(int epoch, const PassStats& seen, const PassStats& test, double seconds);
 
+/// Everything a run needs to go on after an epoch exactly as it would have gone on unstopped: what
+/// a checkpoint holds (docs/formats.md, "Checkpoints"; io.hpp writes and reads it).
+struct TrainState {
+  int epoch = 0;                     // epochs done
+  std::uint64_t step = 0;            // steps done over the run (the schedule's t)
+  Rng::State rng{};                  // the run's generator after the epoch
+  std::vector<std::uint32_t> order;  // the last order of the rows (of the last buffer streamed)
+  bool order_shuffled = false;  // order is already the next epoch's (the dense trainer shuffles
+                                // it while evaluating, except after the run's last epoch)
+  SgdState sgd;                 // weights, the optimizer's state, the average
+  // Early stopping: the weights of the epoch of the lowest validation loss so far, that loss, the
+  // epochs since, and whether it has stopped the run.
+  std::optional<SoftmaxRegression> best;
+  double best_loss = 0.0;
+  int since_best = 0;
+  bool stopped = false;
+  std::vector<EpochMetrics> history;  // the epochs so far
+};
+
 struct TrainCallbacks {
   std::function<void(const EpochMetrics&)> on_epoch;
   /// After each batch: epoch (1-based), batches done, batches in the epoch.
   std::function<void(int, std::size_t, std::size_t)> on_batch;
   /// Asked after each batch; true stops training there with Interrupted (e.g. on Ctrl-C).
   std::function<bool()> stop_requested;
+  /// After each epoch (after on_epoch and early stopping's decision): the state to go on from
+  /// (--checkpoint writes it). Not called when the callback is empty: the state costs a copy.
+  std::function<void(const TrainState&)> on_checkpoint;
 };
 
 /// Thrown when TrainCallbacks::stop_requested said stop: the model holds the weights after the
@@ -103,6 +126,16 @@ class Trainer {
     return *this;
   }
 
+  /// Goes on from `state` (a checkpoint's) instead of starting: fit() and fit_stream() then
+  /// begin at epoch state.epoch + 1 with its weights, optimizer state, order and generator (the
+  /// model and rng passed in are overwritten), and return the whole history. It must outlive
+  /// fit(); the options must be the saved run's, except epochs and threads. InputError when the
+  /// state does not fit the model or the data, or when nothing is left to do.
+  Trainer& resume_from(const TrainState& state) {
+    resume_ = &state;
+    return *this;
+  }
+
   /// Trains `model` (already initialised) on `train`, evaluating on `test` after each epoch.
   /// `rng` decides the order of the examples in every epoch. Throws DivergenceError when the
   /// loss of a batch is not finite; the model then holds the weights from before that batch.
@@ -130,6 +163,7 @@ class Trainer {
                                        const TrainCallbacks& callbacks) const;
   TrainOptions options_;
   const Dataset* validation_ = nullptr;
+  const TrainState* resume_ = nullptr;
 };
 
 }  // namespace softreg

@@ -1,6 +1,12 @@
 // What is done to a loaded data set: keep its first rows, standardise it, split it.
+#include <xxhash.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
 #include <span>
 
 #include "softreg/data.hpp"
@@ -212,6 +218,47 @@ TrainTest stratified_split(Dataset data, double test_fraction, Rng& rng,
     throw InputError(source + ": " + option + " " + std::to_string(test_fraction) + " leaves " +
                      (tt.train.rows == 0 ? "no training" : "no held-out") + " examples");
   return tt;
+}
+
+std::uint64_t fingerprint(const Dataset& d) {
+  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(),
+                                                                 &XXH3_freeState);
+  if (!state) throw std::bad_alloc();
+  XXH3_64bits_reset(state.get());
+  const auto add = [&](const void* p, std::size_t n) { XXH3_64bits_update(state.get(), p, n); };
+  const auto add_vector = [&](const auto& v) {
+    const std::uint64_t n = v.size();
+    add(&n, sizeof n);
+    add(v.data(), v.size() * sizeof(v[0]));
+  };
+  const std::uint64_t shape[2] = {d.rows, d.inputs};
+  add(shape, sizeof shape);
+  add(&d.scale, sizeof d.scale);
+  add_vector(d.labels);
+  add_vector(d.weights);
+  for (const std::string& name : d.class_names) add(name.c_str(), name.size() + 1);
+  add_vector(d.pixels);
+  add_vector(d.values);
+  add_vector(d.sparse.offsets);
+  add_vector(d.sparse.cols);
+  add_vector(d.sparse.vals);
+  return XXH3_64bits_digest(state.get());
+}
+
+std::uint64_t file_fingerprint(const std::filesystem::path& file) {
+  std::unique_ptr<std::FILE, decltype(&std::fclose)> f(std::fopen(file.c_str(), "rb"),
+                                                       &std::fclose);
+  if (!f) throw InputError(file.string() + ": cannot open (" + std::strerror(errno) + ")");
+  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(),
+                                                                 &XXH3_freeState);
+  if (!state) throw std::bad_alloc();
+  XXH3_64bits_reset(state.get());
+  std::vector<char> buffer(1 << 20);
+  std::size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), f.get())) > 0)
+    XXH3_64bits_update(state.get(), buffer.data(), n);
+  if (std::ferror(f.get())) throw InputError(file.string() + ": cannot read");
+  return XXH3_64bits_digest(state.get());
 }
 
 }  // namespace softreg

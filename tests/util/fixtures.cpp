@@ -26,6 +26,27 @@ TempDir::~TempDir() {
   fs::remove_all(path_, ec);
 }
 
+Dataset synthetic_bytes(std::size_t n, std::size_t d, std::size_t k, std::uint64_t seed) {
+  Rng rng(seed);
+  Dataset ds;
+  ds.rows = n;
+  ds.inputs = d;
+  ds.shape = {d};
+  ds.scale = 1.0f / 255;
+  ds.pixels.resize(n * d);
+  ds.labels.resize(n);
+  for (std::size_t c = 0; c < k; ++c) ds.class_names.push_back("c" + std::to_string(c));
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto y = static_cast<std::int32_t>(rng.below(k));
+    ds.labels[i] = y;
+    for (std::size_t j = 0; j < d; ++j)
+      ds.pixels[i * d + j] = static_cast<std::uint8_t>(
+          rng.below(100) + (j % k == static_cast<std::size_t>(y) ? 120 : 0));
+  }
+  ds.source = "synthetic";
+  return ds;
+}
+
 std::vector<std::uint8_t> idx_bytes(const std::vector<std::uint32_t>& dims,
                                     std::span<const std::uint8_t> data, std::uint8_t type) {
   std::vector<std::uint8_t> out = {0, 0, type, static_cast<std::uint8_t>(dims.size())};

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "softreg/data.hpp"
+
 namespace softreg::test {
 
 /// A fresh folder under the system's temporary folder, removed with everything in it.
@@ -21,6 +23,10 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+/// n examples of d byte features in k classes (scale 1/255), drawn with seed: class c
+/// brightens its own slice of the inputs (every k-th from c), so a linear model learns it.
+Dataset synthetic_bytes(std::size_t n, std::size_t d, std::size_t k, std::uint64_t seed);
 
 /// The bytes of an IDX file: magic (0, 0, type, dims.size()), big-endian dims, then data.
 std::vector<std::uint8_t> idx_bytes(const std::vector<std::uint32_t>& dims,
