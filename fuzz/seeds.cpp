@@ -18,6 +18,7 @@
 #include "softreg/model.hpp"
 #include "softreg/random.hpp"
 #include "softreg/safetensors.hpp"
+#include "softreg/train.hpp"
 
 namespace fs = std::filesystem;
 using namespace softreg;
@@ -156,6 +157,48 @@ void model_seeds() {
   put("model", "softmax-table", model_bytes(5, 4, Output::softmax, true));
 }
 
+// Checkpoints of short runs (the first byte: 0 as written, 1 the fuzz target recomputes the
+// checksum): momentum and averaging on dense rows; AdaGrad, early stopping and logistic.
+void checkpoint_seeds() {
+  Dataset d;
+  d.rows = 24;
+  d.inputs = 4;
+  d.shape = {4};
+  d.values.resize(24 * 4);
+  for (std::size_t i = 0; i < d.values.size(); ++i) d.values[i] = static_cast<float>(i % 7) - 3;
+  for (std::size_t i = 0; i < d.rows; ++i) d.labels.push_back(static_cast<std::int32_t>(i % 2));
+  d.class_names = {"a", "b"};
+  const auto seed = [&](const std::string& name, TrainOptions o, Output output) {
+    Rng rng(1);
+    SoftmaxRegression m(4, 2, output);
+    Bytes bytes;
+    TrainCallbacks callbacks;
+    callbacks.on_checkpoint = [&](const TrainState& s) {
+      bytes = checkpoint_bytes(s, {{"options", "{\"--epochs\":[\"2\"]}"}});
+    };
+    Trainer t(o);
+    if (o.early_stopping != 0) t.validate_on(d);
+    t.fit(m, d, d, rng, callbacks);
+    Bytes with_mode = {0};
+    with_mode.insert(with_mode.end(), bytes.begin(), bytes.end());
+    put("checkpoint", name, with_mode);
+    with_mode[0] = 1;
+    put("checkpoint", name + "-rechecked", with_mode);
+  };
+  TrainOptions o;
+  o.epochs = 2;
+  o.batch_size = 5;
+  o.sgd.momentum = 0.9f;
+  o.average_from = 1;
+  seed("momentum-average", o, Output::softmax);
+  o = TrainOptions{};
+  o.epochs = 3;
+  o.batch_size = 7;
+  o.sgd.adagrad = true;
+  o.early_stopping = 2;
+  seed("adagrad-early-stopping-logistic", o, Output::logistic);
+}
+
 void safetensors_seeds() {
   // The models, and containers softreg did not write: no metadata, other dtypes, an empty tensor.
   put("safetensors", "model", model_bytes(4, 3, Output::softmax, true));
@@ -192,6 +235,7 @@ int main(int argc, char** argv) {
   text_seeds();
   model_seeds();
   safetensors_seeds();
+  checkpoint_seeds();
   png_seeds();
   return 0;
 }

@@ -14,6 +14,7 @@
 #include "softreg/data.hpp"
 #include "softreg/error.hpp"
 #include "softreg/io.hpp"
+#include "softreg/safetensors.hpp"
 #include "softreg/train.hpp"
 
 namespace softreg {
@@ -259,6 +260,30 @@ TEST(Checkpoint, AnAlteredCheckpointIsRefusedByItsChecksum) {
   std::vector<std::uint8_t> altered = bytes;
   altered[note] = '9';
   EXPECT_THROW(parse_checkpoint(altered, "c.ckpt"), InputError);
+}
+
+// Found by fuzz_checkpoint: a checkpoint whose metadata lacks a key, with a checksum that fits.
+TEST(Checkpoint, AMissingKeyBehindAGoodChecksumIsRefused) {
+  std::vector<std::uint8_t> bytes;
+  five_epochs(bytes);
+  for (const char* key : {"best_loss", "epoch", "output", "since_best"}) {
+    const SafetensorsFile st = parse_safetensors(bytes, "c");
+    std::vector<std::pair<std::string, std::string>> meta;
+    SafetensorsFile without = st;
+    without.metadata.erase(key);
+    for (const auto& [k, v] : without.metadata)
+      if (k != "checksum") meta.emplace_back(k, v);
+    meta.emplace_back("checksum", checkpoint_checksum(without));
+    std::vector<TensorBytes> tensors;
+    for (const SafetensorsTensor& t : st.tensors)
+      tensors.push_back({t.name, t.dtype, t.shape, t.data});
+    try {
+      parse_checkpoint(safetensors_bytes(meta, tensors), "c.ckpt");
+      ADD_FAILURE() << "accepted a checkpoint without " << key;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(Checkpoint, AModelFileIsNotACheckpoint) {

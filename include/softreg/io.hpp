@@ -18,6 +18,7 @@
 #include "softreg/data.hpp"
 #include "softreg/kernel.hpp"
 #include "softreg/model.hpp"
+#include "softreg/safetensors.hpp"
 #include "softreg/train.hpp"
 
 namespace softreg {
@@ -93,6 +94,10 @@ std::vector<std::uint8_t> checkpoint_bytes(const TrainState& state,
 /// Parses and checks a checkpoint; `name` names it in errors (InputError): the checksum, every
 /// tensor's dtype and shape, finite weights, the generator's state, the history's epochs.
 Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::string& name);
+
+/// The checksum (hex XXH3-64) that a checkpoint's metadata "checksum" must hold for this parsed
+/// file: over every tensor and every other metadata entry.
+std::string checkpoint_checksum(const SafetensorsFile& file);
 
 /// Writes a checkpoint atomically (write_file_atomic), and reads one.
 void save_checkpoint(const std::filesystem::path& file, const TrainState& state,

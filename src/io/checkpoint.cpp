@@ -84,6 +84,12 @@ std::string hex(std::uint64_t v) {
 
 }  // namespace
 
+std::string checkpoint_checksum(const SafetensorsFile& file) {
+  std::vector<const SafetensorsTensor*> pointers;
+  for (const SafetensorsTensor& t : file.tensors) pointers.push_back(&t);
+  return hex(checksum(pointers, file.metadata));
+}
+
 std::vector<std::uint8_t> checkpoint_bytes(const TrainState& s,
                                            const std::map<std::string, std::string>& notes) {
   const SoftmaxRegression& w = s.sgd.weights;
@@ -209,13 +215,9 @@ Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::stri
   if (version != kCheckpointVersion)
     fail(name, "a checkpoint of version " + std::to_string(version) + " but this softreg reads " +
                    std::to_string(kCheckpointVersion));
-  {
-    std::vector<const SafetensorsTensor*> pointers;
-    for (const SafetensorsTensor& t : st.tensors) pointers.push_back(&t);
-    const auto it = meta.find("checksum");
-    if (it == meta.end() || it->second != hex(checksum(pointers, meta)))
-      fail(name, "the checksum does not match: the checkpoint was altered or damaged");
-  }
+  if (const auto it = meta.find("checksum");
+      it == meta.end() || it->second != checkpoint_checksum(st))
+    fail(name, "the checksum does not match: the checkpoint was altered or damaged");
   Checkpoint c;
   TrainState& s = c.state;
   s.epoch = whole_number<int>(meta, "epoch", name);
@@ -225,7 +227,9 @@ Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::stri
   s.sgd.averaged = whole_number<std::uint64_t>(meta, "averaged", name);
   s.since_best = whole_number<int>(meta, "since_best", name);
   {
-    const std::string& text = meta.at("best_loss");
+    const auto it = meta.find("best_loss");
+    if (it == meta.end()) fail(name, "not a softreg checkpoint: no \"best_loss\"");
+    const std::string& text = it->second;
     const auto r = std::from_chars(text.data(), text.data() + text.size(), s.best_loss);
     if (r.ec != std::errc() || r.ptr != text.data() + text.size() || !std::isfinite(s.best_loss))
       fail(name, "\"best_loss\" is not a finite number: " + text);

@@ -286,6 +286,17 @@ void run(const TrainArgs& a) {
         "--early-stopping are softreg's");
   if (a.backend == "torch" && a.average > 0)
     throw InputError("--backend torch does not average the weights: --average is softreg's");
+  const bool checkpointing = !a.checkpoint.empty() || a.resumed != nullptr;
+  if (checkpointing && (solver != Solver::sgd || a.backend == "torch"))
+    throw InputError(std::string(a.resumed ? "--resume" : "--checkpoint") +
+                     " saves and continues the epochs of --solver sgd on softreg's engine, not " +
+                     (a.backend == "torch" ? "--backend torch"
+                                           : "--solver " + std::string(solver_name(solver))));
+  if (!a.checkpoint.empty()) check_writable(a.checkpoint, "--checkpoint");
+  if (a.resumed && a.epochs <= a.resumed->state.epoch)
+    throw InputError("--epochs " + std::to_string(a.epochs) + ": the checkpoint " + a.resume +
+                     " has done " + std::to_string(a.resumed->state.epoch) +
+                     " epochs already; ask for more to resume");
   if (a.cv > 0 && solver == Solver::sgd)
     throw InputError("--cv chooses the penalty of --solver lbfgs or newton, not of sgd");
   if (!a.data.sample_weight.empty() && a.data.csv.empty())
@@ -337,6 +348,40 @@ void run(const TrainArgs& a) {
                        data.train.source + " has only " + std::to_string(data.train.rows) +
                        " images");
     data.train.keep_first(static_cast<std::size_t>(a.limit));
+  }
+
+  // What a checkpoint records of the run besides its state: the options, and fingerprints of the
+  // data that a resumed run must find again.
+  std::map<std::string, std::string> checkpoint_notes;
+  if (checkpointing) {
+    checkpoint_notes["options"] = a.given_options;
+    checkpoint_notes["training_data"] = data.train.source;
+    const auto hex = [](std::uint64_t v) {
+      char buf[17];
+      std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+      return std::string(buf);
+    };
+    checkpoint_notes["fingerprint.train"] =
+        hex(stream ? file_fingerprint(data.train.source) : fingerprint(data.train));
+    checkpoint_notes["fingerprint.test"] = hex(fingerprint(data.test));
+    if (validation.rows != 0)
+      checkpoint_notes["fingerprint.validation"] = hex(fingerprint(validation));
+    if (a.resumed)
+      for (const auto& [part, source] :
+           {std::pair<std::string, std::string>{"train", data.train.source},
+            {"test", data.test.source},
+            {"validation", validation.rows != 0 ? validation.source : "the validation set"}}) {
+        const std::string key = "fingerprint." + part;
+        const auto saved = a.resumed->notes.find(key);
+        const auto now = checkpoint_notes.find(key);
+        if ((saved == a.resumed->notes.end()) != (now == checkpoint_notes.end()) ||
+            (now != checkpoint_notes.end() && saved->second != now->second))
+          throw InputError("--resume " + a.resume + ": the checkpoint was trained on other " +
+                           (part == "train" ? "training" : part) + " data than " + source +
+                           " (its fingerprint " +
+                           (saved == a.resumed->notes.end() ? "none" : saved->second) + ", now " +
+                           (now == checkpoint_notes.end() ? "none" : now->second) + ")");
+      }
   }
 
   if (!a.quiet)
@@ -422,10 +467,7 @@ void run(const TrainArgs& a) {
     options.early_stopping = a.early_stopping;
     options.sgd.adagrad = a.optimizer == "adagrad";
 
-    TrainCallbacks callbacks;
-    callbacks.on_epoch = [&](const EpochMetrics& m) {
-      const bool scheduled = options.schedule != Schedule::constant || options.warmup != 0;
-      if (!a.quiet) std::cout << epoch_line(m, scheduled) << std::endl;
+    const auto metrics_row = [&](const EpochMetrics& m) {
       if (metrics) {
         char row[240];
         const int n =
@@ -438,6 +480,26 @@ void run(const TrainArgs& a) {
         *metrics << row << std::flush;
       }
     };
+    TrainCallbacks callbacks;
+    callbacks.on_epoch = [&](const EpochMetrics& m) {
+      const bool scheduled = options.schedule != Schedule::constant || options.warmup != 0;
+      if (!a.quiet) std::cout << epoch_line(m, scheduled) << std::endl;
+      metrics_row(m);
+    };
+    int checkpointed = 0;  // the epoch the checkpoint file holds
+    if (!a.checkpoint.empty())
+      callbacks.on_checkpoint = [&](const TrainState& state) {
+        save_checkpoint(a.checkpoint, state, checkpoint_notes);
+        checkpointed = state.epoch;
+      };
+    if (a.resumed) {
+      const TrainState& state = a.resumed->state;
+      for (const EpochMetrics& m : state.history) metrics_row(m);
+      checkpointed = a.checkpoint == a.resume ? state.epoch : 0;
+      if (!a.quiet)
+        std::printf("resuming %s after epoch %d of %d\n", a.resume.c_str(), state.epoch,
+                    options.epochs);
+    }
     if (!a.quiet && isatty(STDERR_FILENO)) callbacks.on_batch = draw_progress;
     callbacks.stop_requested = stop_requested;
     {
@@ -447,9 +509,18 @@ void run(const TrainArgs& a) {
       } else {
         Trainer trainer(options);
         if (validation.rows != 0) trainer.validate_on(validation);
-        history = stream ? trainer.fit_stream(model, *stream, data.test,
-                                              static_cast<std::size_t>(a.stream), rng, callbacks)
-                         : trainer.fit(model, data.train, data.test, rng, callbacks);
+        if (a.resumed) trainer.resume_from(a.resumed->state);
+        try {
+          history = stream ? trainer.fit_stream(model, *stream, data.test,
+                                                static_cast<std::size_t>(a.stream), rng, callbacks)
+                           : trainer.fit(model, data.train, data.test, rng, callbacks);
+        } catch (const Interrupted& e) {
+          if (checkpointed == 0) throw;
+          throw Interrupted(std::string(e.what()) + "; the checkpoint " + a.checkpoint +
+                                " holds epoch " + std::to_string(checkpointed) + " (--resume " +
+                                a.checkpoint + " goes on from there)",
+                            e.epoch);
+        }
       }
       // A signal after the trainer's last look: still nothing is saved.
       if (g_signal.load() != 0) throw Interrupted(history.empty() ? 0 : history.back().epoch);
@@ -640,6 +711,14 @@ void add_train(CLI::App& app) {
   cmd->add_option("--out", a->out,
                   "Save the trained model to FILE (safetensors; replaced atomically)");
   cmd->add_option("--metrics", a->metrics, "Write one CSV row per epoch to FILE");
+  cmd->add_option("--checkpoint", a->checkpoint,
+                  "SGD: after every epoch, write everything needed to go on (weights, optimizer "
+                  "state, average, order, random state, options, history) into FILE, replaced "
+                  "atomically");
+  cmd->add_option("--resume", a->resume,
+                  "Go on from a checkpoint with its options, bit for bit as if the run had not "
+                  "stopped; --epochs (the total), --out, --metrics, --plot, --report, "
+                  "--checkpoint and --threads may change");
   cmd->add_option("--plot", a->plot,
                   "Draw loss, training and test accuracy against epoch into FILE (.svg or .png)");
   cmd->add_option("--report", a->report,
@@ -686,7 +765,14 @@ void add_train(CLI::App& app) {
                   "train on all training rows with the best")
       ->check(CLI::Range(1, 1000));
   cmd->callback([a, cmd] {
-    if (!a->recipe.empty()) apply_recipe(cmd, *a);
+    if (!a->resume.empty()) {
+      // The checkpoint's options, recipe included, apply where none is given.
+      a->resumed = std::make_shared<const Checkpoint>(load_checkpoint(a->resume));
+      take_checkpoint_options(cmd, *a->resumed, a->resume);
+    } else if (!a->recipe.empty()) {
+      apply_recipe(cmd, *a);
+    }
+    a->given_options = given_options(cmd);
     if (a->cv == 1) throw InputError("--cv 1: expected at least 2 folds");
     // Tables are small: the lesson's 10 epochs of batches of 256 are a few dozen steps there.
     // Unless told otherwise, a table trains for 100 epochs in batches of 32 (docs/cli.md).

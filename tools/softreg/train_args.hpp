@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -48,12 +49,25 @@ struct TrainArgs {
   double tol = 1e-4;
   int max_iter = 100;
   int lbfgs_memory = 10;
-  std::string class_weight;  // "balanced" or NAME=W,...
-  std::string init;          // a model to start from
-  int cv = 0;                // folds; 0: none
+  std::string class_weight;                   // "balanced" or NAME=W,...
+  std::string init;                           // a model to start from
+  int cv = 0;                                 // folds; 0: none
+  std::string checkpoint;                     // --checkpoint FILE: the state after every epoch
+  std::string resume;                         // --resume FILE: go on from a checkpoint
+  std::shared_ptr<const Checkpoint> resumed;  // its content
+  std::string given_options;                  // what the command gave (given_options), as JSON
 
   Solver solver_kind() const;
 };
+
+/// The options `cmd` was given (each with its values, as JSON), for a checkpoint to record.
+std::string given_options(const CLI::App* cmd);
+
+/// A resumed run's options: each option the checkpoint recorded applies where it is not given;
+/// one given with another value is an InputError naming it, unless a resumed run may change it
+/// (--epochs, --out, --metrics, --plot, --report, --checkpoint, --threads, --quiet); so is one
+/// given that the checkpoint's run did not have (unless it gives the default).
+void take_checkpoint_options(CLI::App* cmd, const Checkpoint& checkpoint, const std::string& file);
 
 /// The penalties of --l2, --C or --weight-decay (at most one of the three may be given), each a
 /// number or, with --cv, a comma-separated list; `fallback` when none is given. InputError for a
