@@ -5,6 +5,7 @@
 // refused.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -254,7 +255,9 @@ TEST(Checkpoint, AnAlteredCheckpointIsRefusedByItsChecksum) {
           << e.what();
     }
   }
-  const std::string header(bytes.begin(), bytes.begin() + 4096);
+  const std::string header(
+      bytes.begin(),
+      bytes.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(4096, bytes.size())));
   const std::size_t note = header.find("0123");
   ASSERT_NE(std::string::npos, note);
   std::vector<std::uint8_t> altered = bytes;
