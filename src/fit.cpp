@@ -35,12 +35,24 @@ FitResult fit(SoftmaxRegression& model, const Dataset& train, std::span<const do
               const FitOptions& options, ThreadPool& pool,
               const std::function<void(const Iteration&)>& on_iteration,
               const std::function<bool()>& stop_requested) {
-  if (options.solver == Solver::sgd) throw std::invalid_argument("fit: sgd is Trainer's");
   if (train.inputs != model.inputs())
     throw InputError(train.source + ": examples have " + std::to_string(train.inputs) +
                      " inputs but the model expects " + std::to_string(model.inputs()));
+  return fit(model, Features::of(train), train.labels, train.rows, weights, options, pool,
+             on_iteration, stop_requested);
+}
+
+FitResult fit(SoftmaxRegression& model, const Features& features,
+              std::span<const std::int32_t> labels, std::size_t rows,
+              std::span<const double> weights, const FitOptions& options, ThreadPool& pool,
+              const std::function<void(const Iteration&)>& on_iteration,
+              const std::function<bool()>& stop_requested) {
+  if (options.solver == Solver::sgd) throw std::invalid_argument("fit: sgd is Trainer's");
+  if (features.inputs != model.inputs() || labels.size() != rows ||
+      (!weights.empty() && weights.size() != rows))
+    throw std::invalid_argument("fit: features, labels, weights and model do not fit");
   const auto start = std::chrono::steady_clock::now();
-  double weight_sum = static_cast<double>(train.rows);
+  double weight_sum = static_cast<double>(rows);
   if (!weights.empty()) weight_sum = std::accumulate(weights.begin(), weights.end(), 0.0);
   FitResult result;
   result.lambda = options.penalty.lambda_for(weight_sum);
@@ -48,18 +60,20 @@ FitResult fit(SoftmaxRegression& model, const Dataset& train, std::span<const do
   // gradient is 0 at every point, so its optimum is 0 with a penalty (and wherever it starts
   // without one), and the solver's vectors need not hold it: they have K (A + 1) entries for the
   // A columns used, not K (D + 1) (a hashed or indexed space is mostly empty).
-  Features x = Features::of(train);
+  Features x = features;
   std::vector<std::uint32_t> active, compact_cols;
-  std::size_t d = train.inputs;
-  if (train.is_sparse()) {
-    active.assign(train.sparse.cols.begin(), train.sparse.cols.end());
+  const std::size_t inputs = features.inputs;
+  std::size_t d = inputs;
+  if (features.sparse()) {
+    const std::size_t nnz = features.offsets[rows];
+    active.assign(features.cols, features.cols + nnz);
     std::sort(active.begin(), active.end());
     active.erase(std::unique(active.begin(), active.end()), active.end());
     if (active.size() < d) {
-      compact_cols.resize(train.sparse.nnz());
+      compact_cols.resize(nnz);
       for (std::size_t e = 0; e < compact_cols.size(); ++e)
         compact_cols[e] = static_cast<std::uint32_t>(
-            std::lower_bound(active.begin(), active.end(), train.sparse.cols[e]) - active.begin());
+            std::lower_bound(active.begin(), active.end(), features.cols[e]) - active.begin());
       x.cols = compact_cols.data();
       d = x.inputs = active.size();
     } else {
@@ -67,8 +81,8 @@ FitResult fit(SoftmaxRegression& model, const Dataset& train, std::span<const do
     }
   }
   const std::size_t k_out = model.outputs();
-  Objective objective(x, train.labels, train.rows, d, model.classes(), model.output(),
-                      result.lambda, weights, pool,
+  Objective objective(x, labels, rows, d, model.classes(), model.output(), result.lambda, weights,
+                      pool,
                       /*hessian=*/options.solver == Solver::newton);
   SolveOptions so;
   so.tol = options.tol;
@@ -84,7 +98,7 @@ FitResult fit(SoftmaxRegression& model, const Dataset& train, std::span<const do
     theta.resize(k_out * (d + 1));
     const std::span<const float> w = model.weight();
     for (std::size_t k = 0; k < k_out; ++k) {
-      for (std::size_t a = 0; a < d; ++a) theta[k * d + a] = w[k * train.inputs + active[a]];
+      for (std::size_t a = 0; a < d; ++a) theta[k * d + a] = w[k * inputs + active[a]];
       theta[k_out * d + k] = model.bias()[k];
     }
   }
@@ -97,7 +111,7 @@ FitResult fit(SoftmaxRegression& model, const Dataset& train, std::span<const do
     if (result.lambda > 0) std::fill(w.begin(), w.end(), 0.0f);  // the unused columns' optimum
     for (std::size_t k = 0; k < k_out; ++k) {
       for (std::size_t a = 0; a < d; ++a)
-        w[k * train.inputs + active[a]] = static_cast<float>(theta[k * d + a]);
+        w[k * inputs + active[a]] = static_cast<float>(theta[k * d + a]);
       model.bias()[k] = static_cast<float>(theta[k_out * d + k]);
     }
   }

@@ -62,6 +62,13 @@ FitResult fit(SoftmaxRegression& model, const Dataset& train, std::span<const do
               const std::function<void(const Iteration&)>& on_iteration = {},
               const std::function<bool()>& stop_requested = {});
 
+/// The same on features the caller holds: `rows` rows of x with their labels (classifier.hpp's
+/// views of callers' matrices come this way, without a copy).
+FitResult fit(SoftmaxRegression& model, const Features& x, std::span<const std::int32_t> labels,
+              std::size_t rows, std::span<const double> weights, const FitOptions& options,
+              ThreadPool& pool, const std::function<void(const Iteration&)>& on_iteration = {},
+              const std::function<bool()>& stop_requested = {});
+
 /// How the classes are weighted: not at all, scikit-learn's "balanced" (n / (K n_k) for each of
 /// the K classes, computed on the rows being fitted; 0 for a class without rows), or given.
 struct ClassWeights {

@@ -53,5 +53,19 @@ TEST(ExampleTest, ScratchRunsTheLessonAndAgreesWithSoftregTrain) {
   EXPECT_GT(a[2].test_acc, 0.9);    // the tiny set's classes are separable
 }
 
+// examples/classify.cpp, the library on the caller's arrays: it reads the float32 table in place,
+// converges, and classifies a feverish, low-oxygen patient sick and the other well.
+TEST(ExampleTest, ClassifyFitsTheCallersArraysInPlace) {
+  const std::string exe = SOFTREG_CLASSIFY_EXE;
+  if (exe.empty()) GTEST_SKIP() << "examples are not built (SOFTREG_BUILD_EXAMPLES=OFF)";
+  const RunResult r = run_command("'" + exe + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("read in place: yes"), std::string::npos) << r.out;
+  const std::regex sick(R"(patient 0: P\(sick\) = 0\.(9\d\d|[5-8]\d\d) -> sick)");
+  const std::regex well(R"(patient 1: P\(sick\) = 0\.([0-4]\d\d) -> well)");
+  EXPECT_TRUE(std::regex_search(r.out, sick)) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, well)) << r.out;
+}
+
 }  // namespace
 }  // namespace softreg::test

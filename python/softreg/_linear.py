@@ -1,0 +1,161 @@
+"""softreg.LogisticRegression: scikit-learn's LogisticRegression, same parameters and meaning,
+fitted by softreg's C++ solvers (docs/api.md)."""
+import numbers
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+from . import _core
+
+
+def _core_input(X):
+    """X as softreg._core takes it: a dense array as it is, a CSR matrix as (indptr, indices,
+    data) with its shape. Nothing is copied here; the C++ side reads float32 C-order arrays and
+    CSR with int64 indptr, int32 indices and float32 data in place, and converts the rest once."""
+    if sp.issparse(X):
+        return (X.indptr, X.indices, X.data), X.shape
+    return X, None
+
+
+def _threads(n_jobs):
+    """n_jobs to softreg's threads: None or -1 is every core (results do not depend on it)."""
+    if n_jobs is None or n_jobs == -1:
+        return 0
+    if not isinstance(n_jobs, numbers.Integral) or n_jobs < 1:
+        raise ValueError(f"n_jobs must be None, -1 or a whole number >= 1, got {n_jobs!r}")
+    return int(n_jobs)
+
+
+class LogisticRegression(ClassifierMixin, BaseEstimator):
+    """Logistic regression (two classes) and softmax regression (more), fitted to the optimum of
+    scikit-learn's objective
+
+        C * sum_i s_i * loss_i + 1/2 * ||W||^2          (the intercept is not penalised)
+
+    with s_i the sample weight times the class weight: the same minimiser as scikit-learn's
+    LogisticRegression with multi_class="auto" (one weight vector for two classes, the
+    multinomial model for more). Parameters have scikit-learn's meaning and defaults:
+
+    penalty : "l2" or None
+    C : float > 0, the inverse of the penalty's strength
+    tol : the solver stops when n * max|gradient of the mean objective| <= tol, scikit-learn's
+        test for lbfgs
+    max_iter : the most solver iterations
+    fit_intercept : only True is supported (softreg's model always has an intercept)
+    class_weight : None, "balanced" or {class: weight}
+    random_state : seeds solver="sgd" (the exact solvers are deterministic)
+    solver : "lbfgs" (default), "newton" (Newton-CG, liblinear's preconditioner) or "sgd" (the
+        lesson's minibatch SGD: epochs, batch_size, lr, momentum below; it approximates the
+        optimum)
+    warm_start : start from the last fit's coef_ and intercept_
+    n_jobs : threads; None or -1 is every core. Results are bit-identical for every value.
+    lbfgs_memory, epochs, batch_size, lr, momentum : softreg's own
+
+    Attributes: classes_, coef_ (1 x n_features for two classes), intercept_, n_features_in_,
+    feature_names_in_ (when X has string column names), n_iter_ (array of one entry).
+    """
+
+    def __init__(self, penalty="l2", *, C=1.0, tol=1e-4, max_iter=100, fit_intercept=True,
+                 class_weight=None, random_state=None, solver="lbfgs", warm_start=False,
+                 n_jobs=None, lbfgs_memory=10, epochs=10, batch_size=256, lr=0.1,
+                 momentum=0.0):
+        self.penalty = penalty
+        self.C = C
+        self.tol = tol
+        self.max_iter = max_iter
+        self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.solver = solver
+        self.warm_start = warm_start
+        self.n_jobs = n_jobs
+        self.lbfgs_memory = lbfgs_memory
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.momentum = momentum
+
+    def _check_params(self):
+        if self.penalty not in ("l2", None, "none"):
+            raise ValueError(f"penalty must be 'l2' or None, got {self.penalty!r}")
+        if self.solver not in ("lbfgs", "newton", "sgd"):
+            raise ValueError(f"solver must be 'lbfgs', 'newton' or 'sgd', got {self.solver!r}")
+        if not isinstance(self.C, numbers.Real) or not np.isfinite(self.C) or self.C <= 0:
+            raise ValueError(f"C must be a finite number > 0, got {self.C!r}")
+        if not isinstance(self.tol, numbers.Real) or not np.isfinite(self.tol) or self.tol <= 0:
+            raise ValueError(f"tol must be a finite number > 0, got {self.tol!r}")
+        if not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1:
+            raise ValueError(f"max_iter must be a whole number >= 1, got {self.max_iter!r}")
+        if self.fit_intercept is not True:
+            raise ValueError("fit_intercept=False is not supported: softreg's model always has "
+                             "an intercept")
+        return _threads(self.n_jobs)
+
+    def fit(self, X, y, sample_weight=None):
+        threads = self._check_params()
+        X, y = self._validate_data(X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
+                                   y_numeric=False)
+        check_classification_targets(y)
+        classes, y_index = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError("This solver needs samples of at least 2 classes in the data, but "
+                             f"the data contains only one class: {classes[0]!r}")
+        weights = None
+        if sample_weight is not None or self.class_weight is not None:
+            weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            if self.class_weight is not None:
+                per_class = compute_class_weight(self.class_weight, classes=classes, y=y)
+                weights = weights * per_class[y_index]
+        coef = intercept = None
+        if self.warm_start and getattr(self, "coef_", None) is not None and \
+                np.array_equal(getattr(self, "classes_", None), classes) and \
+                self.coef_.shape[1] == X.shape[1]:
+            coef, intercept = self.coef_, self.intercept_
+        seed = self.random_state if isinstance(self.random_state, numbers.Integral) else 0
+        data, shape = _core_input(X)
+        w, b, n_iter, _objective, converged, _in_place = _core.fit(
+            data, shape, y_index.astype(np.int32), len(classes), weights, self.solver,
+            float(self.C), self.penalty == "l2", float(self.tol), int(self.max_iter), threads,
+            int(seed), coef, intercept, int(self.epochs), int(self.batch_size), float(self.lr),
+            float(self.momentum))
+        self.classes_ = classes
+        self.coef_ = w.astype(np.float64)
+        self.intercept_ = b.astype(np.float64)
+        self.n_iter_ = np.array([n_iter], dtype=np.int32)
+        # scikit-learn warns when max_iter ends the run; softreg's lbfgs also stops, converged
+        # to the rounding of the objective, when no step lowers it any more: not a warning.
+        if not converged and self.solver != "sgd" and n_iter >= self.max_iter:
+            warnings.warn(f"{self.solver} failed to converge (status: reached max_iter="
+                          f"{self.max_iter}). Increase the number of iterations (max_iter).",
+                          ConvergenceWarning)
+        return self
+
+    def _scores(self, X, what):
+        check_is_fitted(self)
+        X = self._validate_data(X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                                reset=False)
+        data, shape = _core_input(X)
+        return _core.decision_function(data, shape, self.coef_, self.intercept_,
+                                       len(self.classes_), _threads(self.n_jobs), what)
+
+    def decision_function(self, X):
+        """X coef_ᵀ + intercept_: (n,) for two classes, else (n, n_classes)."""
+        scores = self._scores(X, "decision")
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict_proba(self, X):
+        return self._scores(X, "proba")
+
+    def predict_log_proba(self, X):
+        return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        scores = self.decision_function(X)
+        index = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[index]

@@ -1,0 +1,200 @@
+// classifier.hpp: views of the caller's matrices (read in place when their layout is the
+// kernels', else converted once, and checked either way), and fitting and scoring on them.
+#include "softreg/classifier.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "softreg/error.hpp"
+#include "softreg/random.hpp"
+
+namespace softreg {
+namespace {
+
+// n rows of d features, 3 classes, each class shifting its own feature.
+struct Table {
+  std::vector<double> x;
+  std::vector<std::int32_t> y;
+  std::size_t n, d;
+};
+
+Table table(std::size_t n, std::size_t d, std::uint64_t seed) {
+  Rng rng(seed);
+  Table t{{}, {}, n, d};
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto c = static_cast<std::int32_t>(rng.below(3));
+    t.y.push_back(c);
+    for (std::size_t j = 0; j < d; ++j)
+      // A third of the values are 0, so the CSR of the table is sparse.
+      t.x.push_back(rng.uniform() < 0.3
+                        ? 0.0
+                        : rng.normal() + (j % 3 == static_cast<std::size_t>(c) ? 1.5 : 0.0));
+  }
+  return t;
+}
+
+DenseMatrix c_order(const std::vector<float>& v, std::size_t n, std::size_t d) {
+  return {v.data(), false, n, d, static_cast<std::ptrdiff_t>(d), 1};
+}
+
+TEST(FeatureView, Float32InCOrderIsReadInPlaceAndEverythingElseConvertedToTheSameValues) {
+  const Table t = table(7, 4, 1);
+  const std::vector<float> f(t.x.begin(), t.x.end());
+  const FeatureView view = FeatureView::of(c_order(f, 7, 4));
+  EXPECT_TRUE(view.is_view());
+  EXPECT_EQ(view.features().floats, f.data());
+  const FeatureView doubles = FeatureView::of(DenseMatrix{t.x.data(), true, 7, 4, 4, 1});
+  EXPECT_FALSE(doubles.is_view());
+  std::vector<float> fortran(28);
+  for (std::size_t i = 0; i < 7; ++i)
+    for (std::size_t j = 0; j < 4; ++j) fortran[j * 7 + i] = f[i * 4 + j];
+  const FeatureView columns = FeatureView::of(DenseMatrix{fortran.data(), false, 7, 4, 1, 7});
+  EXPECT_FALSE(columns.is_view());
+  for (std::size_t i = 0; i < 28; ++i) {
+    EXPECT_EQ(doubles.features().floats[i], f[i]);
+    EXPECT_EQ(columns.features().floats[i], f[i]);
+  }
+}
+
+TEST(FeatureView, CsrOfTheKernelsLayoutIsReadInPlaceOthersAreSortedAndSummed) {
+  const std::vector<std::int64_t> indptr = {0, 2, 2, 3};
+  const std::vector<std::int32_t> indices = {0, 3, 1};
+  const std::vector<float> data = {1.5f, -2, 4};
+  const CsrMatrix m{3, 4, indptr.data(), true, indices.data(), false, data.data(), false};
+  const FeatureView view = FeatureView::of(m);
+  EXPECT_TRUE(view.is_view());
+  EXPECT_EQ(reinterpret_cast<const void*>(view.features().cols), indices.data());
+  // int32 indptr, unsorted columns with a duplicate, double values: one converted copy.
+  const std::vector<std::int32_t> indptr32 = {0, 3, 3, 4};
+  const std::vector<std::int64_t> unsorted = {3, 0, 3, 1};
+  const std::vector<double> values = {-1, 1.5, -1, 4};
+  const FeatureView copy = FeatureView::of(
+      CsrMatrix{3, 4, indptr32.data(), false, unsorted.data(), true, values.data(), true});
+  EXPECT_FALSE(copy.is_view());
+  const Features& x = copy.features();
+  ASSERT_EQ(x.offsets[3], 3u);
+  EXPECT_EQ(std::vector<std::uint32_t>(x.cols, x.cols + 3), (std::vector<std::uint32_t>{0, 3, 1}));
+  EXPECT_EQ(std::vector<float>(x.vals, x.vals + 3), (std::vector<float>{1.5f, -2, 4}));
+}
+
+TEST(FeatureView, BadMatricesAreInputErrorsNamingWhatIsWrong) {
+  const auto message = [](auto&& make) {
+    try {
+      make();
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::vector<std::int64_t> indptr = {0, 2, 1};
+  const std::vector<std::int32_t> indices = {0, 9};
+  const std::vector<float> data = {1, 2};
+  EXPECT_NE(message([&] {
+              FeatureView::of(
+                  CsrMatrix{1, 4, indptr.data(), true, indices.data(), false, data.data(), false});
+            }).find("column index 9 in row 0 is outside [0, 4)"),
+            std::string::npos);
+  EXPECT_NE(
+      message([&] {
+        const std::vector<std::int32_t> ok = {0, 1};
+        FeatureView::of(CsrMatrix{2, 4, indptr.data(), true, ok.data(), false, data.data(), false});
+      }).find("indptr decreases at row 1"),
+      std::string::npos);
+  const std::vector<float> nan = {1, std::numeric_limits<float>::quiet_NaN()};
+  EXPECT_NE(
+      message([&] { FeatureView::of(c_order(nan, 1, 2)); }).find("row 0, column 1 is not a finite"),
+      std::string::npos);
+  const std::vector<double> huge = {1e300, 1};
+  EXPECT_NE(message([&] {
+              FeatureView::of(DenseMatrix{huge.data(), true, 1, 2, 2, 1});
+            }).find("not a finite float32"),
+            std::string::npos);
+}
+
+std::vector<float> parameters(const SoftmaxRegression& m) {
+  std::vector<float> p(m.weight().begin(), m.weight().end());
+  p.insert(p.end(), m.bias().begin(), m.bias().end());
+  return p;
+}
+
+TEST(FitClassifier, DenseAndSparseViewsOfOneTableReachOneOptimumForEveryThreadCount) {
+  const Table t = table(300, 6, 2);
+  const std::vector<float> f(t.x.begin(), t.x.end());
+  std::vector<std::int64_t> indptr = {0};
+  std::vector<std::int32_t> indices;
+  std::vector<float> values;
+  for (std::size_t i = 0; i < t.n; ++i) {
+    for (std::size_t j = 0; j < t.d; ++j)
+      if (f[i * t.d + j] != 0.0f) {
+        indices.push_back(static_cast<std::int32_t>(j));
+        values.push_back(f[i * t.d + j]);
+      }
+    indptr.push_back(static_cast<std::int64_t>(indices.size()));
+  }
+  ClassifierOptions o;
+  o.tol = 1e-6;  // n max|grad| of the mean: the gradient of the sum within 1e-6
+  o.max_iter = 1000;
+  std::vector<std::vector<float>> fits;
+  for (const unsigned threads : {1u, 2u}) {
+    o.threads = threads;
+    SoftmaxRegression dense(t.d, 3), sparse(t.d, 3);
+    const ClassifierFit r =
+        fit_classifier(dense, FeatureView::of(c_order(f, t.n, t.d)), t.y, {}, o);
+    EXPECT_TRUE(r.converged);
+    fit_classifier(sparse,
+                   FeatureView::of(CsrMatrix{t.n, t.d, indptr.data(), true, indices.data(), false,
+                                             values.data(), false}),
+                   t.y, {}, o);
+    const auto a = parameters(dense), b = parameters(sparse);
+    for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-4) << i;
+    fits.push_back(a);
+  }
+  EXPECT_EQ(0, std::memcmp(fits[0].data(), fits[1].data(), fits[0].size() * sizeof(float)));
+}
+
+TEST(FitClassifier, ScoresProbabilitiesAndClassesAreTheModels) {
+  const Table t = table(50, 4, 3);
+  const std::vector<float> f(t.x.begin(), t.x.end());
+  const FeatureView x = FeatureView::of(c_order(f, t.n, t.d));
+  SoftmaxRegression model(4, 3);
+  fit_classifier(model, x, t.y, {}, {});
+  const Matrix<double> z = decision_function(model, x);
+  const Matrix<double> p = predict_proba(model, x);
+  const std::vector<std::int32_t> y = predict_classes(model, x);
+  for (std::size_t i = 0; i < t.n; ++i) {
+    double sum = 0;
+    for (std::size_t k = 0; k < 3; ++k) {
+      double s = model.bias()[k];
+      for (std::size_t j = 0; j < 4; ++j) s += double(model.weight()[k * 4 + j]) * f[i * 4 + j];
+      EXPECT_NEAR(z(i, k), s, 1e-12);
+      sum += p(i, k);
+    }
+    EXPECT_NEAR(sum, 1.0, 1e-12);
+    const auto row = z.row(i);
+    EXPECT_EQ(y[i], std::max_element(row.begin(), row.end()) - row.begin());
+  }
+}
+
+TEST(FitClassifier, BadLabelsAndWeightsAreInputErrors) {
+  const Table t = table(20, 3, 4);
+  const std::vector<float> f(t.x.begin(), t.x.end());
+  const FeatureView x = FeatureView::of(c_order(f, t.n, t.d));
+  SoftmaxRegression model(3, 3);
+  std::vector<std::int32_t> y = t.y;
+  y[5] = 3;
+  EXPECT_THROW(fit_classifier(model, x, y, {}, {}), InputError);
+  std::vector<double> w(20, 1.0);
+  w[2] = -1;
+  EXPECT_THROW(fit_classifier(model, x, t.y, w, {}), InputError);
+  EXPECT_THROW(fit_classifier(model, x, std::span(t.y).first(10), {}, {}), InputError);
+  SoftmaxRegression wider(4, 3);
+  EXPECT_THROW(fit_classifier(wider, x, t.y, {}, {}), InputError);
+}
+
+}  // namespace
+}  // namespace softreg
