@@ -6,12 +6,16 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <string>
 
 #include "softreg/classifier.hpp"
 #include "softreg/error.hpp"
+#include "softreg/info.hpp"
+#include "softreg/io.hpp"
 #include "softreg/ops.hpp"
 
 namespace py = pybind11;
@@ -99,7 +103,7 @@ SoftmaxRegression model_of(const py::array_t<float, py::array::c_style | py::arr
   if (w.ndim() != 2 || b.ndim() != 1 || b.shape(0) != w.shape(0))
     throw InputError("coef_ and intercept_ do not fit together");
   const auto outputs = static_cast<std::size_t>(w.shape(0));
-  const Output output = outputs == 1 ? Output::logistic : Output::softmax;
+  const Output output = outputs == 1 && classes == 2 ? Output::logistic : Output::softmax;
   if (output == Output::softmax && outputs != classes)
     throw InputError("coef_ has " + std::to_string(outputs) + " rows for " +
                      std::to_string(classes) + " classes");
@@ -113,6 +117,93 @@ py::array_t<double> to_numpy(const Matrix<double>& m) {
   py::array_t<double> out({m.rows, m.cols});
   std::memcpy(out.mutable_data(), m.data.data(), m.data.size() * sizeof(double));
   return out;
+}
+
+using Doubles = py::array_t<double, py::array::c_style | py::array::forcecast>;
+using Ints = py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>;
+
+Matrix<double> matrix_of(const Doubles& a) {
+  if (a.ndim() != 2) throw InputError("expected a 2-D array of scores (rows x classes)");
+  Matrix<double> m(static_cast<std::size_t>(a.shape(0)), static_cast<std::size_t>(a.shape(1)));
+  std::memcpy(m.data.data(), a.data(), m.data.size() * sizeof(double));
+  return m;
+}
+
+std::vector<double> vector_of(const Doubles& a) {
+  if (a.ndim() != 1) throw InputError("expected a 1-D array");
+  return {a.data(), a.data() + a.size()};
+}
+
+std::span<const std::int32_t> labels_of(const Ints& y, std::size_t rows, std::size_t classes) {
+  if (y.ndim() != 1 || static_cast<std::size_t>(y.size()) != rows)
+    throw InputError("expected one label per row");
+  for (py::ssize_t i = 0; i < y.size(); ++i)
+    if (y.data()[i] < 0 || static_cast<std::size_t>(y.data()[i]) >= classes)
+      throw InputError("label " + std::to_string(y.data()[i]) + " at row " + std::to_string(i) +
+                       " is not a column index in [0, " + std::to_string(classes) + ")");
+  return {y.data(), rows};
+}
+
+py::array_t<double> vector_to_numpy(const std::vector<double>& v) {
+  py::array_t<double> out(v.size());
+  std::copy(v.begin(), v.end(), out.mutable_data());
+  return out;
+}
+
+void add_ops(py::module_& ops) {
+  ops.def("softmax_naive", [](const Doubles& z) { return to_numpy(softmax_naive(matrix_of(z))); });
+  ops.def("softmax", [](const Doubles& z) { return to_numpy(softmax(matrix_of(z))); });
+  ops.def("log_softmax", [](const Doubles& z) { return to_numpy(log_softmax(matrix_of(z))); });
+  ops.def("logsumexp", [](const Doubles& z) { return vector_to_numpy(logsumexp(matrix_of(z))); });
+  ops.def("cross_entropy", [](const Doubles& z, const Ints& y) {
+    const Matrix<double> m = matrix_of(z);
+    return vector_to_numpy(cross_entropy(m, labels_of(y, m.rows, m.cols)));
+  });
+  ops.def("accuracy", [](const Doubles& z, const Ints& y) {
+    const Matrix<double> m = matrix_of(z);
+    return accuracy(m, labels_of(y, m.rows, m.cols));
+  });
+  ops.def("sigmoid", [](double x) { return sigmoid(x); });
+}
+
+info::Base base_of(const std::string& unit) {
+  if (unit == "bits") return info::Base::two;
+  if (unit == "nats") return info::Base::e;
+  throw InputError("unit must be \"bits\" or \"nats\", not \"" + unit + "\"");
+}
+
+void add_info(py::module_& m) {
+  m.def("normalize",
+        [](const Doubles& w) { return vector_to_numpy(info::normalize(vector_of(w))); });
+  m.def(
+      "entropy",
+      [](const Doubles& p, const std::string& unit) {
+        return info::entropy(info::normalize(vector_of(p), "p"), base_of(unit));
+      },
+      py::arg("p"), py::arg("unit") = "bits");
+  m.def(
+      "cross_entropy",
+      [](const Doubles& p, const Doubles& q, const std::string& unit) {
+        return info::cross_entropy(info::normalize(vector_of(p), "p"),
+                                   info::normalize(vector_of(q), "q"), base_of(unit));
+      },
+      py::arg("p"), py::arg("q"), py::arg("unit") = "bits");
+  m.def(
+      "kl_divergence",
+      [](const Doubles& p, const Doubles& q, const std::string& unit) {
+        return info::kl_divergence(info::normalize(vector_of(p), "p"),
+                                   info::normalize(vector_of(q), "q"), base_of(unit));
+      },
+      py::arg("p"), py::arg("q"), py::arg("unit") = "bits");
+  m.def("huffman", [](const Doubles& w) {
+    const info::HuffmanCode code = info::huffman(vector_of(w));
+    py::list nodes;
+    for (const auto& n : code.nodes)
+      nodes.append(py::dict(py::arg("weight") = n.weight, py::arg("symbols") = n.symbols,
+                            py::arg("yes") = n.yes, py::arg("no") = n.no));
+    return py::dict(py::arg("codewords") = code.codewords, py::arg("lengths") = code.lengths,
+                    py::arg("nodes") = nodes, py::arg("root") = code.root);
+  });
 }
 
 }  // namespace
@@ -132,11 +223,13 @@ PYBIND11_MODULE(_core, mod) {
          unsigned threads, std::uint64_t seed,
          std::optional<py::array_t<float, py::array::c_style | py::array::forcecast>> coef,
          std::optional<py::array_t<float, py::array::c_style | py::array::forcecast>> intercept,
-         int epochs, std::size_t batch_size, double lr, double momentum) {
+         int epochs, std::size_t batch_size, double lr, double momentum, bool softmax_always,
+         bool lesson_init, const std::string& optimizer, const std::string& schedule, int average,
+         double weight_decay, bool fit_intercept) {
         const Input in = input_of(x, shape);
         const FeatureView view = in.view();
         if (classes < 2) throw InputError("y: needs at least two classes");
-        const Output output = classes == 2 ? Output::logistic : Output::softmax;
+        const Output output = classes == 2 && !softmax_always ? Output::logistic : Output::softmax;
         SoftmaxRegression model(view.cols(), classes, output);
         if (coef && intercept) model = model_of(*coef, *intercept, classes);
         ClassifierOptions o;
@@ -153,6 +246,15 @@ PYBIND11_MODULE(_core, mod) {
         o.sgd.batch_size = batch_size;
         o.sgd.sgd.lr = static_cast<float>(lr);
         o.sgd.sgd.momentum = static_cast<float>(momentum);
+        o.sgd.sgd.weight_decay = static_cast<float>(weight_decay);
+        o.sgd.sgd.adagrad = optimizer == "adagrad";
+        using Schedule = TrainOptions::Schedule;
+        o.sgd.schedule = schedule == "cosine"   ? Schedule::cosine
+                         : schedule == "linear" ? Schedule::linear
+                                                : Schedule::constant;
+        o.sgd.average_from = average;
+        o.fit_intercept = fit_intercept;
+        o.lesson_init = lesson_init && !(coef && intercept);
         std::span<const double> weights;
         if (sample_weight)
           weights = {sample_weight->data(), static_cast<std::size_t>(sample_weight->size())};
@@ -171,7 +273,10 @@ PYBIND11_MODULE(_core, mod) {
       py::arg("X"), py::arg("shape"), py::arg("y"), py::arg("classes"), py::arg("sample_weight"),
       py::arg("solver"), py::arg("C"), py::arg("penalize"), py::arg("tol"), py::arg("max_iter"),
       py::arg("threads"), py::arg("seed"), py::arg("coef"), py::arg("intercept"), py::arg("epochs"),
-      py::arg("batch_size"), py::arg("lr"), py::arg("momentum"),
+      py::arg("batch_size"), py::arg("lr"), py::arg("momentum"), py::arg("softmax_always") = false,
+      py::arg("lesson_init") = false, py::arg("optimizer") = "sgd",
+      py::arg("schedule") = "constant", py::arg("average") = 0, py::arg("weight_decay") = 0.0,
+      py::arg("fit_intercept") = true,
       "Fits on X (an array or a CSR triple) and y (class indices); returns (coef, intercept, "
       "n_iter, objective, converged, read_in_place).");
 
@@ -196,4 +301,52 @@ PYBIND11_MODULE(_core, mod) {
       py::arg("threads"), py::arg("what") = "decision",
       "The scores X coefᵀ + intercept (what='decision') or the class probabilities "
       "(what='proba'), float64.");
+
+  mod.def(
+      "save_model",
+      [](const std::string& path,
+         const py::array_t<float, py::array::c_style | py::array::forcecast>& coef,
+         const py::array_t<float, py::array::c_style | py::array::forcecast>& intercept,
+         const std::vector<std::string>& class_names, const std::vector<std::size_t>& input_shape,
+         float input_scale, const std::vector<float>& input_mean,
+         const std::vector<float>& input_std, const std::map<std::string, std::string>& notes) {
+        ModelInfo info;
+        info.class_names = class_names;
+        info.input_shape = input_shape;
+        info.input_scale = input_scale;
+        info.input_mean = input_mean;
+        info.input_std = input_std;
+        info.notes = notes;
+        const SoftmaxRegression model = model_of(coef, intercept, class_names.size());
+        try {
+          save_model(path, model, info);
+        } catch (const std::invalid_argument& e) {
+          throw InputError(path + ": " + e.what());
+        }
+      },
+      "Writes a softreg model file (docs/formats.md) that the CLI reads.");
+
+  mod.def(
+      "load_model",
+      [](const std::string& path) {
+        const SavedModel saved = load_model(path);
+        const SoftmaxRegression& m = saved.model;
+        py::array_t<float> w({m.outputs(), m.inputs()});
+        std::memcpy(w.mutable_data(), m.weight().data(), m.weight().size() * sizeof(float));
+        py::array_t<float> b(m.outputs());
+        std::memcpy(b.mutable_data(), m.bias().data(), m.bias().size() * sizeof(float));
+        return py::dict(py::arg("coef") = w, py::arg("intercept") = b,
+                        py::arg("class_names") = saved.info.class_names,
+                        py::arg("input_shape") = saved.info.input_shape,
+                        py::arg("input_scale") = saved.info.input_scale,
+                        py::arg("input_mean") = saved.info.input_mean,
+                        py::arg("input_std") = saved.info.input_std,
+                        py::arg("notes") = saved.info.notes);
+      },
+      "Reads and checks a softreg model file.");
+
+  py::module_ ops = mod.def_submodule("ops", "The lesson's functions on float64 arrays");
+  add_ops(ops);
+  py::module_ inf = mod.def_submodule("info", "The guessing game's mathematics");
+  add_info(inf);
 }

@@ -182,6 +182,8 @@ ClassifierFit fit_classifier(SoftmaxRegression& model, const FeatureView& x,
   }
   ClassifierFit result;
   if (options.solver == Solver::sgd) {
+    if (!options.fit_intercept)
+      throw InputError("fit_intercept=False is for lbfgs and newton; sgd always has an intercept");
     if (!sample_weight.empty())
       throw InputError(
           "sample_weight and class_weight weigh the objective of lbfgs and newton; "
@@ -194,6 +196,7 @@ ClassifierFit fit_classifier(SoftmaxRegression& model, const FeatureView& x,
     if (options.penalize)
       o.sgd.weight_decay = static_cast<float>(1.0 / (options.C * static_cast<double>(x.rows())));
     Rng rng(options.seed);
+    if (options.lesson_init) model.init(rng);
     const std::vector<EpochMetrics> history = Trainer(o).fit(model, train, test, rng);
     result.iterations = static_cast<int>(history.size());
     result.objective = history.empty() ? 0.0 : history.back().loss;
@@ -209,6 +212,8 @@ ClassifierFit fit_classifier(SoftmaxRegression& model, const FeatureView& x,
   fo.tol = options.tol;
   fo.max_iter = options.max_iter;
   fo.lbfgs_memory = options.lbfgs_memory;
+  fo.fit_intercept = options.fit_intercept;
+  if (!options.fit_intercept) std::fill(model.bias().begin(), model.bias().end(), 0.0f);
   ThreadPool pool(options.threads);
   const FitResult r = fit(model, x.features(), labels, x.rows(), sample_weight, fo, pool);
   result.iterations = r.solve.iterations;

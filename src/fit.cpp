@@ -31,6 +31,35 @@ std::string Penalty::text() const {
   return buf;
 }
 
+namespace {
+
+// The objective with its last entries (the intercepts, from `first` on) held where they are.
+class NoIntercept final : public SmoothFunction {
+ public:
+  NoIntercept(SmoothFunction& f, std::size_t first) : f_(f), first_(first) {}
+  std::size_t dimension() const override { return f_.dimension(); }
+  double value_gradient(std::span<const double> x, std::span<double> g) override {
+    const double v = f_.value_gradient(x, g);
+    std::fill(g.begin() + static_cast<std::ptrdiff_t>(first_), g.end(), 0.0);
+    return v;
+  }
+  void hessian_vector(std::span<const double> v, std::span<double> hv) override {
+    f_.hessian_vector(v, hv);
+    std::fill(hv.begin() + static_cast<std::ptrdiff_t>(first_), hv.end(), 0.0);
+  }
+  bool hessian_diagonal(std::span<double> d) override {
+    if (!f_.hessian_diagonal(d)) return false;
+    std::fill(d.begin() + static_cast<std::ptrdiff_t>(first_), d.end(), 1.0);
+    return true;
+  }
+
+ private:
+  SmoothFunction& f_;
+  std::size_t first_;
+};
+
+}  // namespace
+
 FitResult fit(SoftmaxRegression& model, const Dataset& train, std::span<const double> weights,
               const FitOptions& options, ThreadPool& pool,
               const std::function<void(const Iteration&)>& on_iteration,
@@ -84,6 +113,11 @@ FitResult fit(SoftmaxRegression& model, const Features& features,
   Objective objective(x, labels, rows, d, model.classes(), model.output(), result.lambda, weights,
                       pool,
                       /*hessian=*/options.solver == Solver::newton);
+  // Without an intercept the bias is held at 0: the solvers see its gradient, Hessian products
+  // and curvature as 0, 0 and 1, so no step moves it (and L-BFGS's pairs never hold it).
+  NoIntercept no_intercept(objective, k_out * d);
+  SmoothFunction& f = options.fit_intercept ? static_cast<SmoothFunction&>(objective)
+                                            : static_cast<SmoothFunction&>(no_intercept);
   SolveOptions so;
   so.tol = options.tol;
   so.max_iter = options.max_iter;
@@ -102,8 +136,10 @@ FitResult fit(SoftmaxRegression& model, const Features& features,
       theta[k_out * d + k] = model.bias()[k];
     }
   }
-  result.solve = options.solver == Solver::newton ? minimize_newton(objective, theta, so)
-                                                  : minimize_lbfgs(objective, theta, so);
+  if (!options.fit_intercept)
+    std::fill(theta.begin() + static_cast<std::ptrdiff_t>(k_out * d), theta.end(), 0.0);
+  result.solve = options.solver == Solver::newton ? minimize_newton(f, theta, so)
+                                                  : minimize_lbfgs(f, theta, so);
   if (active.empty()) {
     set_parameters(model, theta);
   } else {

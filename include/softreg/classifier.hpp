@@ -74,7 +74,11 @@ struct ClassifierOptions {
   double tol = 1e-4;
   int max_iter = 100;
   int lbfgs_memory = 10;
-  TrainOptions sgd;  // Solver::sgd: epochs, batch, rate, schedule, ... (threads below)
+  bool fit_intercept = true;  // lbfgs, newton: false holds b at 0
+  TrainOptions sgd;           // Solver::sgd: epochs, batch, rate, schedule, ... (threads below)
+  /// Solver::sgd: start from the lesson's weights, N(0, 0.01²) drawn from the seed's generator,
+  /// which then shuffles every epoch (softreg train's order of draws), instead of the model's.
+  bool lesson_init = false;
   std::uint64_t seed = 0;
   unsigned threads = 0;  // 0: one per core; results do not depend on it
 };

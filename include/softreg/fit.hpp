@@ -47,6 +47,8 @@ struct FitOptions {
   double tol = 1e-4;  // on S max|∂F/∂θ|: scikit-learn's test
   int max_iter = 100;
   int lbfgs_memory = 10;
+  /// false: the model has no intercept, b is held at 0 (scikit-learn's fit_intercept=False).
+  bool fit_intercept = true;
 };
 
 struct FitResult {

@@ -23,6 +23,25 @@ def _core_input(X):
     return X, None
 
 
+def _as_model_reads(est, X):
+    """X as a model loaded from a file reads it: times its input scale (1/255 for images), then
+    standardised when it was trained so (docs/formats.md); unchanged for a model fitted here."""
+    scale = getattr(est, "input_scale_", 1.0)
+    mean = getattr(est, "input_mean_", None)
+    std = getattr(est, "input_std_", None)
+    if scale == 1.0 and mean is None:
+        return X
+    if sp.issparse(X):
+        if mean is not None and np.any(mean != 0):
+            raise ValueError("this model centres its features: give X as a dense array")
+        factor = np.full(X.shape[1], scale) / (std if std is not None else 1.0)
+        return sp.csr_matrix(X.multiply(factor.reshape(1, -1)))
+    X = X * scale
+    if mean is not None:
+        X = (X - mean) / std
+    return X
+
+
 def _threads(n_jobs):
     """n_jobs to softreg's threads: None or -1 is every core (results do not depend on it)."""
     if n_jobs is None or n_jobs == -1:
@@ -47,7 +66,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     tol : the solver stops when n * max|gradient of the mean objective| <= tol, scikit-learn's
         test for lbfgs
     max_iter : the most solver iterations
-    fit_intercept : only True is supported (softreg's model always has an intercept)
+    fit_intercept : False holds the intercept at 0 (lbfgs and newton)
     class_weight : None, "balanced" or {class: weight}
     random_state : seeds solver="sgd" (the exact solvers are deterministic)
     solver : "lbfgs" (default), "newton" (Newton-CG, liblinear's preconditioner) or "sgd" (the
@@ -92,9 +111,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError(f"tol must be a finite number > 0, got {self.tol!r}")
         if not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1:
             raise ValueError(f"max_iter must be a whole number >= 1, got {self.max_iter!r}")
-        if self.fit_intercept is not True:
-            raise ValueError("fit_intercept=False is not supported: softreg's model always has "
-                             "an intercept")
+        if not isinstance(self.fit_intercept, (bool, np.bool_)):
+            raise ValueError(f"fit_intercept must be True or False, got {self.fit_intercept!r}")
+        if not self.fit_intercept and self.solver == "sgd":
+            raise ValueError("fit_intercept=False is for solver='lbfgs' and 'newton'")
         return _threads(self.n_jobs)
 
     def fit(self, X, y, sample_weight=None):
@@ -123,7 +143,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             data, shape, y_index.astype(np.int32), len(classes), weights, self.solver,
             float(self.C), self.penalty == "l2", float(self.tol), int(self.max_iter), threads,
             int(seed), coef, intercept, int(self.epochs), int(self.batch_size), float(self.lr),
-            float(self.momentum))
+            float(self.momentum), fit_intercept=bool(self.fit_intercept))
         self.classes_ = classes
         self.coef_ = w.astype(np.float64)
         self.intercept_ = b.astype(np.float64)
@@ -140,6 +160,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = self._validate_data(X, accept_sparse="csr", dtype=[np.float64, np.float32],
                                 reset=False)
+        X = _as_model_reads(self, X)
         data, shape = _core_input(X)
         return _core.decision_function(data, shape, self.coef_, self.intercept_,
                                        len(self.classes_), _threads(self.n_jobs), what)
@@ -154,6 +175,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def predict_log_proba(self, X):
         return np.log(self.predict_proba(X))
+
+    def save(self, path):
+        """Writes the fitted model as a softreg model file (safetensors, docs/formats.md) that
+        `softreg eval`, `predict` and `show` read, and softreg.load reads back."""
+        check_is_fitted(self)
+        from ._io import save
+        save(self, path)
 
     def predict(self, X):
         scores = self.decision_function(X)

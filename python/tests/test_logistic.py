@@ -180,3 +180,14 @@ def test_bad_input_is_a_value_error_with_softregs_message():
         clf.predict(X[:, :3])
     with pytest.raises(ValueError, match="sample_weight"):
         softreg.LogisticRegression().fit(X, y, sample_weight=-np.ones(len(y)))
+
+
+@pytest.mark.parametrize("data", [iris, cancer], ids=["iris", "breast_cancer"])
+@pytest.mark.parametrize("solver", ["lbfgs", "newton"])
+def test_without_an_intercept(data, solver):
+    X, y = data()
+    ours, theirs = both(X, y, solver=solver, fit_intercept=False, C=0.5)
+    assert np.all(ours.intercept_ == 0) and ours.intercept_.shape == theirs.intercept_.shape
+    assert relative(ours.coef_, theirs.coef_) < 1e-4
+    with pytest.raises(ValueError, match="fit_intercept"):
+        softreg.LogisticRegression(solver="sgd", fit_intercept=False).fit(X, y)

@@ -1,0 +1,158 @@
+"""softreg.SoftmaxRegression: the lesson's model (softmax over K logits, for two classes too)
+trained by the lesson's minibatch SGD, the loop `softreg train` runs (docs/api.md)."""
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+from . import _core
+from ._linear import _as_model_reads, _core_input, _threads
+
+
+class SoftmaxRegression(ClassifierMixin, BaseEstimator):
+    """Softmax regression by minibatch SGD, with the lesson's defaults.
+
+    epochs, batch_size, lr, momentum : the lesson's loop (PyTorch's SGD meaning of momentum)
+    optimizer : "sgd" or "adagrad";  schedule : "constant", "cosine" or "linear"
+    average : average the weights from this epoch on (0: no averaging)
+    alpha : weight decay λ on W (PyTorch's weight_decay on the mean loss)
+    init : "lesson" (N(0, 0.01²) from random_state's generator, which then shuffles: the draws
+        of `softreg train --seed`) or "zeros"
+    random_state : the seed (a whole number; None is 0)
+    warm_start : fit goes on from the last coef_ and intercept_
+    n_jobs : threads; None or -1 is every core. Results are bit-identical for every value.
+
+    partial_fit(X, y, classes) trains one epoch on the rows given, from the current weights
+    (the first call needs `classes`); each call shuffles with the seed plus the calls so far.
+    """
+
+    def __init__(self, *, epochs=10, batch_size=256, lr=0.1, momentum=0.0, optimizer="sgd",
+                 schedule="constant", average=0, alpha=0.0, init="lesson", random_state=0,
+                 warm_start=False, n_jobs=None):
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.momentum = momentum
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.average = average
+        self.alpha = alpha
+        self.init = init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.n_jobs = n_jobs
+
+    def _check_params(self):
+        for name, low in (("epochs", 1), ("batch_size", 1), ("average", 0)):
+            v = getattr(self, name)
+            if not isinstance(v, numbers.Integral) or v < low:
+                raise ValueError(f"{name} must be a whole number >= {low}, got {v!r}")
+        if not isinstance(self.lr, numbers.Real) or not np.isfinite(self.lr) or self.lr <= 0:
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        for name in ("momentum", "alpha"):
+            v = getattr(self, name)
+            if not isinstance(v, numbers.Real) or not np.isfinite(v) or v < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+        if self.optimizer not in ("sgd", "adagrad"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adagrad', got {self.optimizer!r}")
+        if self.schedule not in ("constant", "cosine", "linear"):
+            raise ValueError(f"schedule must be 'constant', 'cosine' or 'linear', got "
+                             f"{self.schedule!r}")
+        if self.init not in ("lesson", "zeros"):
+            raise ValueError(f"init must be 'lesson' or 'zeros', got {self.init!r}")
+        seed = 0 if self.random_state is None else self.random_state
+        if not isinstance(seed, numbers.Integral) or seed < 0:
+            raise ValueError(f"random_state must be None or a whole number >= 0, got "
+                             f"{self.random_state!r}")
+        return _threads(self.n_jobs), int(seed)
+
+    def _train(self, X, y_index, epochs, seed, threads, start):
+        data, shape = _core_input(X)
+        coef, intercept = start if start is not None else (None, None)
+        w, b, n_iter, _obj, _conv, _in_place = _core.fit(
+            data, shape, y_index.astype(np.int32), len(self.classes_), None, "sgd", 1.0, False,
+            1e-4, 1, threads, seed, coef, intercept, int(epochs), int(self.batch_size),
+            float(self.lr), float(self.momentum), softmax_always=True,
+            lesson_init=self.init == "lesson", optimizer=self.optimizer,
+            schedule=self.schedule, average=int(self.average), weight_decay=float(self.alpha))
+        self.coef_ = w.astype(np.float64)
+        self.intercept_ = b.astype(np.float64)
+        return n_iter
+
+    def fit(self, X, y):
+        threads, seed = self._check_params()
+        X, y = self._validate_data(X, y, accept_sparse="csr", dtype=[np.float64, np.float32])
+        check_classification_targets(y)
+        classes, y_index = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError("SoftmaxRegression needs samples of at least 2 classes in the data, "
+                             f"but the data contains only one class: {classes[0]!r}")
+        start = None
+        if self.warm_start and getattr(self, "coef_", None) is not None and \
+                np.array_equal(getattr(self, "classes_", None), classes):
+            start = (self.coef_, self.intercept_)
+        self.classes_ = classes
+        self.n_iter_ = self._train(X, y_index, self.epochs, seed, threads, start)
+        self.t_ = 0
+        return self
+
+    def partial_fit(self, X, y, classes=None):
+        threads, seed = self._check_params()
+        first = getattr(self, "coef_", None) is None
+        X, y = self._validate_data(X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
+                                   reset=first)
+        check_classification_targets(y)
+        if first:
+            if classes is None:
+                raise ValueError("classes must be given at the first call to partial_fit")
+            self.classes_ = np.unique(classes)
+            if len(self.classes_) < 2:
+                raise ValueError("classes must hold at least 2 classes")
+            self.t_ = 0
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError("classes differ from those of the first call to partial_fit")
+        y_index = np.searchsorted(self.classes_, y)
+        if np.any(y_index >= len(self.classes_)) or \
+                np.any(self.classes_[np.minimum(y_index, len(self.classes_) - 1)] != y):
+            raise ValueError("y holds a label that is not one of classes")
+        start = None if first else (self.coef_, self.intercept_)
+        self._train(X, y_index, 1, seed + self.t_, threads, start)
+        self.t_ += 1
+        self.n_iter_ = self.t_
+        return self
+
+    def decision_function(self, X):
+        """The K logits X Wᵀ + b, (n, K); for two classes the difference z1 - z0, (n,), which
+        is positive where class 1 is predicted (scikit-learn's shape)."""
+        check_is_fitted(self)
+        X = self._validate_data(X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                                reset=False)
+        X = _as_model_reads(self, X)
+        data, shape = _core_input(X)
+        z = _core.decision_function(data, shape, self.coef_, self.intercept_,
+                                    len(self.classes_), _threads(self.n_jobs), "decision")
+        return z[:, 1] - z[:, 0] if z.shape[1] == 2 else z
+
+    def predict_proba(self, X):
+        check_is_fitted(self)
+        X = self._validate_data(X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                                reset=False)
+        X = _as_model_reads(self, X)
+        data, shape = _core_input(X)
+        return _core.decision_function(data, shape, self.coef_, self.intercept_,
+                                       len(self.classes_), _threads(self.n_jobs), "proba")
+
+    def predict_log_proba(self, X):
+        return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        scores = self.decision_function(X)
+        index = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[index]
+
+    def save(self, path):
+        check_is_fitted(self)
+        from ._io import save
+        save(self, path)

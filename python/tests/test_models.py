@@ -1,0 +1,55 @@
+"""Model files between Python and the command line: a model Python saves evaluates in the CLI to
+the accuracy Python measures, and a model the CLI trains loads into Python and predicts what
+`softreg predict` predicts."""
+import csv
+import json
+import os
+import subprocess
+
+import numpy as np
+
+import softreg
+
+DATA = os.environ.get("SOFTREG_TEST_DATA", os.path.join(os.path.dirname(__file__), "..", "..",
+                                                        "tests", "data"))
+EXE = os.environ.get("SOFTREG_EXE", "softreg")
+
+
+def table(name):
+    with open(os.path.join(DATA, name)) as f:
+        rows = list(csv.reader(f))
+    X = np.array([[float(v) for v in r[:-1]] for r in rows[1:]])
+    y = np.array([r[-1] for r in rows[1:]])
+    return X, y
+
+
+def softreg_cli(*args):
+    r = subprocess.run([EXE, *args], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_a_model_saved_by_python_evaluates_in_the_cli_to_the_same_accuracy(tmp_path):
+    X, y = table("iris.csv")
+    clf = softreg.LogisticRegression(C=0.05).fit(X, y)  # not a perfect fit: errors to count
+    path = tmp_path / "m.safetensors"
+    clf.save(path)
+    report = json.loads(softreg_cli("eval", "--model", str(path), "--csv",
+                                    os.path.join(DATA, "iris.csv"), "--json"))
+    assert report["accuracy"] == clf.score(X, y)
+    again = softreg.load(path)
+    np.testing.assert_array_equal(again.predict(X), clf.predict(X))
+    np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), rtol=1e-12)
+
+
+def test_a_model_the_cli_trained_loads_and_predicts_as_the_cli_does(tmp_path):
+    path = tmp_path / "cancer.safetensors"
+    cancer = os.path.join(DATA, "breast_cancer.csv")
+    softreg_cli("train", "--csv", cancer, "--standardize", "--model", "logistic", "-q",
+                "--out", str(path))
+    clf = softreg.load(path)
+    X, y = table("breast_cancer.csv")
+    assert clf.coef_.shape == (1, X.shape[1])
+    report = json.loads(softreg_cli("eval", "--model", str(path), "--csv", cancer, "--json"))
+    # The CLI's model standardises its inputs: the loaded estimator reads raw X the same way.
+    assert abs(clf.score(X, y.astype(clf.classes_.dtype)) - report["accuracy"]) < 1e-12

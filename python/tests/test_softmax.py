@@ -1,0 +1,100 @@
+"""softreg.SoftmaxRegression, the lesson's model and loop from Python: on Fashion-MNIST it is
+`softreg train`'s run (the same weights to float rounding, and the lesson's 0.8347); partial_fit goes
+on epoch by epoch; scikit-learn's estimator checks pass."""
+import gzip
+import os
+import subprocess
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import softreg
+
+FASHION = os.environ.get("SOFTREG_DATA", "/usr/share/datasets/fashion-mnist")
+EXE = os.environ.get("SOFTREG_EXE", "softreg")
+
+
+def idx(name):
+    for candidate in (name + ".gz", name, name.replace("-idx", ".idx") + ".gz"):
+        path = os.path.join(FASHION, candidate)
+        if os.path.exists(path):
+            opener = gzip.open if path.endswith(".gz") else open
+            with opener(path, "rb") as f:
+                data = f.read()
+            dims = data[3]
+            shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
+            return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+    pytest.skip(f"Fashion-MNIST is not in {FASHION} (Debian's dataset-fashion-mnist)")
+
+
+def images(part):
+    x = idx(f"{part}-images-idx3-ubyte")
+    y = idx(f"{part}-labels-idx1-ubyte")
+    # The features softreg train reads: each byte times 1/255 in float32.
+    return x.reshape(len(x), -1).astype(np.float32) * np.float32(1 / 255), y
+
+
+def test_the_lessons_run_from_python_is_softreg_trains(tmp_path):
+    X, y = images("train")
+    Xt, yt = images("t10k")
+    clf = softreg.SoftmaxRegression().fit(X, y)
+    out = tmp_path / "m.safetensors"
+    r = subprocess.run([EXE, "train", "--data", FASHION, "-q", "--out", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    cli = softreg.load(out)
+    # The same draws, batches and steps; the CLI reads the bytes and scales each dot product, a
+    # float array is read as floats: the same weights up to float rounding (measured: 3e-7).
+    np.testing.assert_allclose(clf.coef_, cli.coef_, rtol=0, atol=2e-6)
+    np.testing.assert_allclose(clf.intercept_, cli.intercept_, rtol=0, atol=2e-6)
+    assert round(clf.score(Xt, yt), 4) == 0.8347
+    # The loaded model reads pixels as the CLI does (times its input scale 1/255) and names
+    # the classes as the data set does.
+    raw = idx("t10k-images-idx3-ubyte").reshape(len(yt), -1)
+    assert cli.input_scale_ == np.float32(1 / 255)
+    assert list(cli.classes_[:2]) == ["T-shirt/top", "Trouser"]
+    assert np.mean(cli.decision_function(raw).argmax(axis=1) == clf.predict(Xt)) > 0.999
+
+
+def test_partial_fit_trains_one_epoch_a_call_from_the_current_weights():
+    X, y = load_iris(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    clf = softreg.SoftmaxRegression(batch_size=16, lr=0.1)
+    with pytest.raises(ValueError, match="classes must be given"):
+        clf.partial_fit(X, y)
+    scores = []
+    for _ in range(20):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+        scores.append(clf.score(X, y))
+    assert clf.n_iter_ == 20
+    assert scores[-1] > 0.9 and scores[-1] >= scores[0]
+    # The same calls give the same model.
+    again = softreg.SoftmaxRegression(batch_size=16, lr=0.1)
+    for _ in range(20):
+        again.partial_fit(X, y, classes=[0, 1, 2])
+    np.testing.assert_array_equal(again.coef_, clf.coef_)
+    with pytest.raises(ValueError, match="not one of classes"):
+        clf.partial_fit(X, np.full(len(y), 7))
+
+
+def test_two_classes_keep_two_logits_and_scikit_learns_shapes():
+    X, y = load_iris(return_X_y=True)
+    X, y = X[y < 2], y[y < 2]
+    clf = softreg.SoftmaxRegression(epochs=30, batch_size=10).fit(X, y)
+    assert clf.coef_.shape == (2, 4)
+    assert clf.decision_function(X).shape == (len(y),)
+    assert clf.score(X, y) == 1.0
+
+
+def test_results_do_not_depend_on_n_jobs():
+    X, y = images("t10k")
+    one = softreg.SoftmaxRegression(epochs=2, n_jobs=1).fit(X, y)
+    two = softreg.SoftmaxRegression(epochs=2, n_jobs=2).fit(X, y)
+    np.testing.assert_array_equal(one.coef_, two.coef_)
+
+
+@parametrize_with_checks([softreg.SoftmaxRegression(epochs=50, batch_size=16)])
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
