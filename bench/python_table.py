@@ -4,7 +4,8 @@ against sklearn.linear_model.LogisticRegression, the same C and tol, side by sid
 Fashion-MNIST (pixels times float32 1/255) and on the Debian text task as LIBSVM rows (the
 features `softreg train --text` makes, written by bench/data/debian_sections.py).
 
-Each fit runs in its own process under GNU time (peak memory); the table gives the fit seconds
+Systems: softreg's lbfgs (the default) and newton, and scikit-learn's default lbfgs, all with
+max_iter 1000. Each fit runs in its own process under GNU time (peak memory); the table gives the fit seconds
 (measured inside the process, loading excluded), the objective C Σ loss + ½‖W‖² of the fitted
 model computed the same way for both, the test accuracy and the peak resident memory.
 
@@ -41,9 +42,10 @@ if task == "fashion":
 else:
     X, y = load_svmlight_file(data + "/train.libsvm", dtype=np.float32)
     Xt, yt = load_svmlight_file(data + "/test.libsvm", dtype=np.float32, n_features=X.shape[1])
-if system == "softreg":
+if system.startswith("softreg"):
     from softreg import LogisticRegression
-    clf = LogisticRegression(C=C, tol=tol, max_iter=1000)
+    clf = LogisticRegression(C=C, tol=tol, max_iter=1000,
+                             solver="newton" if system == "softreg-newton" else "lbfgs")
 else:
     from sklearn.linear_model import LogisticRegression
     clf = LogisticRegression(C=C, tol=tol, max_iter=1000)
@@ -69,6 +71,9 @@ def main():
     p.add_argument("--data", help="a folder with debian/{train,test}.libsvm (else written here)")
     p.add_argument("--C", type=float, default=1.0)
     p.add_argument("--tol", type=float, default=1e-4)
+    p.add_argument("--systems", default="softreg,softreg-newton,scikit-learn",
+                   help="comma-separated: softreg (lbfgs), softreg-newton, scikit-learn")
+    p.add_argument("--tasks", default="fashion,debian")
     a = p.parse_args()
     env = {"PYTHONPATH": str(Path(a.build) / "python"), "PATH": "/usr/bin:/bin"}
     rows = []
@@ -78,7 +83,9 @@ def main():
             subprocess.run([PYTHON, str(ROOT / "bench/data/debian_sections.py"), str(debian)],
                            check=True)
         for task, data in (("fashion", a.fashion), ("debian", str(debian))):
-            for system in ("softreg", "scikit-learn"):
+            if task not in a.tasks.split(","):
+                continue
+            for system in a.systems.split(","):
                 time_file = Path(scratch) / "time.txt"
                 r = subprocess.run(["/usr/bin/time", "-v", "-o", str(time_file), PYTHON, "-c",
                                     CHILD, task, system, str(a.C), str(a.tol), data],
@@ -97,7 +104,9 @@ def main():
     base = {}
     for task, system, out in rows:
         base.setdefault(task, out["seconds"])
-        print(f"| {task} | {system} LogisticRegression(C={a.C:g}, tol={a.tol:g}) | "
+        solver = "newton" if system == "softreg-newton" else "lbfgs"
+        who = "softreg" if system.startswith("softreg") else system
+        print(f"| {task} | {who} LogisticRegression(C={a.C:g}, tol={a.tol:g}, solver={solver}) | "
               f"{out['seconds']:.2f} | {out['seconds'] / base[task]:.1f} | "
               f"{out['objective']:.6f} | {out['iterations']} | {out['accuracy']:.4f} | "
               f"{out['peak_mb']:.0f} |")

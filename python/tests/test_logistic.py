@@ -191,3 +191,14 @@ def test_without_an_intercept(data, solver):
     assert relative(ours.coef_, theirs.coef_) < 1e-4
     with pytest.raises(ValueError, match="fit_intercept"):
         softreg.LogisticRegression(solver="sgd", fit_intercept=False).fit(X, y)
+
+
+def test_same_optimum_as_scikit_learn_on_fashion_mnist_5000():
+    from test_softmax import images  # Fashion-MNIST as softreg reads it, or a skip
+    X, y = images("train")
+    X, y = X[:5000].astype(np.float64), y[:5000]
+    ours = softreg.LogisticRegression(C=1.0, tol=1e-6, max_iter=10000).fit(X, y)
+    theirs = linear_model.LogisticRegression(C=1.0, solver="newton-cg", tol=1e-6,
+                                             max_iter=10000).fit(X, y)
+    assert relative(ours.coef_, theirs.coef_) < 1e-4
+    assert np.mean(ours.predict(X) == theirs.predict(X)) > 0.999

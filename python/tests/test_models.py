@@ -53,3 +53,23 @@ def test_a_model_the_cli_trained_loads_and_predicts_as_the_cli_does(tmp_path):
     report = json.loads(softreg_cli("eval", "--model", str(path), "--csv", cancer, "--json"))
     # The CLI's model standardises its inputs: the loaded estimator reads raw X the same way.
     assert abs(clf.score(X, y.astype(clf.classes_.dtype)) - report["accuracy"]) < 1e-12
+
+
+def test_cmake_install_puts_an_importable_package(tmp_path):
+    build = os.environ.get("SOFTREG_BUILD_DIR")
+    if not build:
+        import pytest
+        pytest.skip("SOFTREG_BUILD_DIR is not set (ctest sets it)")
+    r = subprocess.run(["cmake", "--install", build, "--prefix", str(tmp_path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    site = tmp_path / "lib" / "python3" / "dist-packages"
+    assert (site / "softreg" / "__init__.py").exists()
+    code = ("import softreg, numpy as np; "
+            "c = softreg.LogisticRegression().fit(np.eye(4), [0, 1, 0, 1]); "
+            "print(softreg.__file__, c.predict(np.eye(4)).tolist())")
+    r = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True,
+                       env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(str(site / "softreg")), r.stdout
+    assert r.stdout.strip().endswith("[0, 1, 0, 1]")
