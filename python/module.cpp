@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "softreg/classifier.hpp"
 #include "softreg/error.hpp"
@@ -344,6 +345,36 @@ PYBIND11_MODULE(_core, mod) {
                         py::arg("notes") = saved.info.notes);
       },
       "Reads and checks a softreg model file.");
+
+  mod.def(
+      "text_rows",
+      [](const std::vector<std::string>& documents, const std::string& note) {
+        const std::optional<TextOptions> o =
+            model_text_options({{"text_features", note}}, "the model");
+        std::vector<std::int64_t> indptr = {0};
+        std::vector<std::int32_t> indices;
+        std::vector<float> values;
+        {
+          py::gil_scoped_release release;
+          for (const std::string& d : documents) {
+            for (const auto& [col, v] : text_features(d, *o)) {
+              indices.push_back(static_cast<std::int32_t>(col));
+              values.push_back(v);
+            }
+            indptr.push_back(static_cast<std::int64_t>(indices.size()));
+          }
+        }
+        const auto array = [](const auto& v) {
+          using T = typename std::decay_t<decltype(v)>::value_type;
+          py::array_t<T> a(v.size());
+          std::copy(v.begin(), v.end(), a.mutable_data());
+          return a;
+        };
+        return py::make_tuple(array(indptr), array(indices), array(values), o->columns());
+      },
+      py::arg("documents"), py::arg("note"),
+      "Documents as the model's text features (its text_features note): CSR (indptr, indices, "
+      "data) and the number of columns.");
 
   py::module_ ops = mod.def_submodule("ops", "The lesson's functions on float64 arrays");
   add_ops(ops);

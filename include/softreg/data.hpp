@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -243,6 +244,15 @@ std::vector<std::string> text_words(std::string_view document);
 /// the weighting (counts merged per column), then the row's L2 normalisation. Sorted by column.
 std::vector<std::pair<std::uint32_t, float>> text_features(std::string_view document,
                                                            const TextOptions& options);
+
+/// The text features a model records (its `text_features` note), or nullopt for a model of
+/// another kind; InputError naming `file` when the note is malformed.
+std::optional<TextOptions> model_text_options(const std::map<std::string, std::string>& notes,
+                                              const std::string& file);
+
+/// The note that records `o` in a model: JSON with the tokeniser, n-grams, hash, seed, bits,
+/// weighting and normalisation (docs/formats.md).
+std::string text_options_note(const TextOptions& o);
 
 /// Reads fastText's format, one document a line: tokens separated by ASCII white space; a token
 /// `__label__NAME` anywhere on the line is a label: the first is the document's class, any more

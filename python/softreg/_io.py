@@ -10,6 +10,8 @@ from ._linear import LogisticRegression
 def save(est, path):
     classes = [str(c) for c in est.classes_]
     notes = {"trained_by": "softreg Python " + json.dumps(est.get_params(), default=str)}
+    if getattr(est, "text_features_", None) is not None:
+        notes["text_features"] = est.text_features_
     if hasattr(est, "feature_names_in_"):
         notes["feature_names"] = json.dumps([str(n) for n in est.feature_names_in_])
     if np.issubdtype(np.asarray(est.classes_).dtype, np.integer):
@@ -27,7 +29,8 @@ def load(path):
     """A fitted LogisticRegression from a softreg model file of any shape of input (images,
     tables, LIBSVM rows): classes_ are the file's class names (whole numbers when they all are),
     and predict reads X as the model was trained to (times its input scale, standardised when it
-    was). Text models need their documents turned into features first (not yet here)."""
+    was); a text model (softreg train --text) also takes documents, a list of strings, and
+    turns them into its hashed word n-grams as softreg predict does."""
     m = _core.load_model(str(path))
     est = LogisticRegression()
     if len(m["class_names"]) == 2 and m["coef"].shape[0] == 2:  # the lesson's softmax model
@@ -48,6 +51,8 @@ def load(path):
         est.input_mean_ = np.asarray(m["input_mean"], dtype=np.float64)
         est.input_std_ = np.asarray(m["input_std"], dtype=np.float64)
     est.notes_ = dict(m["notes"])
+    if "text_features" in est.notes_:
+        est.text_features_ = est.notes_["text_features"]
     return est
 
 

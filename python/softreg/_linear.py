@@ -23,6 +23,21 @@ def _core_input(X):
     return X, None
 
 
+def _documents_as_rows(est, X):
+    """For a text model (softreg train --text, loaded by softreg.load): documents (a string or
+    a list of strings) become the model's hashed word n-gram features, as softreg predict makes
+    them; anything else is returned as it is."""
+    note = getattr(est, "text_features_", None)
+    if note is None:
+        return X
+    if isinstance(X, str):
+        X = [X]
+    if isinstance(X, (list, tuple, np.ndarray)) and len(X) and all(isinstance(d, str) for d in X):
+        indptr, indices, data, columns = _core.text_rows(list(X), note)
+        return sp.csr_matrix((data, indices, indptr), shape=(len(X), columns))
+    return X
+
+
 def _as_model_reads(est, X):
     """X as a model loaded from a file reads it: times its input scale (1/255 for images), then
     standardised when it was trained so (docs/formats.md); unchanged for a model fitted here."""
@@ -158,6 +173,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _scores(self, X, what):
         check_is_fitted(self)
+        X = _documents_as_rows(self, X)
         X = self._validate_data(X, accept_sparse="csr", dtype=[np.float64, np.float32],
                                 reset=False)
         X = _as_model_reads(self, X)

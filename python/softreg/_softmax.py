@@ -8,7 +8,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from . import _core
-from ._linear import _as_model_reads, _core_input, _threads
+from ._linear import _as_model_reads, _core_input, _documents_as_rows, _threads
 
 
 class SoftmaxRegression(ClassifierMixin, BaseEstimator):
@@ -127,6 +127,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         """The K logits X Wᵀ + b, (n, K); for two classes the difference z1 - z0, (n,), which
         is positive where class 1 is predicted (scikit-learn's shape)."""
         check_is_fitted(self)
+        X = _documents_as_rows(self, X)
         X = self._validate_data(X, accept_sparse="csr", dtype=[np.float64, np.float32],
                                 reset=False)
         X = _as_model_reads(self, X)
@@ -137,6 +138,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         check_is_fitted(self)
+        X = _documents_as_rows(self, X)
         X = self._validate_data(X, accept_sparse="csr", dtype=[np.float64, np.float32],
                                 reset=False)
         X = _as_model_reads(self, X)

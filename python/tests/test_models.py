@@ -73,3 +73,27 @@ def test_cmake_install_puts_an_importable_package(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(str(site / "softreg")), r.stdout
     assert r.stdout.strip().endswith("[0, 1, 0, 1]")
+
+
+def test_a_text_model_predicts_documents_as_softreg_predict_does(tmp_path):
+    docs = tmp_path / "train.txt"
+    docs.write_text("__label__games a fun puzzle game with levels\n"
+                    "__label__games arcade shooter game for kids\n"
+                    "__label__libs shared library for image decoding\n"
+                    "__label__libs runtime library of the compression codec\n"
+                    "__label__docs the manual of the editor in html\n"
+                    "__label__docs documentation and examples for the library\n"
+                    "__label__games strategy game with online play\n")
+    model = tmp_path / "text.safetensors"
+    softreg_cli("train", "--text", str(docs), "--test", str(docs), "-q", "--out", str(model))
+    queries = ["a puzzle game", "library for json", "html manual", "nothing known here"]
+    (tmp_path / "q.txt").write_text("\n".join(queries) + "\n")
+    lines = softreg_cli("predict", "--model", str(model), "--text", str(tmp_path / "q.txt"),
+                        "--format", "json").splitlines()
+    cli = [json.loads(line) for line in lines]
+    clf = softreg.load(model)
+    assert list(clf.predict(queries)) == [c["class"] for c in cli]
+    probabilities = clf.predict_proba(queries)
+    for row, c in zip(probabilities, cli):
+        assert abs(row[c["index"]] - c["probability"]) < 1e-6
+    assert clf.predict("a puzzle game")[0] == cli[0]["class"]

@@ -243,58 +243,6 @@ std::unique_ptr<SparseStream> open_training_stream(const DataArgs& a) {
   return s;
 }
 
-std::optional<TextOptions> model_text_options(const std::map<std::string, std::string>& notes,
-                                              const std::string& file) {
-  const auto it = notes.find("text_features");
-  if (it == notes.end()) return std::nullopt;
-  const auto bad = [&](const std::string& what) -> InputError {
-    return InputError(file + ": the model's text_features " + what);
-  };
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(it->second);
-  } catch (const nlohmann::json::exception&) {
-    throw bad("are not JSON");
-  }
-  TextOptions o;
-  try {
-    if (j.at("tokenizer").get<std::string>() != kTokenizerVersion)
-      throw bad("name tokenizer '" + j.at("tokenizer").get<std::string>() +
-                "', which this softreg does not know (it has " + std::string(kTokenizerVersion) +
-                ")");
-    if (j.at("hash").get<std::string>() != "xxh3_64")
-      throw bad("name hash '" + j.at("hash").get<std::string>() + "' (expected xxh3_64)");
-    o.ngrams = j.at("ngrams").get<int>();
-    o.hash_bits = j.at("hash_bits").get<int>();
-    o.seed = j.at("seed").get<std::uint64_t>();
-    const std::string w = j.at("weighting").get<std::string>();
-    if (w != "binary" && w != "log") throw bad("name weighting '" + w + "'");
-    o.weighting = w == "log" ? TextOptions::Weighting::log_count : TextOptions::Weighting::binary;
-    const std::string n = j.at("norm").get<std::string>();
-    if (n != "l2" && n != "none") throw bad("name norm '" + n + "'");
-    o.l2_normalize = n == "l2";
-  } catch (const nlohmann::json::exception& e) {
-    throw bad(std::string("lack a field or hold one of the wrong type: ") + e.what());
-  }
-  if (o.ngrams < 1 || o.ngrams > kMaxNgrams || o.hash_bits < 1 || o.hash_bits > kMaxHashBits)
-    throw bad("hold ngrams " + std::to_string(o.ngrams) + " and hash_bits " +
-              std::to_string(o.hash_bits) + " (expected 1 to " + std::to_string(kMaxNgrams) +
-              " and 1 to " + std::to_string(kMaxHashBits) + ")");
-  return o;
-}
-
-std::string text_options_note(const TextOptions& o) {
-  nlohmann::ordered_json j = {
-      {"tokenizer", kTokenizerVersion},
-      {"ngrams", o.ngrams},
-      {"hash", "xxh3_64"},
-      {"seed", o.seed},
-      {"hash_bits", o.hash_bits},
-      {"weighting", o.weighting == TextOptions::Weighting::log_count ? "log" : "binary"},
-      {"norm", o.l2_normalize ? "l2" : "none"}};
-  return j.dump();
-}
-
 void check_same_kind(const std::optional<TextOptions>& model_text, bool text_data,
                      const std::string& model_file, const std::string& data_file) {
   if (model_text && !text_data)

@@ -68,13 +68,6 @@ const std::string& table_file(const DataArgs& a);
 /// block by block, for next time).
 std::unique_ptr<SparseStream> open_training_stream(const DataArgs& a);
 
-/// The text features a model records (its `text_features` note), or nullopt for a model of
-/// another kind; InputError naming `file` when the note is malformed.
-std::optional<TextOptions> model_text_options(const std::map<std::string, std::string>& notes,
-                                              const std::string& file);
-/// The note that records `o` in a model: JSON with the tokeniser, n-grams, hash, seed, bits,
-/// weighting and normalisation (docs/formats.md).
-std::string text_options_note(const TextOptions& o);
 /// Refuses data of another kind than the model's: text for a model of text, and the reverse.
 void check_same_kind(const std::optional<TextOptions>& model_text, bool text_data,
                      const std::string& model_file, const std::string& data_file);
