@@ -226,7 +226,8 @@ PYBIND11_MODULE(_core, mod) {
          std::optional<py::array_t<float, py::array::c_style | py::array::forcecast>> intercept,
          int epochs, std::size_t batch_size, double lr, double momentum, bool softmax_always,
          bool lesson_init, const std::string& optimizer, const std::string& schedule, int average,
-         double weight_decay, bool fit_intercept) {
+         double weight_decay, bool fit_intercept, int step_every, double step_gamma,
+         std::uint64_t warmup) {
         const Input in = input_of(x, shape);
         const FeatureView view = in.view();
         if (classes < 2) throw InputError("y: needs at least two classes");
@@ -252,7 +253,11 @@ PYBIND11_MODULE(_core, mod) {
         using Schedule = TrainOptions::Schedule;
         o.sgd.schedule = schedule == "cosine"   ? Schedule::cosine
                          : schedule == "linear" ? Schedule::linear
+                         : schedule == "step"   ? Schedule::step
                                                 : Schedule::constant;
+        o.sgd.step_every = step_every;
+        o.sgd.step_gamma = static_cast<float>(step_gamma);
+        o.sgd.warmup = warmup;
         o.sgd.average_from = average;
         o.fit_intercept = fit_intercept;
         o.lesson_init = lesson_init && !(coef && intercept);
@@ -277,7 +282,8 @@ PYBIND11_MODULE(_core, mod) {
       py::arg("batch_size"), py::arg("lr"), py::arg("momentum"), py::arg("softmax_always") = false,
       py::arg("lesson_init") = false, py::arg("optimizer") = "sgd",
       py::arg("schedule") = "constant", py::arg("average") = 0, py::arg("weight_decay") = 0.0,
-      py::arg("fit_intercept") = true,
+      py::arg("fit_intercept") = true, py::arg("step_every") = 1, py::arg("step_gamma") = 0.1,
+      py::arg("warmup") = 0,
       "Fits on X (an array or a CSR triple) and y (class indices); returns (coef, intercept, "
       "n_iter, objective, converged, read_in_place).");
 

@@ -15,7 +15,9 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     """Softmax regression by minibatch SGD, with the lesson's defaults.
 
     epochs, batch_size, lr, momentum : the lesson's loop (PyTorch's SGD meaning of momentum)
-    optimizer : "sgd" or "adagrad";  schedule : "constant", "cosine" or "linear"
+    optimizer : "sgd" or "adagrad"
+    schedule : "constant", "step" (times step_gamma every step_every epochs), "cosine" or
+        "linear", applied per step; warmup : the first steps scale the rate by (t + 1) / warmup
     average : average the weights from this epoch on (0: no averaging)
     alpha : weight decay λ on W (PyTorch's weight_decay on the mean loss)
     init : "lesson" (N(0, 0.01²) from random_state's generator, which then shuffles: the draws
@@ -29,14 +31,17 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, *, epochs=10, batch_size=256, lr=0.1, momentum=0.0, optimizer="sgd",
-                 schedule="constant", average=0, alpha=0.0, init="lesson", random_state=0,
-                 warm_start=False, n_jobs=None):
+                 schedule="constant", step_every=1, step_gamma=0.1, warmup=0, average=0,
+                 alpha=0.0, init="lesson", random_state=0, warm_start=False, n_jobs=None):
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
         self.momentum = momentum
         self.optimizer = optimizer
         self.schedule = schedule
+        self.step_every = step_every
+        self.step_gamma = step_gamma
+        self.warmup = warmup
         self.average = average
         self.alpha = alpha
         self.init = init
@@ -45,7 +50,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
 
     def _check_params(self):
-        for name, low in (("epochs", 1), ("batch_size", 1), ("average", 0)):
+        for name, low in (("epochs", 1), ("batch_size", 1), ("average", 0), ("step_every", 1),
+                          ("warmup", 0)):
             v = getattr(self, name)
             if not isinstance(v, numbers.Integral) or v < low:
                 raise ValueError(f"{name} must be a whole number >= {low}, got {v!r}")
@@ -57,9 +63,11 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
         if self.optimizer not in ("sgd", "adagrad"):
             raise ValueError(f"optimizer must be 'sgd' or 'adagrad', got {self.optimizer!r}")
-        if self.schedule not in ("constant", "cosine", "linear"):
-            raise ValueError(f"schedule must be 'constant', 'cosine' or 'linear', got "
+        if self.schedule not in ("constant", "step", "cosine", "linear"):
+            raise ValueError(f"schedule must be 'constant', 'step', 'cosine' or 'linear', got "
                              f"{self.schedule!r}")
+        if not isinstance(self.step_gamma, numbers.Real) or not 0 < self.step_gamma <= 1:
+            raise ValueError(f"step_gamma must be in (0, 1], got {self.step_gamma!r}")
         if self.init not in ("lesson", "zeros"):
             raise ValueError(f"init must be 'lesson' or 'zeros', got {self.init!r}")
         seed = 0 if self.random_state is None else self.random_state
@@ -76,7 +84,9 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
             1e-4, 1, threads, seed, coef, intercept, int(epochs), int(self.batch_size),
             float(self.lr), float(self.momentum), softmax_always=True,
             lesson_init=self.init == "lesson", optimizer=self.optimizer,
-            schedule=self.schedule, average=int(self.average), weight_decay=float(self.alpha))
+            schedule=self.schedule, average=int(self.average), weight_decay=float(self.alpha),
+            step_every=int(self.step_every), step_gamma=float(self.step_gamma),
+            warmup=int(self.warmup))
         self.coef_ = w.astype(np.float64)
         self.intercept_ = b.astype(np.float64)
         return n_iter

@@ -767,7 +767,11 @@ void add_train(CLI::App& app) {
   cmd->callback([a, cmd] {
     if (!a->resume.empty()) {
       // The checkpoint's options, recipe included, apply where none is given.
-      a->resumed = std::make_shared<const Checkpoint>(load_checkpoint(a->resume));
+      try {
+        a->resumed = std::make_shared<const Checkpoint>(load_checkpoint(a->resume));
+      } catch (const InputError& e) {
+        throw InputError(std::string("--resume ") + e.what());
+      }
       take_checkpoint_options(cmd, *a->resumed, a->resume);
     } else if (!a->recipe.empty()) {
       apply_recipe(cmd, *a);
