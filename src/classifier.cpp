@@ -36,12 +36,14 @@ void check_value(double v, const char* what, std::size_t i, std::size_t j) {
 
 }  // namespace
 
+FeatureView::FeatureView(std::size_t rows, std::size_t cols, const char* what) : rows_(rows) {
+  if (cols == 0) bad(what, "no features (0 columns)");
+  if (cols > 0xffffffffu) bad(what, "more than 2^32 - 1 columns");
+  x_.inputs = cols;
+}
+
 FeatureView FeatureView::of(const DenseMatrix& m, const char* what) {
-  if (m.cols == 0) bad(what, "no features (0 columns)");
-  if (m.cols > 0xffffffffu) bad(what, "more than 2^32 - 1 columns");
-  FeatureView v;
-  v.rows_ = m.rows;
-  v.x_.inputs = m.cols;
+  FeatureView v(m.rows, m.cols, what);
   const bool c_order = !m.f64 && m.col_stride == 1 &&
                        (m.rows <= 1 || m.row_stride == static_cast<std::ptrdiff_t>(m.cols));
   if (c_order) {
@@ -66,11 +68,7 @@ FeatureView FeatureView::of(const DenseMatrix& m, const char* what) {
 }
 
 FeatureView FeatureView::of(const CsrMatrix& m, const char* what) {
-  if (m.cols == 0) bad(what, "no features (0 columns)");
-  if (m.cols > 0xffffffffu) bad(what, "more than 2^32 - 1 columns");
-  FeatureView v;
-  v.rows_ = m.rows;
-  v.x_.inputs = m.cols;
+  FeatureView v(m.rows, m.cols, what);
   if (index_at(m.indptr, m.indptr64, 0) != 0) bad(what, "indptr does not start at 0");
   bool sorted = true;
   for (std::size_t i = 0; i < m.rows; ++i) {

@@ -57,6 +57,8 @@ class FeatureView {
   bool is_view() const { return view_; }
 
  private:
+  // rows x cols, checked (columns from 1 to 2^32 - 1); a view until a copy is made.
+  FeatureView(std::size_t rows, std::size_t cols, const char* what);
   Features x_;
   std::size_t rows_ = 0;
   bool view_ = true;

@@ -66,7 +66,40 @@ def _threads(n_jobs):
     return int(n_jobs)
 
 
-class LogisticRegression(ClassifierMixin, BaseEstimator):
+class _Scoring:
+    """What both estimators do with a fitted coef_ and intercept_: scores, probabilities,
+    classes and the model file. decision_function is each estimator's own."""
+
+    def _scores(self, X, what):
+        check_is_fitted(self)
+        X = _documents_as_rows(self, X)
+        X = self._validate_data(X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                                reset=False)
+        X = _as_model_reads(self, X)
+        data, shape = _core_input(X)
+        return _core.decision_function(data, shape, self.coef_, self.intercept_,
+                                       len(self.classes_), _threads(self.n_jobs), what)
+
+    def predict_proba(self, X):
+        return self._scores(X, "proba")
+
+    def predict_log_proba(self, X):
+        return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        scores = self.decision_function(X)
+        index = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[index]
+
+    def save(self, path):
+        """Writes the fitted model as a softreg model file (safetensors, docs/formats.md) that
+        `softreg eval`, `predict` and `show` read, and softreg.load reads back."""
+        check_is_fitted(self)
+        from ._io import save
+        save(self, path)
+
+
+class LogisticRegression(_Scoring, ClassifierMixin, BaseEstimator):
     """Logistic regression (two classes) and softmax regression (more), fitted to the optimum of
     scikit-learn's objective
 
@@ -171,35 +204,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                           ConvergenceWarning)
         return self
 
-    def _scores(self, X, what):
-        check_is_fitted(self)
-        X = _documents_as_rows(self, X)
-        X = self._validate_data(X, accept_sparse="csr", dtype=[np.float64, np.float32],
-                                reset=False)
-        X = _as_model_reads(self, X)
-        data, shape = _core_input(X)
-        return _core.decision_function(data, shape, self.coef_, self.intercept_,
-                                       len(self.classes_), _threads(self.n_jobs), what)
-
     def decision_function(self, X):
         """X coef_ᵀ + intercept_: (n,) for two classes, else (n, n_classes)."""
         scores = self._scores(X, "decision")
         return scores.ravel() if scores.shape[1] == 1 else scores
-
-    def predict_proba(self, X):
-        return self._scores(X, "proba")
-
-    def predict_log_proba(self, X):
-        return np.log(self.predict_proba(X))
-
-    def save(self, path):
-        """Writes the fitted model as a softreg model file (safetensors, docs/formats.md) that
-        `softreg eval`, `predict` and `show` read, and softreg.load reads back."""
-        check_is_fitted(self)
-        from ._io import save
-        save(self, path)
-
-    def predict(self, X):
-        scores = self.decision_function(X)
-        index = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
-        return self.classes_[index]

@@ -5,13 +5,12 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
 
 from . import _core
-from ._linear import _as_model_reads, _core_input, _documents_as_rows, _threads
+from ._linear import _core_input, _Scoring, _threads
 
 
-class SoftmaxRegression(ClassifierMixin, BaseEstimator):
+class SoftmaxRegression(_Scoring, ClassifierMixin, BaseEstimator):
     """Softmax regression by minibatch SGD, with the lesson's defaults.
 
     epochs, batch_size, lr, momentum : the lesson's loop (PyTorch's SGD meaning of momentum)
@@ -136,35 +135,5 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     def decision_function(self, X):
         """The K logits X Wᵀ + b, (n, K); for two classes the difference z1 - z0, (n,), which
         is positive where class 1 is predicted (scikit-learn's shape)."""
-        check_is_fitted(self)
-        X = _documents_as_rows(self, X)
-        X = self._validate_data(X, accept_sparse="csr", dtype=[np.float64, np.float32],
-                                reset=False)
-        X = _as_model_reads(self, X)
-        data, shape = _core_input(X)
-        z = _core.decision_function(data, shape, self.coef_, self.intercept_,
-                                    len(self.classes_), _threads(self.n_jobs), "decision")
+        z = self._scores(X, "decision")
         return z[:, 1] - z[:, 0] if z.shape[1] == 2 else z
-
-    def predict_proba(self, X):
-        check_is_fitted(self)
-        X = _documents_as_rows(self, X)
-        X = self._validate_data(X, accept_sparse="csr", dtype=[np.float64, np.float32],
-                                reset=False)
-        X = _as_model_reads(self, X)
-        data, shape = _core_input(X)
-        return _core.decision_function(data, shape, self.coef_, self.intercept_,
-                                       len(self.classes_), _threads(self.n_jobs), "proba")
-
-    def predict_log_proba(self, X):
-        return np.log(self.predict_proba(X))
-
-    def predict(self, X):
-        scores = self.decision_function(X)
-        index = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
-        return self.classes_[index]
-
-    def save(self, path):
-        check_is_fitted(self)
-        from ._io import save
-        save(self, path)

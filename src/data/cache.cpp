@@ -277,6 +277,22 @@ void read_array(int fd, std::vector<T>& v, std::uint64_t count, std::uint64_t of
 
 }  // namespace
 
+std::uint64_t file_fingerprint(const fs::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(file, std::string("cannot open (") + std::strerror(errno) + ")");
+  struct stat st {};
+  try {
+    if (::fstat(fd, &st) != 0)
+      fail(file, std::string("cannot read (") + std::strerror(errno) + ")");
+    const std::uint64_t sum = checksum_of(fd, static_cast<std::uint64_t>(st.st_size), file);
+    ::close(fd);
+    return sum;
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+}
+
 void write_cache(const fs::path& file, const Dataset& d, const CacheKey& key) {
   if (!d.is_sparse()) throw std::invalid_argument("write_cache: sparse data only");
   const SparseRows& x = d.sparse;

@@ -2,10 +2,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdio>
-#include <cstring>
 #include <memory>
 #include <span>
 
@@ -242,22 +239,6 @@ std::uint64_t fingerprint(const Dataset& d) {
   add_vector(d.sparse.offsets);
   add_vector(d.sparse.cols);
   add_vector(d.sparse.vals);
-  return XXH3_64bits_digest(state.get());
-}
-
-std::uint64_t file_fingerprint(const std::filesystem::path& file) {
-  std::unique_ptr<std::FILE, decltype(&std::fclose)> f(std::fopen(file.c_str(), "rb"),
-                                                       &std::fclose);
-  if (!f) throw InputError(file.string() + ": cannot open (" + std::strerror(errno) + ")");
-  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(),
-                                                                 &XXH3_freeState);
-  if (!state) throw std::bad_alloc();
-  XXH3_64bits_reset(state.get());
-  std::vector<char> buffer(1 << 20);
-  std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), f.get())) > 0)
-    XXH3_64bits_update(state.get(), buffer.data(), n);
-  if (std::ferror(f.get())) throw InputError(file.string() + ": cannot read");
   return XXH3_64bits_digest(state.get());
 }
 
