@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -227,7 +228,10 @@ PYBIND11_MODULE(_core, mod) {
          int epochs, std::size_t batch_size, double lr, double momentum, bool softmax_always,
          bool lesson_init, const std::string& optimizer, const std::string& schedule, int average,
          double weight_decay, bool fit_intercept, int step_every, double step_gamma,
-         std::uint64_t warmup) {
+         std::uint64_t warmup, double validation_fraction, int early_stopping,
+         const py::object& test_x, const py::object& test_shape,
+         std::optional<py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>>
+             test_y) {
         const Input in = input_of(x, shape);
         const FeatureView view = in.view();
         if (classes < 2) throw InputError("y: needs at least two classes");
@@ -238,8 +242,8 @@ PYBIND11_MODULE(_core, mod) {
         o.solver = solver == "newton" ? Solver::newton
                    : solver == "sgd"  ? Solver::sgd
                                       : Solver::lbfgs;
-        o.C = C;
-        o.penalize = penalize;
+        // LogisticRegression's C (penalty "l2"), or SoftmaxRegression's alpha as λ itself.
+        o.penalty = penalize ? Penalty{Penalty::c, C} : Penalty{Penalty::lambda, weight_decay};
         o.tol = tol;
         o.max_iter = max_iter;
         o.threads = threads;
@@ -248,7 +252,6 @@ PYBIND11_MODULE(_core, mod) {
         o.sgd.batch_size = batch_size;
         o.sgd.sgd.lr = static_cast<float>(lr);
         o.sgd.sgd.momentum = static_cast<float>(momentum);
-        o.sgd.sgd.weight_decay = static_cast<float>(weight_decay);
         o.sgd.sgd.adagrad = optimizer == "adagrad";
         using Schedule = TrainOptions::Schedule;
         o.sgd.schedule = schedule == "cosine"   ? Schedule::cosine
@@ -259,22 +262,74 @@ PYBIND11_MODULE(_core, mod) {
         o.sgd.step_gamma = static_cast<float>(step_gamma);
         o.sgd.warmup = warmup;
         o.sgd.average_from = average;
+        o.sgd.early_stopping = early_stopping;
+        o.validation_fraction = validation_fraction;
         o.fit_intercept = fit_intercept;
         o.lesson_init = lesson_init && !(coef && intercept);
         std::span<const double> weights;
         if (sample_weight)
           weights = {sample_weight->data(), static_cast<std::size_t>(sample_weight->size())};
         const std::span<const std::int32_t> labels(y.data(), static_cast<std::size_t>(y.size()));
+        // lbfgs, newton: every iteration's objective, gradient test and seconds since the start.
+        std::vector<double> objective, gradient, seconds;
+        FitWatch watch;
+        // SGD: a test set evaluated after every epoch (SoftmaxRegression.fit's eval_set).
+        std::optional<Input> test_in;
+        std::optional<FeatureView> test_view;
+        if (!test_x.is_none() && test_y) {
+          test_in = input_of(test_x, test_shape);
+          test_view.emplace(test_in->view());
+          watch.test = {&*test_view, {test_y->data(), static_cast<std::size_t>(test_y->size())}};
+        }
+        const auto start = std::chrono::steady_clock::now();
+        watch.on_iteration = [&](const Iteration& it) {
+          objective.push_back(it.objective);
+          gradient.push_back(it.gradient);
+          seconds.push_back(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        };
         ClassifierFit r;
         {
           py::gil_scoped_release release;
-          r = fit_classifier(model, view, labels, weights, o);
+          r = fit_classifier(model, view, labels, weights, o, watch);
         }
+        py::dict history;
+        if (o.solver == Solver::sgd) {
+          std::vector<double> loss, train_acc, val_loss, val_acc, lr, test_loss, test_acc;
+          for (const EpochMetrics& m : r.history) {
+            loss.push_back(m.loss);
+            test_loss.push_back(m.test_loss);
+            test_acc.push_back(m.test_accuracy);
+            train_acc.push_back(m.train_accuracy);
+            seconds.push_back((seconds.empty() ? 0.0 : seconds.back()) + m.seconds);
+            lr.push_back(m.lr);
+            if (m.validated) {
+              val_loss.push_back(m.validation_loss);
+              val_acc.push_back(m.validation_accuracy);
+            }
+          }
+          history["loss"] = py::array_t<double>(loss.size(), loss.data());
+          history["train_accuracy"] = py::array_t<double>(train_acc.size(), train_acc.data());
+          history["lr"] = py::array_t<double>(lr.size(), lr.data());
+          if (test_view) {
+            history["test_loss"] = py::array_t<double>(test_loss.size(), test_loss.data());
+            history["test_accuracy"] = py::array_t<double>(test_acc.size(), test_acc.data());
+          }
+          if (!val_loss.empty()) {
+            history["validation_loss"] = py::array_t<double>(val_loss.size(), val_loss.data());
+            history["validation_accuracy"] = py::array_t<double>(val_acc.size(), val_acc.data());
+          }
+        } else {
+          history["objective"] = py::array_t<double>(objective.size(), objective.data());
+          history["gradient"] = py::array_t<double>(gradient.size(), gradient.data());
+        }
+        history["seconds"] = py::array_t<double>(seconds.size(), seconds.data());
         py::array_t<float> w({model.outputs(), model.inputs()});
         std::memcpy(w.mutable_data(), model.weight().data(), model.weight().size() * sizeof(float));
         py::array_t<float> b(model.outputs());
         std::memcpy(b.mutable_data(), model.bias().data(), model.bias().size() * sizeof(float));
-        return py::make_tuple(w, b, r.iterations, r.objective, r.converged, view.is_view());
+        return py::make_tuple(w, b, r.iterations, r.objective, r.converged, view.is_view(),
+                              history);
       },
       py::arg("X"), py::arg("shape"), py::arg("y"), py::arg("classes"), py::arg("sample_weight"),
       py::arg("solver"), py::arg("C"), py::arg("penalize"), py::arg("tol"), py::arg("max_iter"),
@@ -283,9 +338,11 @@ PYBIND11_MODULE(_core, mod) {
       py::arg("lesson_init") = false, py::arg("optimizer") = "sgd",
       py::arg("schedule") = "constant", py::arg("average") = 0, py::arg("weight_decay") = 0.0,
       py::arg("fit_intercept") = true, py::arg("step_every") = 1, py::arg("step_gamma") = 0.1,
-      py::arg("warmup") = 0,
+      py::arg("warmup") = 0, py::arg("validation_fraction") = 0.0, py::arg("early_stopping") = 0,
+      py::arg("test_X") = py::none(), py::arg("test_shape") = py::none(),
+      py::arg("test_y") = py::none(),
       "Fits on X (an array or a CSR triple) and y (class indices); returns (coef, intercept, "
-      "n_iter, objective, converged, read_in_place).");
+      "n_iter, objective, converged, read_in_place, history).");
 
   mod.def(
       "decision_function",

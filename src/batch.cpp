@@ -24,6 +24,15 @@ BatchOrder::BatchOrder(std::vector<std::uint32_t> order, std::size_t batch_size)
   }
 }
 
+BatchOrder::BatchOrder(std::size_t batch_size, std::span<const std::uint32_t> rows)
+    : order_(rows.begin(), rows.end()), batch_size_(batch_size) {
+  if (batch_size == 0) throw std::invalid_argument("batch size must be at least 1");
+}
+
+BatchOrder BatchOrder::over(std::span<const std::uint32_t> rows, std::size_t batch_size) {
+  return BatchOrder(batch_size, rows);
+}
+
 void BatchOrder::shuffle(Rng& rng) {
   softreg::shuffle(order_, rng);
 }

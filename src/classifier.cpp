@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <string>
 
@@ -36,7 +37,8 @@ void check_value(double v, const char* what, std::size_t i, std::size_t j) {
 
 }  // namespace
 
-FeatureView::FeatureView(std::size_t rows, std::size_t cols, const char* what) : rows_(rows) {
+FeatureView::FeatureView(std::size_t rows, std::size_t cols, const char* what)
+    : rows_(rows), name_(what) {
   if (cols == 0) bad(what, "no features (0 columns)");
   if (cols > 0xffffffffu) bad(what, "more than 2^32 - 1 columns");
   x_.inputs = cols;
@@ -64,6 +66,12 @@ FeatureView FeatureView::of(const DenseMatrix& m, const char* what) {
       v.values_[i * m.cols + j] = static_cast<float>(x);
     }
   v.x_.floats = v.values_.data();
+  return v;
+}
+
+FeatureView FeatureView::of(const Dataset& d) {
+  FeatureView v(d.rows, d.inputs, d.source.c_str());
+  v.x_ = Features::of(d);
   return v;
 }
 
@@ -128,23 +136,57 @@ FeatureView FeatureView::of(const CsrMatrix& m, const char* what) {
 
 namespace {
 
-// A Dataset of the view's rows for the SGD trainer, which reads Datasets (a copy).
-Dataset dataset_of(const FeatureView& view, std::span<const std::int32_t> labels,
-                   std::size_t classes) {
-  const Features& x = view.features();
+Examples examples_of(const LabelledView& v, std::size_t inputs, const char* what) {
+  Examples e;
+  e.x.inputs = inputs;
+  e.source = what;
+  if (v.x == nullptr) return e;
+  if (v.x->cols() != inputs)
+    throw InputError(v.x->name() + " has " + std::to_string(v.x->cols()) +
+                     " features but the model " + std::to_string(inputs));
+  if (v.labels.size() != v.x->rows())
+    throw InputError(v.x->name() + ": " + std::to_string(v.labels.size()) + " labels for " +
+                     std::to_string(v.x->rows()) + " rows");
+  e.x = v.x->features();
+  e.labels = v.labels;
+  e.rows = v.x->rows();
+  e.source = v.x->name();
+  return e;
+}
+
+// SGD's options: the caller's, with its threads and the penalty as the weight decay λ.
+TrainOptions o_for_sgd(const ClassifierOptions& options, std::size_t rows) {
+  TrainOptions o = options.sgd;
+  o.threads = options.threads;
+  o.sgd.weight_decay = static_cast<float>(options.penalty.lambda_for(static_cast<double>(rows)));
+  return o;
+}
+
+// Rows `rows` of x with their labels, copied into a data set of x's storage (bytes, floats or
+// sparse rows).
+Dataset copy_rows(const Features& x, std::span<const std::int32_t> labels,
+                  std::span<const std::uint32_t> rows, const std::string& source) {
   Dataset d;
-  d.rows = view.rows();
-  d.inputs = view.cols();
-  d.shape = {d.inputs};
-  d.source = "X";
-  for (std::size_t k = 0; k < classes; ++k) d.class_names.push_back(std::to_string(k));
-  d.labels.assign(labels.begin(), labels.end());
-  if (x.sparse()) {
-    d.sparse.offsets.assign(x.offsets, x.offsets + d.rows + 1);
-    d.sparse.cols.assign(x.cols, x.cols + x.offsets[d.rows]);
-    d.sparse.vals.assign(x.vals, x.vals + x.offsets[d.rows]);
-  } else {
-    d.values.assign(x.floats, x.floats + d.rows * d.inputs);
+  d.rows = rows.size();
+  d.inputs = x.inputs;
+  d.scale = x.scale;
+  d.shape = {x.inputs};
+  d.source = source;
+  const std::size_t n = x.inputs;
+  if (x.sparse()) d.sparse.offsets = {0};
+  for (const std::uint32_t i : rows) {
+    d.labels.push_back(labels[i]);
+    if (x.sparse()) {
+      for (std::uint64_t e = x.offsets[i]; e < x.offsets[i + 1]; ++e) {
+        d.sparse.cols.push_back(x.cols[e]);
+        if (x.vals != nullptr) d.sparse.vals.push_back(x.vals[e]);
+      }
+      d.sparse.offsets.push_back(d.sparse.cols.size());
+    } else if (x.bytes != nullptr) {
+      d.pixels.insert(d.pixels.end(), x.bytes + i * n, x.bytes + (i + 1) * n);
+    } else {
+      d.values.insert(d.values.end(), x.floats + i * n, x.floats + (i + 1) * n);
+    }
   }
   return d;
 }
@@ -154,14 +196,14 @@ Dataset dataset_of(const FeatureView& view, std::span<const std::int32_t> labels
 ClassifierFit fit_classifier(SoftmaxRegression& model, const FeatureView& x,
                              std::span<const std::int32_t> labels,
                              std::span<const double> sample_weight,
-                             const ClassifierOptions& options) {
+                             const ClassifierOptions& options, const FitWatch& watch) {
   if (x.cols() != model.inputs())
-    throw InputError("X has " + std::to_string(x.cols()) + " features but the model " +
+    throw InputError(x.name() + " has " + std::to_string(x.cols()) + " features but the model " +
                      std::to_string(model.inputs()));
   if (labels.size() != x.rows())
     throw InputError("y has " + std::to_string(labels.size()) + " labels for " +
-                     std::to_string(x.rows()) + " rows of X");
-  if (x.rows() == 0) throw InputError("X: no rows");
+                     std::to_string(x.rows()) + " rows of " + x.name());
+  if (x.rows() == 0) throw InputError(x.name() + ": no rows");
   for (std::size_t i = 0; i < labels.size(); ++i)
     if (labels[i] < 0 || static_cast<std::size_t>(labels[i]) >= model.classes())
       throw InputError("y: label " + std::to_string(labels[i]) + " at row " + std::to_string(i) +
@@ -178,6 +220,13 @@ ClassifierFit fit_classifier(SoftmaxRegression& model, const FeatureView& x,
     }
     if (sum <= 0) throw InputError("sample_weight: the weights sum to 0");
   }
+  const Penalty& penalty = options.penalty;
+  if (!(penalty.value >= 0 && std::isfinite(penalty.value)) ||
+      (penalty.kind == Penalty::c && penalty.value == 0))
+    throw InputError(penalty.kind == Penalty::c ? "C must be a finite number > 0"
+                                                : "the penalty λ must be a finite number >= 0");
+  if (options.validation_fraction != 0 && options.solver != Solver::sgd)
+    throw InputError("validation_fraction is for sgd (lbfgs and newton fit to the optimum)");
   ClassifierFit result;
   if (options.solver == Solver::sgd) {
     if (!options.fit_intercept)
@@ -186,46 +235,82 @@ ClassifierFit fit_classifier(SoftmaxRegression& model, const FeatureView& x,
       throw InputError(
           "sample_weight and class_weight weigh the objective of lbfgs and newton; "
           "sgd does not take them");
-    const Dataset train = dataset_of(x, labels, model.classes());
-    Dataset test = train.empty_like("no test set");
-    if (train.is_sparse()) test.sparse.offsets = {0};
-    TrainOptions o = options.sgd;
-    o.threads = options.threads;
-    if (options.penalize)
-      o.sgd.weight_decay = static_cast<float>(1.0 / (options.C * static_cast<double>(x.rows())));
-    Rng rng(options.seed);
+    Examples train{x.features(), labels, x.rows(), x.name()};
+    const Examples test = examples_of(watch.test, x.cols(), "no test set");
+    Rng own(options.seed);
+    Rng& rng = watch.rng != nullptr ? *watch.rng : own;
+    // A validation split: the training rows in place (in X's order), the held-out ones copied.
+    std::vector<std::uint32_t> kept, held;
+    Dataset held_out;
+    if (options.validation_fraction != 0) {
+      if (watch.validation.x != nullptr)
+        throw InputError("validation_fraction holds rows out of X: give it or a validation set");
+      char fraction[32];
+      std::snprintf(fraction, sizeof fraction, "validation_fraction %g",
+                    options.validation_fraction);
+      const std::vector<std::uint8_t> out = stratified_held_out(
+          labels, model.classes(), options.validation_fraction, rng, "validation_fraction");
+      std::vector<std::size_t> count(model.classes(), 0);
+      for (std::uint32_t i = 0; i < out.size(); ++i) {
+        (out[i] ? held : kept).push_back(i);
+        if (!out[i]) ++count[static_cast<std::size_t>(labels[i])];
+      }
+      for (std::size_t c = 0; c < count.size(); ++c)
+        if (count[c] == 0)
+          throw InputError(std::string(fraction) + " leaves class " + std::to_string(c) + " of " +
+                           x.name() + " without a training row");
+      if (held.empty())
+        throw InputError(std::string(fraction) + " holds out no row of " + x.name());
+      held_out = copy_rows(x.features(), labels, held, x.name() + " (validation split)");
+      train.subset = kept;
+      train.rows = kept.size();
+    }
+    // λ of C is 1 / (C n) for the n rows trained on (softreg train's, after its split).
+    Trainer trainer(o_for_sgd(options, train.rows));
+    if (!held.empty()) trainer.validate_on(held_out);
     if (options.lesson_init) model.init(rng);
-    const std::vector<EpochMetrics> history = Trainer(o).fit(model, train, test, rng);
-    result.iterations = static_cast<int>(history.size());
-    result.objective = history.empty() ? 0.0 : history.back().loss;
+    if (watch.validation.x != nullptr)
+      trainer.validate_on(examples_of(watch.validation, x.cols(), "validation"));
+    if (watch.resume != nullptr) trainer.resume_from(*watch.resume);
+    TrainCallbacks callbacks = watch.epochs;
+    callbacks.stop_requested = watch.stop_requested;
+    result.history = trainer.fit(model, train, test, rng, callbacks);
+    result.iterations = result.history.empty() ? 0 : result.history.back().epoch;
+    result.objective = result.history.empty() ? 0.0 : result.history.back().loss;
     result.converged = true;
-    result.lambda = o.sgd.weight_decay;
+    result.lambda = penalty.lambda_for(static_cast<double>(train.rows));
     return result;
   }
   FitOptions fo;
   fo.solver = options.solver;
-  fo.penalty = options.penalize ? Penalty{Penalty::c, options.C} : Penalty{Penalty::lambda, 0.0};
-  if (options.penalize && !(options.C > 0 && std::isfinite(options.C)))
-    throw InputError("C must be a finite number > 0");
+  fo.penalty = penalty;
   fo.tol = options.tol;
   fo.max_iter = options.max_iter;
   fo.lbfgs_memory = options.lbfgs_memory;
   fo.fit_intercept = options.fit_intercept;
   if (!options.fit_intercept) std::fill(model.bias().begin(), model.bias().end(), 0.0f);
   ThreadPool pool(options.threads);
-  const FitResult r = fit(model, x.features(), labels, x.rows(), sample_weight, fo, pool);
+  const FitResult r = fit(model, x.features(), labels, x.rows(), sample_weight, fo, pool,
+                          watch.on_iteration, watch.stop_requested);
+  if (r.solve.interrupted)
+    throw Interrupted(
+        "interrupted after iteration " + std::to_string(r.solve.iterations) + ": nothing was saved",
+        r.solve.iterations);
   result.iterations = r.solve.iterations;
   result.objective = r.solve.objective;
+  result.gradient = r.solve.gradient;
   result.converged = r.solve.converged;
+  result.stopped = r.solve.stopped;
   result.lambda = r.lambda;
+  result.seconds = r.seconds;
   return result;
 }
 
 Matrix<double> decision_function(const SoftmaxRegression& model, const FeatureView& view,
                                  unsigned threads) {
   if (view.cols() != model.inputs())
-    throw InputError("X has " + std::to_string(view.cols()) + " features but the model " +
-                     std::to_string(model.inputs()));
+    throw InputError(view.name() + " has " + std::to_string(view.cols()) +
+                     " features but the model " + std::to_string(model.inputs()));
   const Features& x = view.features();
   const std::size_t n = view.rows(), d = model.inputs(), k_out = model.outputs();
   Matrix<double> out(n, k_out);
@@ -236,16 +321,19 @@ Matrix<double> decision_function(const SoftmaxRegression& model, const FeatureVi
     const std::size_t end = std::min(n, (t + 1) * kBlock);
     for (std::size_t i = t * kBlock; i < end; ++i)
       for (std::size_t k = 0; k < k_out; ++k) {
-        double s = b[k];
+        double s = 0;
         const float* wk = w.data() + k * d;
         if (x.sparse()) {
           for (std::uint64_t e = x.offsets[i]; e < x.offsets[i + 1]; ++e)
-            s += static_cast<double>(wk[x.cols[e]]) * x.value(e);
+            s += static_cast<double>(wk[x.cols[e]]) * (x.vals != nullptr ? x.vals[e] : 1.0f);
+        } else if (x.bytes != nullptr) {
+          const std::uint8_t* row = x.bytes + i * d;
+          for (std::size_t j = 0; j < d; ++j) s += static_cast<double>(wk[j]) * row[j];
         } else {
           const float* row = x.floats + i * d;
           for (std::size_t j = 0; j < d; ++j) s += static_cast<double>(wk[j]) * row[j];
         }
-        out(i, k) = s;
+        out(i, k) = static_cast<double>(x.scale) * s + b[k];
       }
   });
   return out;

@@ -130,19 +130,20 @@ class BestEpoch {
 };
 
 // What every trainer refuses in its options and validation set (the sparse one refuses more).
-void check_options(const TrainOptions& o, const Dataset* validation, const Dataset& train) {
+void check_options(const TrainOptions& o, const std::optional<Examples>& validation,
+                   const Examples& train) {
   if (o.average_from > o.epochs)
     throw InputError("--average " + std::to_string(o.average_from) +
                      ": averaging would start after the last epoch (" + std::to_string(o.epochs) +
                      ")");
   if (o.sgd.adagrad && o.sgd.momentum != 0.0f)
     throw InputError("--optimizer adagrad takes no --momentum (AdaGrad has none)");
-  if (o.early_stopping != 0 && validation == nullptr)
+  if (o.early_stopping != 0 && !validation)
     throw InputError(
         "--early-stopping needs a validation set (--validation-split or --validation)");
-  if (validation == nullptr) return;
+  if (!validation) return;
   if (validation->rows == 0) throw InputError(validation->source + ": no validation examples");
-  if (validation->inputs != train.inputs || validation->is_sparse() != train.is_sparse())
+  if (validation->inputs() != train.inputs() || validation->sparse() != train.sparse())
     throw InputError(validation->source +
                      ": the validation set's features are not the training "
                      "set's (" +
@@ -210,16 +211,34 @@ Interrupted::Interrupted(int epoch_)
     : Error("interrupted after epoch " + std::to_string(epoch_) + ": nothing was saved"),
       epoch(epoch_) {}
 
-std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& train,
-                                       const Dataset& test, Rng& rng,
+Examples Examples::of(const Dataset& data) {
+  return {Features::of(data), data.labels, data.rows, data.source};
+}
+
+std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Examples& train,
+                                       const Examples& test, Rng& rng,
                                        const TrainCallbacks& callbacks) const {
   using Clock = std::chrono::steady_clock;
-  if (train.inputs != model.inputs() || test.inputs != model.inputs())
-    throw InputError(train.source + ": examples have " + std::to_string(train.inputs) +
+  if (train.inputs() != model.inputs() || test.inputs() != model.inputs())
+    throw InputError(train.source + ": examples have " + std::to_string(train.inputs()) +
                      " inputs but the model expects " + std::to_string(model.inputs()));
   if (train.rows == 0) throw InputError(train.source + ": no training examples");
+  if ((train.subset.empty() ? train.labels.size() != train.rows
+                            : train.subset.size() != train.rows) ||
+      test.labels.size() != test.rows || !test.subset.empty() ||
+      (validation_ && !validation_->subset.empty()))
+    throw std::invalid_argument("Trainer::fit: labels are not one a row, or a subset to evaluate");
+  if (resume_ && !train.subset.empty())
+    throw InputError("a run on a subset of the rows does not resume from a checkpoint");
   check_options(options_, validation_, train);
-  if (train.is_sparse() || test.is_sparse()) return fit_sparse(model, train, test, rng, callbacks);
+  if (train.sparse() != test.sparse() && test.rows != 0)
+    throw InputError((train.sparse() ? test : train).source +
+                     ": sparse and dense data do not mix: train and test must both be sparse");
+  if (train.sparse())
+    // The whole training set is one buffer.
+    return sparse_epochs(
+        model, test, rng, callbacks, train.rows,
+        [&](const std::function<void(const Examples&)>& on_buffer) { on_buffer(train); });
   // A batch larger than the data set is the whole data set (and must not allocate more).
   const std::size_t batch_size = std::min(options_.batch_size, train.rows);
   if (resume_) {
@@ -238,11 +257,10 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
   const SoftmaxKernel::WeightBlockFn update_weight = [&](std::size_t begin, std::size_t end) {
     sgd.step(w_slot, grad.weight, begin, end);
   };
-  const Features train_x = Features::of(train), test_x = Features::of(test);
-  const Features validation_x = validation_ ? Features::of(*validation_) : Features{};
   BestEpoch best(options_.early_stopping);
-  BatchOrder order = resume_ ? resumed_order(*resume_, train.rows, batch_size)
-                             : BatchOrder(train.rows, batch_size);
+  BatchOrder order = resume_                ? resumed_order(*resume_, train.rows, batch_size)
+                     : train.subset.empty() ? BatchOrder(train.rows, batch_size)
+                                            : BatchOrder::over(train.subset, batch_size);
   // Polyak-Ruppert averaging (--average E): the mean of the weights after every step from the
   // start of epoch E on, kept as the sparse trainer keeps it, avg = (t avg + w) / (t + 1) in
   // double, and evaluated and returned instead of the last weights.
@@ -289,7 +307,7 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
     for (std::size_t b = 0; b < batches; ++b) {
       sgd.set_lr(scheduled_lr(options_, (epoch - 1) * std::uint64_t{batches} + b, batches));
       const PassStats s =
-          kernel.step(model, train_x, train.labels, order.batch(b), grad, pool, update_weight);
+          kernel.step(model, train.x, train.labels, order.batch(b), grad, pool, update_weight);
       if (!std::isfinite(s.loss_sum))
         throw DivergenceError(epoch, b + 1, batches, s.loss_sum, options_.sgd.lr);
       sgd.step(b_slot, grad.bias);
@@ -305,14 +323,14 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
     // draws of rng in the same order as shuffling at the start of the next epoch.
     const std::function<void()> shuffle_next = [&] { order.shuffle(rng); };
     const PassStats t =
-        evaluate(average ? *average : model, test_x, test.labels, test.rows, pool, {},
+        evaluate(average ? *average : model, test.x, test.labels, test.rows, pool, {},
                  epoch < options_.epochs ? shuffle_next : std::function<void()>{});
     // The last step of the epoch has not been checked by a later batch's loss yet.
     if (t.rows != 0 && !std::isfinite(t.loss_sum))
       throw DivergenceError(epoch, batches, batches, t.loss_sum, options_.sgd.lr);
     const SoftmaxRegression& now = average ? *average : model;
     const PassStats v =
-        validation_ ? evaluate(now, validation_x, validation_->labels, validation_->rows, pool)
+        validation_ ? evaluate(now, validation_->x, validation_->labels, validation_->rows, pool)
                     : PassStats{};
     EpochMetrics m =
         epoch_metrics(epoch, seen, t, std::chrono::duration<double>(Clock::now() - start).count());
@@ -349,31 +367,20 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Dataset& 
   return history;
 }
 
-std::vector<EpochMetrics> Trainer::fit_sparse(SoftmaxRegression& model, const Dataset& train,
-                                              const Dataset& test, Rng& rng,
-                                              const TrainCallbacks& callbacks) const {
-  if (!train.is_sparse() || !test.is_sparse())
-    throw InputError((train.is_sparse() ? test : train).source +
-                     ": sparse and dense data do not mix: train and test must both be sparse");
-  // The whole training set is one buffer.
-  return sparse_epochs(
-      model, test, rng, callbacks, train.rows,
-      [&](const std::function<void(const Dataset&)>& on_buffer) { on_buffer(train); });
-}
-
 std::vector<EpochMetrics> Trainer::fit_stream(SoftmaxRegression& model, SparseStream& stream,
                                               const Dataset& test, std::size_t buffer_rows,
                                               Rng& rng, const TrainCallbacks& callbacks) const {
   if (buffer_rows == 0) throw std::invalid_argument("fit_stream: a buffer of no rows");
-  Dataset shape;  // what the stream's rows are, for the validation set's check
-  shape.inputs = stream.inputs();
+  const std::uint64_t no_rows = 0;  // what the stream's rows are, for the validation set's check
+  Examples shape;
+  shape.x.inputs = stream.inputs();
+  shape.x.offsets = &no_rows;
   shape.source = stream.name();
-  shape.sparse.offsets = {0};
   check_options(options_, validation_, shape);
   // Each epoch reads the file from the start; blocks of lines fill a buffer of at least
   // buffer_rows rows (at most one block more), which is shuffled and trained on, then emptied.
-  return sparse_epochs(model, test, rng, callbacks, stream.rows(),
-                       [&](const std::function<void(const Dataset&)>& on_buffer) {
+  return sparse_epochs(model, Examples::of(test), rng, callbacks, stream.rows(),
+                       [&](const std::function<void(const Examples&)>& on_buffer) {
                          stream.rewind();
                          Dataset buffer, block;
                          const auto clear = [&] {
@@ -390,18 +397,18 @@ std::vector<EpochMetrics> Trainer::fit_stream(SoftmaxRegression& model, SparseSt
                                buffer.append_row(block, i);
                            block = Dataset{};
                            if (buffer.rows >= buffer_rows) {
-                             on_buffer(buffer);
+                             on_buffer(Examples::of(buffer));
                              clear();
                            }
                          }
-                         if (buffer.rows != 0) on_buffer(buffer);
+                         if (buffer.rows != 0) on_buffer(Examples::of(buffer));
                        });
 }
 
 std::vector<EpochMetrics> Trainer::sparse_epochs(
-    SoftmaxRegression& model, const Dataset& test, Rng& rng, const TrainCallbacks& callbacks,
+    SoftmaxRegression& model, const Examples& test, Rng& rng, const TrainCallbacks& callbacks,
     std::size_t rows,
-    const std::function<void(const std::function<void(const Dataset&)>&)>& buffers) const {
+    const std::function<void(const std::function<void(const Examples&)>&)>& buffers) const {
   using Clock = std::chrono::steady_clock;
   if (options_.average_from != 0 && options_.sgd.momentum != 0.0f)
     throw InputError(
@@ -415,8 +422,6 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
   if (resume_) check_resume(*resume_, options_, model);
   ThreadPool pool(options_.threads);
   SparseSgd sgd(model, options_.sgd, &pool);
-  const Features test_x = Features::of(test);
-  const Features validation_x = validation_ ? Features::of(*validation_) : Features{};
   BestEpoch best(options_.early_stopping);
   const std::size_t batches = (rows + options_.batch_size - 1) / options_.batch_size;
   std::optional<BatchOrder> order;
@@ -449,18 +454,20 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
     if (epoch == options_.average_from) sgd.start_averaging();
     PassStats seen;
     std::size_t b = 0;
-    buffers([&](const Dataset& train) {
+    buffers([&](const Examples& train) {
       // A batch larger than the buffer is the whole buffer. The order of a buffer of as many
       // rows as the last is that order shuffled again (as the dense trainer does epoch after
       // epoch), so the in-memory run and a stream whose buffer holds the file are the same run.
       if (!order || order->rows() != train.rows)
-        order.emplace(train.rows, std::min(options_.batch_size, train.rows));
+        order.emplace(
+            train.subset.empty()
+                ? BatchOrder(train.rows, std::min(options_.batch_size, train.rows))
+                : BatchOrder::over(train.subset, std::min(options_.batch_size, train.rows)));
       order->shuffle(rng);
-      const Features train_x = Features::of(train);
       for (std::size_t j = 0; j < order->batches(); ++j) {
         sgd.set_lr(scheduled_lr(options_, step++, batches));
         ++b;
-        const PassStats s = sgd.step(train_x, train.labels, order->batch(j));
+        const PassStats s = sgd.step(train.x, train.labels, order->batch(j));
         if (!std::isfinite(s.loss_sum)) {
           sgd.write_to(model);  // the weights from before this batch
           throw DivergenceError(epoch, b, batches, s.loss_sum, options_.sgd.lr);
@@ -476,16 +483,18 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
       }
     });
     sgd.flush();
-    const PassStats t = evaluate_feature_major(sgd.wt(), sgd.stride(), sgd.bias(), sgd.output(),
-                                               test_x, test.labels, test.rows, pool);
+    const PassStats t =
+        test.rows == 0 ? PassStats{}
+                       : evaluate_feature_major(sgd.wt(), sgd.stride(), sgd.bias(), sgd.output(),
+                                                test.x, test.labels, test.rows, pool);
     if (t.rows != 0 && !std::isfinite(t.loss_sum)) {
       sgd.write_to(model);
       throw DivergenceError(epoch, batches, batches, t.loss_sum, options_.sgd.lr);
     }
     const PassStats v =
         validation_
-            ? evaluate_feature_major(sgd.wt(), sgd.stride(), sgd.bias(), sgd.output(), validation_x,
-                                     validation_->labels, validation_->rows, pool)
+            ? evaluate_feature_major(sgd.wt(), sgd.stride(), sgd.bias(), sgd.output(),
+                                     validation_->x, validation_->labels, validation_->rows, pool)
             : PassStats{};
     EpochMetrics m =
         epoch_metrics(epoch, seen, t, std::chrono::duration<double>(Clock::now() - start).count());

@@ -12,6 +12,7 @@
 
 #include "softreg/error.hpp"
 #include "softreg/random.hpp"
+#include "softreg/train.hpp"
 
 namespace softreg {
 namespace {
@@ -194,6 +195,107 @@ TEST(FitClassifier, BadLabelsAndWeightsAreInputErrors) {
   EXPECT_THROW(fit_classifier(model, x, std::span(t.y).first(10), {}, {}), InputError);
   SoftmaxRegression wider(4, 3);
   EXPECT_THROW(fit_classifier(wider, x, t.y, {}, {}), InputError);
+}
+
+// The table as softreg train loads one: float rows, or sparse rows of its nonzeros.
+Dataset dataset_of(const Table& t, bool sparse) {
+  Dataset d;
+  d.rows = t.n;
+  d.inputs = t.d;
+  d.shape = {t.d};
+  d.source = "table";
+  d.class_names = {"0", "1", "2"};
+  d.labels = t.y;
+  if (!sparse) {
+    d.values.assign(t.x.begin(), t.x.end());
+    return d;
+  }
+  d.sparse.offsets = {0};
+  for (std::size_t i = 0; i < t.n; ++i) {
+    for (std::size_t j = 0; j < t.d; ++j)
+      if (t.x[i * t.d + j] != 0.0) {
+        d.sparse.cols.push_back(static_cast<std::uint32_t>(j));
+        d.sparse.vals.push_back(static_cast<float>(t.x[i * t.d + j]));
+      }
+    d.sparse.offsets.push_back(d.sparse.cols.size());
+  }
+  return d;
+}
+
+// SGD through the API reads the caller's rows in place, a validation split's training part
+// included (its rows by index): the run is softreg train's on the split and copied data set,
+// bit for bit (the same draws: split, the lesson's weights, every epoch's order).
+TEST(FitClassifier, SgdOnAViewIsSoftregTrainsRunWithItsValidationSplitBitForBit) {
+  const Table t = table(400, 5, 5);
+  for (const bool sparse : {false, true})
+    for (const double fraction : {0.0, 0.2}) {
+      const Dataset d = dataset_of(t, sparse);
+      TrainOptions o;
+      o.epochs = 8;
+      o.batch_size = 16;
+      o.sgd.lr = 0.2f;
+      o.sgd.weight_decay = 0.001f;
+      o.early_stopping = fraction > 0 ? 2 : 0;
+      o.threads = 2;
+      // softreg train: split the loaded rows (copies), the lesson's weights, then train.
+      Rng rng(11);
+      Dataset train = d, validation;
+      if (fraction > 0) {
+        TrainTest vt = stratified_split(std::move(train), fraction, rng, "--validation-split");
+        train = std::move(vt.train);
+        validation = std::move(vt.test);
+      }
+      SoftmaxRegression want(t.d, 3);
+      want.init(rng);
+      Trainer trainer(o);
+      if (fraction > 0) trainer.validate_on(validation);
+      const std::vector<EpochMetrics> want_history =
+          trainer.fit(want, train, train.empty_like("none"), rng);
+
+      ClassifierOptions c;
+      c.solver = Solver::sgd;
+      c.penalty = Penalty{Penalty::lambda, 0.001};
+      c.sgd = o;
+      c.validation_fraction = fraction;
+      c.lesson_init = true;
+      c.seed = 11;
+      c.threads = 2;
+      const FeatureView x = FeatureView::of(d);
+      EXPECT_TRUE(x.is_view());
+      SoftmaxRegression got(t.d, 3);
+      const ClassifierFit r = fit_classifier(got, x, d.labels, {}, c);
+      SCOPED_TRACE(::testing::Message() << "sparse " << sparse << " fraction " << fraction);
+      const auto a = parameters(want), b = parameters(got);
+      EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)));
+      ASSERT_EQ(r.history.size(), want_history.size());
+      for (std::size_t e = 0; e < want_history.size(); ++e) {
+        EXPECT_EQ(r.history[e].loss, want_history[e].loss);
+        EXPECT_EQ(r.history[e].validated, fraction > 0);
+        EXPECT_EQ(r.history[e].validation_loss, want_history[e].validation_loss);
+      }
+    }
+}
+
+TEST(FitClassifier, AValidationSplitThatLeavesAClassNoTrainingRowOrIsNotSgdIsAnInputError) {
+  Table t = table(60, 3, 6);
+  t.y[0] = 3;  // one row of a fourth class
+  const std::vector<float> f(t.x.begin(), t.x.end());
+  const FeatureView x = FeatureView::of(c_order(f, t.n, t.d));
+  SoftmaxRegression model(3, 4);
+  ClassifierOptions c;
+  c.solver = Solver::sgd;
+  c.validation_fraction = 0.5;  // rounds class 3's one row out
+  try {
+    fit_classifier(model, x, t.y, {}, c);
+    ADD_FAILURE() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("validation_fraction 0.5 leaves class 3 of X without a "
+                                         "training row"),
+              std::string::npos)
+        << e.what();
+  }
+  c.solver = Solver::lbfgs;
+  EXPECT_THROW(fit_classifier(model, x, t.y, {}, c), InputError);
 }
 
 }  // namespace

@@ -21,6 +21,10 @@ class BatchOrder {
   /// The order `order` (a checkpoint's): std::invalid_argument unless it is a permutation of
   /// 0 .. size - 1.
   BatchOrder(std::vector<std::uint32_t> order, std::size_t batch_size);
+  /// An order of some rows of a larger set (`rows`, each once; not checked), which the shuffles
+  /// permute as they permute 0 .. size - 1: batch b holds rows[p] for the positions p that
+  /// BatchOrder(rows.size(), batch_size) puts there.
+  static BatchOrder over(std::span<const std::uint32_t> rows, std::size_t batch_size);
 
   /// A new random order (the lesson's "shuffle=True", once per epoch).
   void shuffle(Rng& rng);
@@ -32,6 +36,7 @@ class BatchOrder {
   std::span<const std::uint32_t> batch(std::size_t b) const;
 
  private:
+  BatchOrder(std::size_t batch_size, std::span<const std::uint32_t> rows);
   std::vector<std::uint32_t> order_;
   std::size_t batch_size_;
 };

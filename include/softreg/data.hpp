@@ -409,6 +409,13 @@ Standardization fit_standardization(const Dataset& data);
 /// by 1), so constant features never divide by zero.
 void standardize(Dataset& data, const Standardization& s);
 
+/// The rows to hold out of rows labelled `labels` (in [0, classes)), stratified: each class
+/// holds out round(F n_c) of its n_c rows, chosen by `rng` (1 for a held-out row, else 0).
+/// InputError naming `option` unless 0 < F < 1.
+std::vector<std::uint8_t> stratified_held_out(std::span<const std::int32_t> labels,
+                                              std::size_t classes, double fraction, Rng& rng,
+                                              const std::string& option);
+
 /// Splits `data` into train and test, stratified: each class gives round(F n_c) of its n_c
 /// examples to the test set, chosen by `rng`; each part keeps the file's order. The training
 /// part is `data` itself, compacted in place: pass it by move to split without a second copy.

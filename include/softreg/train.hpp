@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "softreg/data.hpp"
@@ -115,16 +117,34 @@ class DivergenceError : public Error {
   int epoch;
 };
 
+/// Labelled rows as the trainers read them: a view of a Dataset's memory or of the caller's
+/// (classifier.hpp's FeatureView), which must outlive the training.
+struct Examples {
+  Features x;
+  std::span<const std::int32_t> labels;  // the class index of each of x's rows
+  std::size_t rows = 0;                  // the examples: x's rows, or subset's
+  std::string source;                    // names the rows in errors
+  /// When not empty: the examples are these rows of x (each once, rows = subset.size()), read
+  /// in place, e.g. the training part of a validation split. Training only (not for test or
+  /// validation sets, not with resume_from).
+  std::span<const std::uint32_t> subset;
+  std::size_t inputs() const { return x.inputs; }
+  bool sparse() const { return x.sparse(); }
+  static Examples of(const Dataset& data);
+};
+
 class Trainer {
  public:
   explicit Trainer(TrainOptions options) : options_(options) {}
 
   /// Evaluates every epoch on `validation` too (rows held out of the training set: they choose
-  /// the epoch that early stopping keeps; the test set chooses nothing). It must outlive fit().
-  Trainer& validate_on(const Dataset& validation) {
-    validation_ = &validation;
+  /// the epoch that early stopping keeps; the test set chooses nothing). Its rows must outlive
+  /// fit().
+  Trainer& validate_on(const Examples& validation) {
+    validation_ = validation;
     return *this;
   }
+  Trainer& validate_on(const Dataset& validation) { return validate_on(Examples::of(validation)); }
 
   /// Goes on from `state` (a checkpoint's) instead of starting: fit() and fit_stream() then
   /// begin at epoch state.epoch + 1 with its weights, optimizer state, order and generator (the
@@ -140,8 +160,14 @@ class Trainer {
   /// `rng` decides the order of the examples in every epoch. Throws DivergenceError when the
   /// loss of a batch is not finite; the model then holds the weights from before that batch.
   /// Sparse data (both sets) trains by SparseSgd, each step O(nnz K).
+  /// A test set of no rows evaluates nothing.
+  std::vector<EpochMetrics> fit(SoftmaxRegression& model, const Examples& train,
+                                const Examples& test, Rng& rng,
+                                const TrainCallbacks& callbacks = {}) const;
   std::vector<EpochMetrics> fit(SoftmaxRegression& model, const Dataset& train, const Dataset& test,
-                                Rng& rng, const TrainCallbacks& callbacks = {}) const;
+                                Rng& rng, const TrainCallbacks& callbacks = {}) const {
+    return fit(model, Examples::of(train), Examples::of(test), rng, callbacks);
+  }
 
   /// SGD streaming a file or cache that need not fit in memory (--stream): every epoch reads it
   /// from the start in blocks that fill a buffer of at least `buffer_rows` rows (at most one block
@@ -155,14 +181,11 @@ class Trainer {
   // The epochs of sparse SGD over the training rows that `buffers` hands over, buffer by buffer,
   // each epoch (`rows` in all).
   std::vector<EpochMetrics> sparse_epochs(
-      SoftmaxRegression& model, const Dataset& test, Rng& rng, const TrainCallbacks& callbacks,
+      SoftmaxRegression& model, const Examples& test, Rng& rng, const TrainCallbacks& callbacks,
       std::size_t rows,
-      const std::function<void(const std::function<void(const Dataset&)>&)>& buffers) const;
-  std::vector<EpochMetrics> fit_sparse(SoftmaxRegression& model, const Dataset& train,
-                                       const Dataset& test, Rng& rng,
-                                       const TrainCallbacks& callbacks) const;
+      const std::function<void(const std::function<void(const Examples&)>&)>& buffers) const;
   TrainOptions options_;
-  const Dataset* validation_ = nullptr;
+  std::optional<Examples> validation_;
   const TrainState* resume_ = nullptr;
 };
 

@@ -132,32 +132,39 @@ void standardize(Dataset& data, const Standardization& s) {
     }
 }
 
-TrainTest stratified_split(Dataset data, double test_fraction, Rng& rng,
-                           const std::string& option) {
-  if (!(test_fraction > 0.0 && test_fraction < 1.0))
+std::vector<std::uint8_t> stratified_held_out(std::span<const std::int32_t> labels,
+                                              std::size_t classes, double fraction, Rng& rng,
+                                              const std::string& option) {
+  if (!(fraction > 0.0 && fraction < 1.0))
     throw InputError(option + ": expected a fraction between 0 and 1 but found " +
-                     std::to_string(test_fraction));
+                     std::to_string(fraction));
   // The rows of each class in file order (one counting pass, not one pass per class), shuffled
-  // class by class: the first round(F n_c) go to the test set.
-  const std::size_t k = data.classes();
+  // class by class: the first round(F n_c) are held out.
+  const std::size_t k = classes;
   std::vector<std::size_t> start(k + 1, 0);
-  for (std::int32_t y : data.labels) ++start[static_cast<std::size_t>(y) + 1];
+  for (std::int32_t y : labels) ++start[static_cast<std::size_t>(y) + 1];
   for (std::size_t c = 0; c < k; ++c) start[c + 1] += start[c];
-  std::vector<std::uint32_t> by_class(data.rows);
+  std::vector<std::uint32_t> by_class(labels.size());
   {
     std::vector<std::size_t> next(start.begin(), start.end() - 1);
-    for (std::size_t i = 0; i < data.rows; ++i)
-      by_class[next[static_cast<std::size_t>(data.labels[i])]++] = static_cast<std::uint32_t>(i);
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      by_class[next[static_cast<std::size_t>(labels[i])]++] = static_cast<std::uint32_t>(i);
   }
-  std::vector<std::uint8_t> to_test(data.rows, 0);
+  std::vector<std::uint8_t> held_out(labels.size(), 0);
   for (std::size_t c = 0; c < k; ++c) {
     const std::span<std::uint32_t> members(by_class.data() + start[c], start[c + 1] - start[c]);
     shuffle(members, rng);
-    const auto n_test =
-        static_cast<std::size_t>(std::llround(test_fraction * static_cast<double>(members.size())));
-    for (std::size_t j = 0; j < n_test; ++j) to_test[members[j]] = 1;
+    const auto n_out =
+        static_cast<std::size_t>(std::llround(fraction * static_cast<double>(members.size())));
+    for (std::size_t j = 0; j < n_out; ++j) held_out[members[j]] = 1;
   }
-  by_class = {};
+  return held_out;
+}
+
+TrainTest stratified_split(Dataset data, double test_fraction, Rng& rng,
+                           const std::string& option) {
+  const std::vector<std::uint8_t> to_test =
+      stratified_held_out(data.labels, data.classes(), test_fraction, rng, option);
 
   if (data.is_sparse()) {
     // Compressed rows cannot be moved up in place row by row as cheaply: two new parts, in the

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "checks.hpp"
@@ -23,6 +24,7 @@
 #include "data_args.hpp"
 #include "pictures.hpp"
 #include "plugin.hpp"
+#include "softreg/classifier.hpp"
 #include "softreg/data.hpp"
 #include "softreg/error.hpp"
 #include "softreg/fit.hpp"
@@ -507,13 +509,35 @@ void run(const TrainArgs& a) {
       if (torch_fit != nullptr) {
         torch_fit(model, data.train, data.test, rng, options, callbacks, history);
       } else {
-        Trainer trainer(options);
-        if (validation.rows != 0) trainer.validate_on(validation);
-        if (a.resumed) trainer.resume_from(a.resumed->state);
         try {
-          history = stream ? trainer.fit_stream(model, *stream, data.test,
-                                                static_cast<std::size_t>(a.stream), rng, callbacks)
-                           : trainer.fit(model, data.train, data.test, rng, callbacks);
+          if (stream) {
+            Trainer trainer(options);
+            if (validation.rows != 0) trainer.validate_on(validation);
+            if (a.resumed) trainer.resume_from(a.resumed->state);
+            history = trainer.fit_stream(model, *stream, data.test,
+                                         static_cast<std::size_t>(a.stream), rng, callbacks);
+          } else {
+            // In memory: the library's API (classifier.hpp) on views of the loaded data.
+            ClassifierOptions fit_options;
+            fit_options.solver = Solver::sgd;
+            fit_options.penalty = Penalty{Penalty::lambda, lambda};
+            fit_options.sgd = options;
+            fit_options.threads = a.threads;
+            const FeatureView train_x = FeatureView::of(data.train);
+            std::optional<FeatureView> test_x, validation_x;
+            FitWatch watch;
+            watch.epochs = callbacks;
+            watch.stop_requested = stop_requested;
+            if (data.test.rows != 0)
+              watch.test = {&test_x.emplace(FeatureView::of(data.test)), data.test.labels};
+            if (validation.rows != 0)
+              watch.validation = {&validation_x.emplace(FeatureView::of(validation)),
+                                  validation.labels};
+            if (a.resumed) watch.resume = &a.resumed->state;
+            watch.rng = &rng;
+            history =
+                fit_classifier(model, train_x, data.train.labels, {}, fit_options, watch).history;
+          }
         } catch (const Interrupted& e) {
           if (checkpointed == 0) throw;
           throw Interrupted(std::string(e.what()) + "; the checkpoint " + a.checkpoint +

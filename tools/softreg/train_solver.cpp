@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "softreg/classifier.hpp"
 #include "softreg/error.hpp"
 #include "softreg/kernel.hpp"
 #include "softreg/objective.hpp"
@@ -179,11 +180,19 @@ SolverRun run_solver(const TrainArgs& a, const TrainTest& data, SoftmaxRegressio
     std::fflush(stdout);
     last = Clock::now();
   };
-  const FitResult r = fit(model, data.train, weights, options, pool, on_iteration, stop_requested);
-  if (r.solve.interrupted)
-    throw Interrupted(
-        "interrupted after iteration " + std::to_string(r.solve.iterations) + ": nothing was saved",
-        r.solve.iterations);
+  // The library's API (classifier.hpp) on a view of the loaded rows; Interrupted on Ctrl-C.
+  ClassifierOptions fit_options;
+  fit_options.solver = options.solver;
+  fit_options.penalty = options.penalty;
+  fit_options.tol = options.tol;
+  fit_options.max_iter = options.max_iter;
+  fit_options.lbfgs_memory = options.lbfgs_memory;
+  fit_options.threads = a.threads;
+  FitWatch watch;
+  watch.on_iteration = on_iteration;
+  watch.stop_requested = stop_requested;
+  const ClassifierFit r = fit_classifier(model, FeatureView::of(data.train), data.train.labels,
+                                         weights, fit_options, watch);
 
   const PassStats tr = evaluate(model, train_x, data.train.labels, data.train.rows, pool);
   const PassStats te = evaluate(model, test_x, data.test.labels, data.test.rows, pool);
@@ -195,23 +204,22 @@ SolverRun run_solver(const TrainArgs& a, const TrainTest& data, SoftmaxRegressio
       "trained %s on %zu %s in %.2f s: objective %.12g  iterations %d  %s  train acc "
       "%.4f  test acc %.4f\n",
       solver, data.train.rows, data.train.is_bytes() ? "images" : "examples", r.seconds,
-      r.solve.objective, r.solve.iterations, r.solve.converged ? "converged" : "not converged",
-      train_acc, test_acc);
-  if (!r.solve.converged)
+      r.objective, r.iterations, r.converged ? "converged" : "not converged", train_acc, test_acc);
+  if (!r.converged)
     std::fprintf(stderr,
                  "softreg: warning: %s did not converge: %s after %d iterations, grad %.2e > "
                  "--tol %g (raise --max-iter, or --tol)\n",
-                 solver, r.solve.stopped.c_str(), r.solve.iterations, r.solve.gradient, a.tol);
+                 solver, r.stopped.c_str(), r.iterations, r.gradient, a.tol);
 
   run.notes["solver"] = solver;
   run.notes["lambda"] = number_text(r.lambda);
   if (options.penalty.kind == Penalty::c) run.notes["C"] = number_text(options.penalty.value);
   run.notes["tol"] = number_text(a.tol);
   run.notes["max_iter"] = std::to_string(a.max_iter);
-  run.notes["iterations"] = std::to_string(r.solve.iterations);
-  run.notes["objective"] = number_text(r.solve.objective);
-  run.notes["gradient"] = number_text(r.solve.gradient);
-  run.notes["converged"] = r.solve.converged ? "true" : "false";
+  run.notes["iterations"] = std::to_string(r.iterations);
+  run.notes["objective"] = number_text(r.objective);
+  run.notes["gradient"] = number_text(r.gradient);
+  run.notes["converged"] = r.converged ? "true" : "false";
   if (!a.class_weight.empty()) run.notes["class_weight"] = a.class_weight;
   if (!a.data.sample_weight.empty()) run.notes["sample_weight_column"] = a.data.sample_weight;
   run.notes["train_accuracy"] = number_text(train_acc);
