@@ -21,17 +21,29 @@ class SoftmaxRegression(_Scoring, ClassifierMixin, BaseEstimator):
     alpha : weight decay λ on W (PyTorch's weight_decay on the mean loss)
     init : "lesson" (N(0, 0.01²) from random_state's generator, which then shuffles: the draws
         of `softreg train --seed`) or "zeros"
+    early_stopping : hold out validation_fraction of the rows (stratified, as `softreg train
+        --validation-split` does) and stop when their loss has not improved for
+        n_iter_no_change epochs, keeping the weights of the epoch of the lowest validation loss
+        (scikit-learn's SGDClassifier scores accuracy and keeps the last weights)
     random_state : the seed (a whole number; None is 0)
     warm_start : fit goes on from the last coef_ and intercept_
     n_jobs : threads; None or -1 is every core. Results are bit-identical for every value.
 
     partial_fit(X, y, classes) trains one epoch on the rows given, from the current weights
     (the first call needs `classes`); each call shuffles with the seed plus the calls so far.
+    partial_fit does not hold rows out (early_stopping is fit's).
+
+    Fitted: classes_, coef_ (K, n_features), intercept_ (K,), n_iter_ (the epochs run), and
+    history_: every epoch's mean training loss, training accuracy, learning rate, seconds,
+    with fit's eval_set the test loss and accuracy, and with early_stopping the validation loss
+    and accuracy (numpy arrays); best_epoch_ (1-based) is
+    the epoch whose weights were kept with early_stopping, else the last.
     """
 
     def __init__(self, *, epochs=10, batch_size=256, lr=0.1, momentum=0.0, optimizer="sgd",
                  schedule="constant", step_every=1, step_gamma=0.1, warmup=0, average=0,
-                 alpha=0.0, init="lesson", random_state=0, warm_start=False, n_jobs=None):
+                 alpha=0.0, init="lesson", early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=5, random_state=0, warm_start=False, n_jobs=None):
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -44,13 +56,16 @@ class SoftmaxRegression(_Scoring, ClassifierMixin, BaseEstimator):
         self.average = average
         self.alpha = alpha
         self.init = init
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
         self.warm_start = warm_start
         self.n_jobs = n_jobs
 
     def _check_params(self):
         for name, low in (("epochs", 1), ("batch_size", 1), ("average", 0), ("step_every", 1),
-                          ("warmup", 0)):
+                          ("warmup", 0), ("n_iter_no_change", 1)):
             v = getattr(self, name)
             if not isinstance(v, numbers.Integral) or v < low:
                 raise ValueError(f"{name} must be a whole number >= {low}, got {v!r}")
@@ -67,6 +82,12 @@ class SoftmaxRegression(_Scoring, ClassifierMixin, BaseEstimator):
                              f"{self.schedule!r}")
         if not isinstance(self.step_gamma, numbers.Real) or not 0 < self.step_gamma <= 1:
             raise ValueError(f"step_gamma must be in (0, 1], got {self.step_gamma!r}")
+        if not isinstance(self.early_stopping, (bool, np.bool_)):
+            raise ValueError(f"early_stopping must be True or False, got {self.early_stopping!r}")
+        if not isinstance(self.validation_fraction, numbers.Real) or \
+                not 0 < self.validation_fraction < 1:
+            raise ValueError(f"validation_fraction must be in (0, 1), got "
+                             f"{self.validation_fraction!r}")
         if self.init not in ("lesson", "zeros"):
             raise ValueError(f"init must be 'lesson' or 'zeros', got {self.init!r}")
         seed = 0 if self.random_state is None else self.random_state
@@ -75,22 +96,37 @@ class SoftmaxRegression(_Scoring, ClassifierMixin, BaseEstimator):
                              f"{self.random_state!r}")
         return _threads(self.n_jobs), int(seed)
 
-    def _train(self, X, y_index, epochs, seed, threads, start):
+    def _train(self, X, y_index, epochs, seed, threads, start, hold_out=False, test=None):
         data, shape = _core_input(X)
+        test_data, test_shape, test_y = None, None, None
+        if test is not None:
+            (test_data, test_shape), test_y = _core_input(test[0]), test[1].astype(np.int32)
         coef, intercept = start if start is not None else (None, None)
-        w, b, n_iter, _obj, _conv, _in_place = _core.fit(
+        w, b, n_iter, _obj, _conv, _in_place, history = _core.fit(
             data, shape, y_index.astype(np.int32), len(self.classes_), None, "sgd", 1.0, False,
             1e-4, 1, threads, seed, coef, intercept, int(epochs), int(self.batch_size),
             float(self.lr), float(self.momentum), softmax_always=True,
             lesson_init=self.init == "lesson", optimizer=self.optimizer,
             schedule=self.schedule, average=int(self.average), weight_decay=float(self.alpha),
             step_every=int(self.step_every), step_gamma=float(self.step_gamma),
-            warmup=int(self.warmup))
+            warmup=int(self.warmup),
+            validation_fraction=float(self.validation_fraction) if hold_out else 0.0,
+            early_stopping=int(self.n_iter_no_change) if hold_out else 0,
+            test_X=test_data, test_shape=test_shape, test_y=test_y)
         self.coef_ = w.astype(np.float64)
         self.intercept_ = b.astype(np.float64)
+        self.history_ = history
+        if hold_out:
+            loss = history["validation_loss"]
+            self.best_epoch_ = int(np.flatnonzero(loss == loss.min())[0]) + 1
+        else:
+            self.best_epoch_ = n_iter
         return n_iter
 
-    def fit(self, X, y):
+    def fit(self, X, y, eval_set=None):
+        """Trains for `epochs` epochs. eval_set=(X_test, y_test): rows evaluated after every
+        epoch, whose loss and accuracy go into history_ ("test_loss", "test_accuracy"), as the
+        test set's do in `softreg train`'s epoch lines; they choose nothing."""
         threads, seed = self._check_params()
         X, y = self._validate_data(X, y, accept_sparse="csr", dtype=[np.float64, np.float32])
         check_classification_targets(y)
@@ -103,7 +139,20 @@ class SoftmaxRegression(_Scoring, ClassifierMixin, BaseEstimator):
                 np.array_equal(getattr(self, "classes_", None), classes):
             start = (self.coef_, self.intercept_)
         self.classes_ = classes
-        self.n_iter_ = self._train(X, y_index, self.epochs, seed, threads, start)
+        test = None
+        if eval_set is not None:
+            X_test, y_test = eval_set
+            X_test = self._validate_data(X_test, accept_sparse="csr",
+                                         dtype=[np.float64, np.float32], reset=False)
+            y_test = np.asarray(y_test)
+            index = np.searchsorted(classes, y_test)
+            if len(y_test) != X_test.shape[0] or np.any(index >= len(classes)) or \
+                    np.any(classes[np.minimum(index, len(classes) - 1)] != y_test):
+                raise ValueError("eval_set: y_test must hold one of the classes of y for each "
+                                 "row of X_test")
+            test = (X_test, index)
+        self.n_iter_ = self._train(X, y_index, self.epochs, seed, threads, start,
+                                   hold_out=bool(self.early_stopping), test=test)
         self.t_ = 0
         return self
 
@@ -129,7 +178,7 @@ class SoftmaxRegression(_Scoring, ClassifierMixin, BaseEstimator):
         start = None if first else (self.coef_, self.intercept_)
         self._train(X, y_index, 1, seed + self.t_, threads, start)
         self.t_ += 1
-        self.n_iter_ = self.t_
+        self.n_iter_ = self.best_epoch_ = self.t_
         return self
 
     def decision_function(self, X):

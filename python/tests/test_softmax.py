@@ -7,7 +7,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_iris
+from sklearn.datasets import load_digits, load_iris
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import softreg
@@ -39,17 +39,25 @@ def images(part):
 def test_the_lessons_run_from_python_is_softreg_trains(tmp_path):
     X, y = images("train")
     Xt, yt = images("t10k")
-    clf = softreg.SoftmaxRegression().fit(X, y)
+    clf = softreg.SoftmaxRegression().fit(X, y, eval_set=(Xt, yt))
     out = tmp_path / "m.safetensors"
-    r = subprocess.run([EXE, "train", "--data", FASHION, "-q", "--out", str(out)],
+    r = subprocess.run([EXE, "train", "--data", FASHION, "--out", str(out)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+    # The lesson's ten lines, printed from history_ (the notebooks do this), are softreg
+    # train's but for the seconds.
+    h = clf.history_
+    lines = [f"epoch {e + 1}  loss {h['loss'][e]:.4f}  train acc {h['train_accuracy'][e]:.4f}  "
+             f"test acc {h['test_accuracy'][e]:.4f}" for e in range(10)]
+    cli_lines = [line.split("  (")[0] for line in r.stdout.splitlines()
+                 if line.startswith("epoch ")]
+    assert lines == cli_lines
     cli = softreg.load(out)
     # The same draws, batches and steps; the CLI reads the bytes and scales each dot product, a
     # float array is read as floats: the same weights up to float rounding (measured: 3e-7).
     np.testing.assert_allclose(clf.coef_, cli.coef_, rtol=0, atol=2e-6)
     np.testing.assert_allclose(clf.intercept_, cli.intercept_, rtol=0, atol=2e-6)
-    assert round(clf.score(Xt, yt), 4) == 0.8347
+    assert round(clf.score(Xt, yt), 4) == 0.8347 == round(h["test_accuracy"][-1], 4)
     # The loaded model reads pixels as the CLI does (times its input scale 1/255) and names
     # the classes as the data set does.
     raw = idx("t10k-images-idx3-ubyte").reshape(len(yt), -1)
@@ -140,3 +148,48 @@ def _link_test_as_train(folder):
                 pytest.skip("Fashion-MNIST's gzip'd files are not in " + FASHION)
             os.symlink(source, os.path.join(folder, f"{part}-{kind}-ubyte.gz"))
     return True
+
+
+def test_early_stopping_holds_out_and_keeps_what_softreg_train_does(tmp_path):
+    # scikit-learn's digits (8x8 images, values 0..16) as a CSV table: softreg train parses the
+    # same float32 values Python passes, so the two runs can be compared bit for bit.
+    X, y = load_digits(return_X_y=True)
+    table = tmp_path / "digits.csv"
+    with open(table, "w") as f:
+        f.write(",".join(f"f{j}" for j in range(64)) + ",label\n")
+        for row, label in zip(X.astype(int), y):
+            f.write(",".join(map(str, row)) + f",{label}\n")
+    clf = softreg.SoftmaxRegression(epochs=30, lr=0.2, batch_size=32, early_stopping=True,
+                                    validation_fraction=0.2, n_iter_no_change=2,
+                                    random_state=3).fit(X.astype(np.float32), y)
+    out = tmp_path / "m.safetensors"
+    # --test: a test set of its own, so that no split but the validation split draws.
+    r = subprocess.run([EXE, "train", "--csv", str(table), "--test", str(table), "--solver",
+                        "sgd", "--out", str(out), "--epochs", "30", "--lr", "0.2",
+                        "--batch-size", "32", "--validation-split", "0.2", "--early-stopping",
+                        "2", "--seed", "3"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    stopped = [line for line in r.stdout.splitlines() if line.startswith("stopped")]
+    assert stopped, r.stdout
+    # "stopped early after epoch 9: kept the weights of epoch 7 (validation loss 1.1558)"
+    ran = int(stopped[0].split("after epoch ")[1].split(":")[0])
+    kept = int(stopped[0].split("weights of epoch ")[1].split(" ")[0])
+    assert kept < ran < 30  # it did stop early, and kept an earlier epoch
+    assert (clf.n_iter_, clf.best_epoch_) == (ran, kept)
+    assert len(clf.history_["validation_loss"]) == ran
+    assert np.argmin(clf.history_["validation_loss"]) + 1 == kept
+    # The same split (stratified, 359 rows held out), draws and steps on the same floats.
+    cli = softreg.load(out)
+    np.testing.assert_array_equal(clf.coef_, cli.coef_)
+    np.testing.assert_array_equal(clf.intercept_, cli.intercept_)
+
+
+def test_early_stopping_parameters_are_checked():
+    X, y = load_iris(return_X_y=True)
+    for bad in ({"validation_fraction": 0.0}, {"validation_fraction": 1.0},
+                {"n_iter_no_change": 0}, {"early_stopping": "yes"}):
+        with pytest.raises(ValueError):
+            softreg.SoftmaxRegression(**{"early_stopping": True, **bad}).fit(X, y)
+    with pytest.raises(ValueError, match="without a training row"):
+        softreg.SoftmaxRegression(early_stopping=True, validation_fraction=0.9).fit(
+            X[:52], np.r_[np.zeros(50), [1, 2]])
