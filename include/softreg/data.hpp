@@ -409,6 +409,29 @@ Standardization fit_standardization(const Dataset& data);
 /// by 1), so constant features never divide by zero.
 void standardize(Dataset& data, const Standardization& s);
 
+/// Sharding (data-parallel training, one part per process): which examples part `part` of
+/// `parts` reads. Rows of a file of fixed-size records (IDX, caches): part p of P holds rows
+/// [⌊p n / P⌋, ⌊(p + 1) n / P⌋), so the parts tile [0, n) in order, each within one row of n / P.
+struct RowRange {
+  std::uint64_t begin = 0, end = 0;
+  std::uint64_t size() const { return end - begin; }
+};
+RowRange shard_rows(std::uint64_t rows, std::uint32_t parts, std::uint32_t part);
+
+/// Lines of a text file (CSV, LIBSVM, fastText): the bytes [begin, end) of whole lines. The body
+/// [body_begin, file size) (after a CSV's header line) is cut at ⌊p N / P⌋ like rows, and each cut
+/// moved forward to the start of the next line, so that a line belongs to the part its first byte
+/// falls in: every line is read by exactly one part, in file order, however long the lines are
+/// (a part may hold none) and whether they end in \n or \r\n (or the last in nothing). Reads
+/// only the bytes from each cut to the next \n. InputError naming the file when it cannot be
+/// read.
+struct ByteRange {
+  std::uint64_t begin = 0, end = 0;
+  std::uint64_t size() const { return end - begin; }
+};
+ByteRange shard_lines(const std::filesystem::path& file, std::uint64_t body_begin,
+                      std::uint32_t parts, std::uint32_t part);
+
 /// The rows to hold out of rows labelled `labels` (in [0, classes)), stratified: each class
 /// holds out round(F n_c) of its n_c rows, chosen by `rng` (1 for a held-out row, else 0).
 /// InputError naming `option` unless 0 < F < 1.
