@@ -281,9 +281,16 @@ print(f"H = {softreg.info.entropy(bag_1):.2f}   («bolsa|bag» 1, 2, 3, 4)")
 print(f"H = {softreg.info.entropy(bag_2):.2f}   («bolsa|bag» 1, 1, 1, 1, 2, 2, 3, 4)")
 print(f"H(p, q) = {softreg.info.cross_entropy(bag_2, bag_1):.2f}   («estrategia equivocada|the wrong strategy»)")
 print(f"KL = {softreg.info.kl_divergence(bag_2, bag_1):.2f}")
+# «La tabla del juego en la bolsa 2: la información de cada bola (−log₂ p), la mejor|The game's table for bag 2: each ball's information (−log₂ p), the best»
+# «estrategia (respuestas: 1 = sí, 0 = no) y lo que cuesta la equivocada.|strategy (answers: 1 = yes, 0 = no) and what the wrong one costs.»
+p, q = np.array(bag_2) / sum(bag_2), np.array(bag_1) / sum(bag_1)
 code = softreg.info.huffman(bag_2)
-for ball, (word, n) in enumerate(zip(code["codewords"], code["lengths"]), start=1):
-    print(f"«bola|ball» {ball}: «respuestas|answers» {word} (1 = «sí|yes», 0 = no): {n} «pregunta|question»{'s' if n > 1 else ''}")''',
+print(f"\\n{'«bola|ball»':>6} {'p':>6} {'−log₂ p':>8} {'«respuestas|answers»':>11} {'«preguntas|questions»':>10} {'«equivocada|wrong»':>11}")
+for ball in range(4):
+    print(f"{ball + 1:>6} {p[ball]:>6.3f} {-np.log2(p[ball]):>8.2f} {code['codewords'][ball]:>11} "
+          f"{code['lengths'][ball]:>10} {-np.log2(q[ball]):>11.0f}")
+print(f"{'Σ p ·':>6} {'':>6} {softreg.info.entropy(bag_2):>8.2f} {'':>11} "
+      f"{np.dot(p, code['lengths']):>10.2f} {softreg.info.cross_entropy(bag_2, bag_1):>11.2f}")''',
      ["game"]),
     ("code",
      '''\

@@ -71,6 +71,9 @@ def test_each_notebook_runs_top_to_bottom_and_computes_the_lesson(rendered, lang
     game = out["game"]
     for line in ("H = 2.00", "H = 1.75", "H(p, q) = 2.00", "KL = 0.25"):
         assert line in game, game
+    # The table's sums: the entropy, the best strategy's mean questions (= the entropy), the
+    # wrong strategy's (= the cross-entropy).
+    assert numbers(game.strip().splitlines()[-1]) == [1.75, 1.75, 2.0], game
     # The naive softmax overflows to NaN at logits of 1000; the stable one does not.
     naive, stable = out["overflow"].splitlines()[:2]
     assert naive.count("nan") == 3 and "nan" not in stable
