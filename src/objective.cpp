@@ -155,9 +155,30 @@ void set_parameters(SoftmaxRegression& model, std::span<const double> theta) {
     model.bias()[k] = static_cast<float>(theta[w + k]);
 }
 
+namespace {
+
+// The stripes of dense rows: they depend on the data's shape only, never on the threads or the
+// processes.
+std::size_t dense_stripes(std::size_t rows, std::size_t dimension) {
+  const std::size_t by_memory = std::max<std::size_t>(1, kMaxPartialBytes / (8 * dimension));
+  return std::max<std::size_t>(
+      1, std::min({kMaxStripes, (rows + kMinStripeRows - 1) / kMinStripeRows, by_memory}));
+}
+
+}  // namespace
+
+RowRange objective_rows(std::size_t rows, std::size_t inputs, std::size_t outputs,
+                        std::uint32_t parts, std::uint32_t part) {
+  if (parts == 0 || part >= parts) throw std::invalid_argument("objective_rows: part");
+  const std::size_t stripes = dense_stripes(rows, outputs * (inputs + 1));
+  const auto stripe_row = [&](std::size_t s) { return rows * s / stripes; };
+  return {stripe_row(stripes * part / parts), stripe_row(stripes * (part + 1) / parts)};
+}
+
 Objective::Objective(const Features& x, std::span<const std::int32_t> labels, std::size_t rows,
                      std::size_t inputs, std::size_t classes, Output output, double lambda,
-                     std::span<const double> weights, ThreadPool& pool, bool hessian)
+                     std::span<const double> weights, ThreadPool& pool, bool hessian,
+                     const Sharding& sharding)
     : x_(x),
       labels_(labels),
       rows_(rows),
@@ -168,16 +189,18 @@ Objective::Objective(const Features& x, std::span<const std::int32_t> labels, st
       weights_(weights),
       pool_(pool),
       hessian_(hessian) {
-  if (rows == 0) throw std::invalid_argument("Objective: no rows");
+  const bool sharded = sharding.comm != nullptr && sharding.comm->size() > 1;
+  if (rows == 0 && !sharded) throw std::invalid_argument("Objective: no rows");
   if (labels.size() < rows) throw std::invalid_argument("Objective: fewer labels than rows");
   if (!weights.empty() && weights.size() != rows)
     throw std::invalid_argument("Objective: one weight per row");
   if (!(lambda >= 0) || !std::isfinite(lambda)) throw std::invalid_argument("Objective: lambda");
   if (output == Output::logistic && classes != 2)
     throw std::invalid_argument("Objective: a logistic model has two classes");
-  for (std::size_t i = 0; i < rows; ++i) weight_sum_ += weights.empty() ? 1.0 : weights[i];
-  if (!(weight_sum_ > 0)) throw std::invalid_argument("Objective: the weights sum to 0");
   if (x.sparse()) {
+    if (sharded) throw std::invalid_argument("Objective: sparse rows are not sharded yet");
+    for (std::size_t i = 0; i < rows; ++i) weight_sum_ += weights.empty() ? 1.0 : weights[i];
+    if (!(weight_sum_ > 0)) throw std::invalid_argument("Objective: the weights sum to 0");
     // Stripes of rows for the logits (no partial gradients: the gradient is summed column by
     // column over the transpose, built here once).
     stripes_ =
@@ -202,10 +225,42 @@ Objective::Objective(const Features& x, std::span<const std::int32_t> labels, st
       }
     return;
   }
-  // The stripes depend on the data's shape only, never on the threads.
-  const std::size_t by_memory = std::max<std::size_t>(1, kMaxPartialBytes / (8 * dimension()));
-  stripes_ = std::min({kMaxStripes, (rows + kMinStripeRows - 1) / kMinStripeRows, by_memory});
-  stripes_ = std::max<std::size_t>(stripes_, 1);
+  // The stripes depend on the data's shape only, never on the threads or the processes.
+  global_rows_ = sharded ? sharding.global_rows : rows;
+  stripes_ = dense_stripes(global_rows_, dimension());
+  last_stripe_ = stripes_;
+  if (sharded) {
+    comm_ = sharding.comm;
+    const auto parts = static_cast<std::uint32_t>(comm_->size());
+    const auto part = static_cast<std::uint32_t>(comm_->rank());
+    first_stripe_ = stripes_ * part / parts;
+    last_stripe_ = stripes_ * (part + 1) / parts;
+    first_row_ = stripe_begin(first_stripe_);
+    if (rows != stripe_begin(last_stripe_) - first_row_)
+      throw std::invalid_argument("Objective: a process holds other rows than objective_rows'");
+    for (std::uint32_t p = 0; p < parts; ++p) {
+      const std::size_t held = stripes_ * (p + 1) / parts - stripes_ * p / parts;
+      partial_counts_.push_back(held * dimension());
+      loss_counts_.push_back(held);
+    }
+    gathered_partials_.resize(stripes_ * dimension());
+    gathered_losses_.resize(stripes_);
+  }
+  // S, the sum of the weights: each stripe's in row order, the stripes' in stripe order (the
+  // same sum held in one process or in many).
+  {
+    std::vector<double> sums(last_stripe_ - first_stripe_, 0.0);
+    for (std::size_t s = first_stripe_; s < last_stripe_; ++s)
+      for (std::size_t i = stripe_begin(s); i < stripe_begin(s + 1); ++i)
+        sums[s - first_stripe_] += weights.empty() ? 1.0 : weights[i - first_row_];
+    std::vector<double> all(stripes_);
+    if (comm_ != nullptr)
+      comm_->allgather(sums, loss_counts_, all);
+    else
+      all = sums;
+    for (const double w : all) weight_sum_ += w;
+  }
+  if (!(weight_sum_ > 0)) throw std::invalid_argument("Objective: the weights sum to 0");
   if (hessian) probabilities_.resize(rows * outputs_);
   const std::size_t padded = (inputs + kLanes - 1) / kLanes * kLanes;
   scratch_size_ = kGroup * padded + 3 * kGroup * outputs_;
@@ -282,15 +337,17 @@ double Objective::pass(Pass kind, std::span<const double> params, std::span<doub
   const std::size_t padded = (d + kLanes - 1) / kLanes * kLanes;
   const double inv_s = 1.0 / weight_sum_;
   const bool backward = kind != Pass::value;
-  pool_.run(stripes_, [&](std::size_t s) {
-    const std::size_t begin = rows_ * s / stripes_, end = rows_ * (s + 1) / stripes_;
+  pool_.run(last_stripe_ - first_stripe_, [&](std::size_t local) {
+    // This process's stripe `local`: global stripe s, local rows [begin, end).
+    const std::size_t s = first_stripe_ + local;
+    const std::size_t begin = stripe_begin(s) - first_row_, end = stripe_begin(s + 1) - first_row_;
     // The stripe's scratch: a group's rows, logits, coefficients, and the probabilities when
     // they are not kept.
-    double* x = scratch_.data() + s * scratch_size_;
+    double* x = scratch_.data() + local * scratch_size_;
     double* o = x + kGroup * padded;
     double* coef = o + kGroup * k_out;
     double* own = coef + kGroup * k_out;
-    double* partial = partials_.data() + s * dimension();
+    double* partial = partials_.data() + local * dimension();
     if (backward) std::fill(partial, partial + dimension(), 0.0);
     double loss = 0;
     for (std::size_t i = begin; i < end; i += kGroup) {
@@ -306,17 +363,31 @@ double Objective::pass(Pass kind, std::span<const double> params, std::span<doub
         for (std::size_t v = 0; v < n * padded; ++v) x[v] *= x[v];  // the diagonal weighs xᵢⱼ²
       if (backward) group_backward(coef, k_out, d, x, padded, n, partial);
     }
-    losses_[s] = loss;
+    losses_[local] = loss;
   });
+  // Sharded: every process's stripes, in stripe order (rank order is stripe order).
+  const std::vector<double>* losses = &losses_;
+  const std::vector<double>* partials = &partials_;
+  if (comm_ != nullptr) {
+    const std::size_t held = last_stripe_ - first_stripe_;
+    comm_->allgather(std::span(losses_).first(held), loss_counts_, gathered_losses_);
+    losses = &gathered_losses_;
+    if (backward) {
+      comm_->allgather(std::span(partials_).first(held * dimension()), partial_counts_,
+                       gathered_partials_);
+      partials = &gathered_partials_;
+    }
+  }
   double total = 0;
-  for (double l : losses_) total += l;
+  for (double l : *losses) total += l;
   if (backward) {
     // out = Σ_s partial_s, each entry summed over the stripes in order.
     const std::size_t n = dimension(), blocks = (n + 1023) / 1024;
+    const double* all = partials->data();
     pool_.run(blocks, [&](std::size_t b) {
       for (std::size_t j = b * 1024; j < std::min(n, (b + 1) * 1024); ++j) {
         double v = 0;
-        for (std::size_t s = 0; s < stripes_; ++s) v += partials_[s * n + j];
+        for (std::size_t s = 0; s < stripes_; ++s) v += all[s * n + j];
         out[j] = v;
       }
     });

@@ -6,10 +6,15 @@
 
 #include <gtest/gtest.h>
 
+#include <barrier>
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <span>
+#include <thread>
 #include <vector>
 
+#include "softreg/comm.hpp"
 #include "softreg/random.hpp"
 
 namespace softreg {
@@ -212,6 +217,125 @@ TEST_P(ObjectiveTest, BitIdenticalForEveryThreadCount) {
     EXPECT_EQ(g, g1) << threads << " threads";
     EXPECT_EQ(hv, hv1) << threads << " threads";
   }
+}
+
+// A group of threads standing in for the processes of a data-parallel run: each member's
+// allgather waits for every member, then copies every member's values in rank order.
+class ThreadGroup {
+ public:
+  explicit ThreadGroup(int size) : size_(size), barrier_(size), slots_(size) {}
+
+  // Runs body(comm) on `size` threads, each with the Comm of its rank.
+  void run(const std::function<void(const Comm&)>& body) {
+    std::vector<std::thread> threads;
+    for (int r = 0; r < size_; ++r)
+      threads.emplace_back([this, r, &body] { body(Member(*this, r)); });
+    for (auto& t : threads) t.join();
+  }
+
+ private:
+  class Member final : public Comm {
+   public:
+    Member(ThreadGroup& group, int rank) : group_(group), rank_(rank) {}
+    int rank() const override { return rank_; }
+    int size() const override { return group_.size_; }
+    void allgather(std::span<const double> mine, std::span<const std::size_t> counts,
+                   std::span<double> all) const override {
+      ASSERT_EQ(mine.size(), counts[static_cast<std::size_t>(rank_)]);
+      group_.slots_[static_cast<std::size_t>(rank_)] = mine;
+      group_.barrier_.arrive_and_wait();
+      std::size_t at = 0;
+      for (const auto& slot : group_.slots_) {
+        std::copy(slot.begin(), slot.end(), all.begin() + static_cast<std::ptrdiff_t>(at));
+        at += slot.size();
+      }
+      EXPECT_EQ(at, all.size());
+      group_.barrier_.arrive_and_wait();  // the slots stay valid until everyone has copied
+    }
+
+   private:
+    ThreadGroup& group_;
+    int rank_;
+  };
+  int size_;
+  std::barrier<> barrier_;
+  std::vector<std::span<const double>> slots_;
+};
+
+// Sharded over P processes (threads here), each holding only objective_rows' rows, the objective
+// gives every process the value, gradient, Hessian-vector product and diagonal of one process
+// holding all the rows, bit for bit: also for more processes than stripes (some hold none).
+TEST_P(ObjectiveTest, ShardedOverProcessesItIsTheSingleProcessObjectiveBitForBit) {
+  Problem p = make(5000, 13, 4, GetParam().output, GetParam().bytes, GetParam().lambda,
+                   GetParam().weighted, 8);  // 5 stripes
+  if (GetParam().output == Output::logistic)
+    for (auto& y : p.labels) y %= 2;
+  const std::size_t classes = GetParam().output == Output::logistic ? 2 : p.classes;
+  const auto theta = random_theta(p, 9, 0.3);
+  const auto v = random_theta(p, 10, 1.0);
+  struct Values {
+    double f = 0, fg = 0;
+    std::vector<double> g, hv, diagonal;
+  };
+  const auto evaluate = [&](Objective& f) {
+    Values out;
+    out.g.resize(f.dimension());
+    out.hv.resize(f.dimension());
+    out.diagonal.resize(f.dimension());
+    out.f = f.value(theta);
+    out.fg = f.value_gradient(theta, out.g);
+    f.hessian_vector(v, out.hv);
+    f.hessian_diagonal(out.diagonal);
+    return out;
+  };
+  ThreadPool pool(2);
+  Objective whole(p.features(), p.labels, p.rows, p.inputs, classes, GetParam().output, p.lambda,
+                  p.weights, pool);
+  const Values want = evaluate(whole);
+  for (const int processes : {1, 2, 3, 7}) {
+    std::vector<Values> got(static_cast<std::size_t>(processes));
+    ThreadGroup group(processes);
+    group.run([&](const Comm& comm) {
+      const RowRange mine =
+          objective_rows(p.rows, p.inputs, p.outputs(), static_cast<std::uint32_t>(processes),
+                         static_cast<std::uint32_t>(comm.rank()));
+      Features x = p.features();
+      if (p.bytes)
+        x.bytes += mine.begin * p.inputs;
+      else
+        x.floats += mine.begin * p.inputs;
+      const auto labels = std::span(p.labels).subspan(mine.begin, mine.size());
+      const auto weights =
+          p.weights.empty() ? std::span<const double>()
+                            : std::span<const double>(p.weights).subspan(mine.begin, mine.size());
+      ThreadPool own(1);
+      Objective f(x, labels, mine.size(), p.inputs, classes, GetParam().output, p.lambda, weights,
+                  own, true, Sharding{&comm, p.rows});
+      got[static_cast<std::size_t>(comm.rank())] = evaluate(f);
+    });
+    for (int r = 0; r < processes; ++r) {
+      const Values& g = got[static_cast<std::size_t>(r)];
+      SCOPED_TRACE(::testing::Message() << "process " << r << " of " << processes);
+      EXPECT_EQ(g.f, want.f);
+      EXPECT_EQ(g.fg, want.fg);
+      EXPECT_EQ(g.g, want.g);
+      EXPECT_EQ(g.hv, want.hv);
+      EXPECT_EQ(g.diagonal, want.diagonal);
+    }
+  }
+}
+
+TEST(ObjectiveRows, WholeStripesTileTheRows) {
+  for (const std::size_t rows : {std::size_t{100}, std::size_t{5000}, std::size_t{60000}})
+    for (std::uint32_t parts = 1; parts <= 30; parts += 7) {
+      std::uint64_t next = 0;
+      for (std::uint32_t p = 0; p < parts; ++p) {
+        const RowRange r = objective_rows(rows, 784, 10, parts, p);
+        EXPECT_EQ(r.begin, next);
+        next = r.end;
+      }
+      EXPECT_EQ(next, rows);
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -30,6 +30,8 @@
 #include <span>
 #include <vector>
 
+#include "softreg/comm.hpp"
+#include "softreg/data.hpp"
 #include "softreg/kernel.hpp"
 #include "softreg/model.hpp"
 #include "softreg/solve.hpp"
@@ -41,6 +43,22 @@ std::vector<double> parameters_of(const SoftmaxRegression& model);
 /// Writes parameters back into a model of the same shape (rounded to float).
 void set_parameters(SoftmaxRegression& model, std::span<const double> theta);
 
+/// A data-parallel objective (docs/objective.md, "Across processes"): the rows of a data set of
+/// `global_rows` rows are held by comm's processes, each the whole stripes objective_rows()
+/// gives it. Every process sums its stripes, the stripes' partial sums are all-gathered and every
+/// process folds all of them in stripe order: the values of one process holding every row, bit
+/// for bit, for every number of processes (and threads). Dense rows only, for now.
+struct Sharding {
+  const Comm* comm = nullptr;  // null: one process
+  std::size_t global_rows = 0;
+};
+
+/// The rows [begin, end) that part `part` of `parts` holds for a dense objective over `rows`
+/// rows with `inputs` inputs and `outputs` outputs: the stripes ⌊p S / P⌋ .. ⌊(p + 1) S / P⌋ of
+/// its S stripes (a part may hold none when there are more parts than stripes).
+RowRange objective_rows(std::size_t rows, std::size_t inputs, std::size_t outputs,
+                        std::uint32_t parts, std::uint32_t part);
+
 class Objective final : public SmoothFunction {
  public:
   /// F over the first `rows` rows of `x` with `labels`; `weights` (the sᵢ: sample weight times
@@ -50,7 +68,8 @@ class Objective final : public SmoothFunction {
   /// value_gradient (8 bytes a row and class), which L-BFGS does not.
   Objective(const Features& x, std::span<const std::int32_t> labels, std::size_t rows,
             std::size_t inputs, std::size_t classes, Output output, double lambda,
-            std::span<const double> weights, ThreadPool& pool, bool hessian = true);
+            std::span<const double> weights, ThreadPool& pool, bool hessian = true,
+            const Sharding& sharding = {});
 
   /// The number of parameters, outputs x (inputs + 1).
   std::size_t dimension() const override { return outputs_ * (inputs_ + 1); }
@@ -92,6 +111,14 @@ class Objective final : public SmoothFunction {
   double weight_sum_ = 0;
   ThreadPool& pool_;
   std::size_t stripes_ = 1;
+  // Sharded: the stripes [first_stripe_, last_stripe_) of the global rows are this process's;
+  // rows_ are theirs, and global row first_row_ is local row 0.
+  const Comm* comm_ = nullptr;
+  std::size_t global_rows_ = 0, first_stripe_ = 0, last_stripe_ = 1, first_row_ = 0;
+  std::vector<std::size_t> partial_counts_, loss_counts_;  // per process, for the all-gather
+  std::vector<double> gathered_partials_, gathered_losses_;
+  // The global stripe s's rows [stripe_begin(s), stripe_begin(s + 1)).
+  std::size_t stripe_begin(std::size_t s) const { return global_rows_ * s / stripes_; }
   bool hessian_;
   std::vector<double> probabilities_;  // rows x outputs, at the last value_gradient's point
   std::vector<double> partials_;       // stripes x dimension()
