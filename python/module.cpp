@@ -328,8 +328,9 @@ PYBIND11_MODULE(_core, mod) {
         std::memcpy(w.mutable_data(), model.weight().data(), model.weight().size() * sizeof(float));
         py::array_t<float> b(model.outputs());
         std::memcpy(b.mutable_data(), model.bias().data(), model.bias().size() * sizeof(float));
-        return py::make_tuple(w, b, r.iterations, r.objective, r.converged, view.is_view(),
-                              history);
+        // SGD with early stopping: the epoch whose weights were kept (0 without validation).
+        return py::make_tuple(w, b, r.iterations, r.objective, r.converged, view.is_view(), history,
+                              best_validation_epoch(r.history));
       },
       py::arg("X"), py::arg("shape"), py::arg("y"), py::arg("classes"), py::arg("sample_weight"),
       py::arg("solver"), py::arg("C"), py::arg("penalize"), py::arg("tol"), py::arg("max_iter"),
@@ -342,7 +343,7 @@ PYBIND11_MODULE(_core, mod) {
       py::arg("test_X") = py::none(), py::arg("test_shape") = py::none(),
       py::arg("test_y") = py::none(),
       "Fits on X (an array or a CSR triple) and y (class indices); returns (coef, intercept, "
-      "n_iter, objective, converged, read_in_place, history).");
+      "n_iter, objective, converged, read_in_place, history, kept_epoch).");
 
   mod.def(
       "decision_function",

@@ -171,8 +171,8 @@ RowRange objective_rows(std::size_t rows, std::size_t inputs, std::size_t output
                         std::uint32_t parts, std::uint32_t part) {
   if (parts == 0 || part >= parts) throw std::invalid_argument("objective_rows: part");
   const std::size_t stripes = dense_stripes(rows, outputs * (inputs + 1));
-  const auto stripe_row = [&](std::size_t s) { return rows * s / stripes; };
-  return {stripe_row(stripes * part / parts), stripe_row(stripes * (part + 1) / parts)};
+  const RowRange held = shard_rows(stripes, parts, part);  // the stripes, cut as rows are
+  return {rows * held.begin / stripes, rows * held.end / stripes};
 }
 
 Objective::Objective(const Features& x, std::span<const std::int32_t> labels, std::size_t rows,
@@ -232,16 +232,16 @@ Objective::Objective(const Features& x, std::span<const std::int32_t> labels, st
   if (sharded) {
     comm_ = sharding.comm;
     const auto parts = static_cast<std::uint32_t>(comm_->size());
-    const auto part = static_cast<std::uint32_t>(comm_->rank());
-    first_stripe_ = stripes_ * part / parts;
-    last_stripe_ = stripes_ * (part + 1) / parts;
+    const RowRange mine = shard_rows(stripes_, parts, static_cast<std::uint32_t>(comm_->rank()));
+    first_stripe_ = mine.begin;
+    last_stripe_ = mine.end;
     first_row_ = stripe_begin(first_stripe_);
     if (rows != stripe_begin(last_stripe_) - first_row_)
       throw std::invalid_argument("Objective: a process holds other rows than objective_rows'");
     for (std::uint32_t p = 0; p < parts; ++p) {
-      const std::size_t held = stripes_ * (p + 1) / parts - stripes_ * p / parts;
+      const std::size_t held = shard_rows(stripes_, parts, p).size();
       partial_counts_.push_back(held * dimension());
-      loss_counts_.push_back(held);
+      stripe_counts_.push_back(held);
     }
     gathered_partials_.resize(stripes_ * dimension());
     gathered_losses_.resize(stripes_);
@@ -255,7 +255,7 @@ Objective::Objective(const Features& x, std::span<const std::int32_t> labels, st
         sums[s - first_stripe_] += weights.empty() ? 1.0 : weights[i - first_row_];
     std::vector<double> all(stripes_);
     if (comm_ != nullptr)
-      comm_->allgather(sums, loss_counts_, all);
+      comm_->allgather(sums, stripe_counts_, all);
     else
       all = sums;
     for (const double w : all) weight_sum_ += w;
@@ -370,7 +370,7 @@ double Objective::pass(Pass kind, std::span<const double> params, std::span<doub
   const std::vector<double>* partials = &partials_;
   if (comm_ != nullptr) {
     const std::size_t held = last_stripe_ - first_stripe_;
-    comm_->allgather(std::span(losses_).first(held), loss_counts_, gathered_losses_);
+    comm_->allgather(std::span(losses_).first(held), stripe_counts_, gathered_losses_);
     losses = &gathered_losses_;
     if (backward) {
       comm_->allgather(std::span(partials_).first(held * dimension()), partial_counts_,

@@ -296,6 +296,26 @@ TEST(FitClassifier, AValidationSplitThatLeavesAClassNoTrainingRowOrIsNotSgdIsAnI
   }
   c.solver = Solver::lbfgs;
   EXPECT_THROW(fit_classifier(model, x, t.y, {}, c), InputError);
+  const auto message = [&](const ClassifierOptions& o, const FitWatch& w) {
+    try {
+      fit_classifier(model, x, t.y, {}, o, w);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  c.solver = Solver::sgd;
+  c.validation_fraction = 0.001;  // rounds to no row of any class
+  EXPECT_EQ(message(c, {}), "validation_fraction 0.001 holds out no row of X");
+  c.validation_fraction = 0.2;
+  FitWatch watch;
+  watch.validation = {&x, t.y};
+  EXPECT_EQ(message(c, watch),
+            "validation_fraction holds rows out of X: give it or a validation set");
+  const TrainState state;
+  FitWatch resume;
+  resume.resume = &state;
+  EXPECT_EQ(message(c, resume), "a run on a subset of the rows does not resume from a checkpoint");
 }
 
 }  // namespace

@@ -115,7 +115,8 @@ class Objective final : public SmoothFunction {
   // rows_ are theirs, and global row first_row_ is local row 0.
   const Comm* comm_ = nullptr;
   std::size_t global_rows_ = 0, first_stripe_ = 0, last_stripe_ = 1, first_row_ = 0;
-  std::vector<std::size_t> partial_counts_, loss_counts_;  // per process, for the all-gather
+  // Per process, for the all-gathers: the stripes it holds, and their partials' doubles.
+  std::vector<std::size_t> partial_counts_, stripe_counts_;
   std::vector<double> gathered_partials_, gathered_losses_;
   // The global stripe s's rows [stripe_begin(s), stripe_begin(s + 1)).
   std::size_t stripe_begin(std::size_t s) const { return global_rows_ * s / stripes_; }

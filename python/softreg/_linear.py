@@ -187,7 +187,7 @@ class LogisticRegression(_Scoring, ClassifierMixin, BaseEstimator):
             coef, intercept = self.coef_, self.intercept_
         seed = self.random_state if isinstance(self.random_state, numbers.Integral) else 0
         data, shape = _core_input(X)
-        w, b, n_iter, _objective, converged, _in_place, history = _core.fit(
+        w, b, n_iter, _objective, converged, _in_place, history, _kept = _core.fit(
             data, shape, y_index.astype(np.int32), len(classes), weights, self.solver,
             float(self.C), self.penalty == "l2", float(self.tol), int(self.max_iter), threads,
             int(seed), coef, intercept, int(self.epochs), int(self.batch_size), float(self.lr),

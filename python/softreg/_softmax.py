@@ -10,6 +10,15 @@ from . import _core
 from ._linear import _core_input, _Scoring, _threads
 
 
+def _class_index(classes, y, message):
+    """Each label's index in `classes` (sorted); ValueError(message) for a label not in them."""
+    index = np.searchsorted(classes, y)
+    if np.any(index >= len(classes)) or \
+            np.any(classes[np.minimum(index, len(classes) - 1)] != y):
+        raise ValueError(message)
+    return index
+
+
 class SoftmaxRegression(_Scoring, ClassifierMixin, BaseEstimator):
     """Softmax regression by minibatch SGD, with the lesson's defaults.
 
@@ -102,7 +111,7 @@ class SoftmaxRegression(_Scoring, ClassifierMixin, BaseEstimator):
         if test is not None:
             (test_data, test_shape), test_y = _core_input(test[0]), test[1].astype(np.int32)
         coef, intercept = start if start is not None else (None, None)
-        w, b, n_iter, _obj, _conv, _in_place, history = _core.fit(
+        w, b, n_iter, _obj, _conv, _in_place, history, kept = _core.fit(
             data, shape, y_index.astype(np.int32), len(self.classes_), None, "sgd", 1.0, False,
             1e-4, 1, threads, seed, coef, intercept, int(epochs), int(self.batch_size),
             float(self.lr), float(self.momentum), softmax_always=True,
@@ -116,11 +125,7 @@ class SoftmaxRegression(_Scoring, ClassifierMixin, BaseEstimator):
         self.coef_ = w.astype(np.float64)
         self.intercept_ = b.astype(np.float64)
         self.history_ = history
-        if hold_out:
-            loss = history["validation_loss"]
-            self.best_epoch_ = int(np.flatnonzero(loss == loss.min())[0]) + 1
-        else:
-            self.best_epoch_ = n_iter
+        self.best_epoch_ = kept if hold_out else n_iter
         return n_iter
 
     def fit(self, X, y, eval_set=None):
@@ -145,12 +150,10 @@ class SoftmaxRegression(_Scoring, ClassifierMixin, BaseEstimator):
             X_test = self._validate_data(X_test, accept_sparse="csr",
                                          dtype=[np.float64, np.float32], reset=False)
             y_test = np.asarray(y_test)
-            index = np.searchsorted(classes, y_test)
-            if len(y_test) != X_test.shape[0] or np.any(index >= len(classes)) or \
-                    np.any(classes[np.minimum(index, len(classes) - 1)] != y_test):
-                raise ValueError("eval_set: y_test must hold one of the classes of y for each "
-                                 "row of X_test")
-            test = (X_test, index)
+            message = "eval_set: y_test must hold one of the classes of y for each row of X_test"
+            if len(y_test) != X_test.shape[0]:
+                raise ValueError(message)
+            test = (X_test, _class_index(classes, y_test, message))
         self.n_iter_ = self._train(X, y_index, self.epochs, seed, threads, start,
                                    hold_out=bool(self.early_stopping), test=test)
         self.t_ = 0
@@ -171,10 +174,7 @@ class SoftmaxRegression(_Scoring, ClassifierMixin, BaseEstimator):
             self.t_ = 0
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError("classes differ from those of the first call to partial_fit")
-        y_index = np.searchsorted(self.classes_, y)
-        if np.any(y_index >= len(self.classes_)) or \
-                np.any(self.classes_[np.minimum(y_index, len(self.classes_) - 1)] != y):
-            raise ValueError("y holds a label that is not one of classes")
+        y_index = _class_index(self.classes_, y, "y holds a label that is not one of classes")
         start = None if first else (self.coef_, self.intercept_)
         self._train(X, y_index, 1, seed + self.t_, threads, start)
         self.t_ += 1

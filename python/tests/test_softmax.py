@@ -190,6 +190,10 @@ def test_early_stopping_parameters_are_checked():
                 {"n_iter_no_change": 0}, {"early_stopping": "yes"}):
         with pytest.raises(ValueError):
             softreg.SoftmaxRegression(**{"early_stopping": True, **bad}).fit(X, y)
+    with pytest.raises(ValueError, match="eval_set: y_test must hold one of the classes"):
+        softreg.SoftmaxRegression(epochs=1).fit(X, y, eval_set=(X, np.full(len(y), 7)))
+    with pytest.raises(ValueError, match="eval_set: y_test must hold one of the classes"):
+        softreg.SoftmaxRegression(epochs=1).fit(X, y, eval_set=(X, y[:10]))
     with pytest.raises(ValueError, match="without a training row"):
         softreg.SoftmaxRegression(early_stopping=True, validation_fraction=0.9).fit(
             X[:52], np.r_[np.zeros(50), [1, 2]])
