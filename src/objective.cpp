@@ -25,6 +25,9 @@ constexpr std::size_t kClassBlock = 10;
 constexpr std::size_t kMaxStripes = 24;
 constexpr std::size_t kMinStripeRows = 1024;
 constexpr std::size_t kMaxPartialBytes = std::size_t{256} << 20;
+// Sparse rows across processes: the columns whose running sums go from one process to the next
+// in one message (16384 x K doubles).
+constexpr std::size_t kColumnsPerMessage = 16384;
 
 inline Lanes load(const double* p) {
   Lanes v;
@@ -198,13 +201,50 @@ Objective::Objective(const Features& x, std::span<const std::int32_t> labels, st
   if (output == Output::logistic && classes != 2)
     throw std::invalid_argument("Objective: a logistic model has two classes");
   if (x.sparse()) {
-    if (sharded) throw std::invalid_argument("Objective: sparse rows are not sharded yet");
-    for (std::size_t i = 0; i < rows; ++i) weight_sum_ += weights.empty() ? 1.0 : weights[i];
+    // Stripes of the rows (of all processes') for the losses and the intercept's sums; the
+    // gradient is summed column by column over the transpose, built here once.
+    global_rows_ = rows;
+    if (sharded) {
+      comm_ = sharding.comm;
+      const std::vector<double> held = allgather_values(*comm_, static_cast<double>(rows));
+      std::size_t total = 0;
+      for (std::size_t p = 0; p < held.size(); ++p) {
+        process_first_row_.push_back(total);
+        if (static_cast<int>(p) == comm_->rank()) first_row_ = total;
+        total += static_cast<std::size_t>(held[p]);
+      }
+      process_first_row_.push_back(total);
+      if (total != sharding.global_rows)
+        throw std::invalid_argument("Objective: the processes hold " + std::to_string(total) +
+                                    " rows, not " + std::to_string(sharding.global_rows));
+      global_rows_ = total;
+      if (total == 0) throw std::invalid_argument("Objective: no rows");
+    }
+    stripes_ = std::clamp<std::size_t>((global_rows_ + kMinStripeRows - 1) / kMinStripeRows, 1,
+                                       kMaxStripes);
+    first_stripe_ = 0;
+    last_stripe_ = stripes_;
+    if (comm_ != nullptr) {
+      // The stripes this process's rows meet, and how many stripes end in each process's rows
+      // (whose sums that process finishes).
+      first_stripe_ = last_stripe_ = stripe_of(first_row_);
+      if (rows != 0) last_stripe_ = stripe_of(first_row_ + rows - 1) + 1;
+      for (std::size_t p = 0; p + 1 < process_first_row_.size(); ++p) {
+        std::size_t ending = 0;
+        for (std::size_t st = 0; st < stripes_; ++st) {
+          const std::size_t end = stripe_begin(st + 1);
+          ending += end > process_first_row_[p] && end <= process_first_row_[p + 1];
+        }
+        stripe_counts_.push_back(ending);
+      }
+    }
+    // S: the weights summed in row order (across processes too: each continues the sum of the
+    // processes before it).
+    double sum = 0;
+    if (comm_ != nullptr) chain_receive(std::span(&sum, 1));
+    for (std::size_t i = 0; i < rows; ++i) sum += weights.empty() ? 1.0 : weights[i];
+    weight_sum_ = chain_sum(sum);
     if (!(weight_sum_ > 0)) throw std::invalid_argument("Objective: the weights sum to 0");
-    // Stripes of rows for the logits (no partial gradients: the gradient is summed column by
-    // column over the transpose, built here once).
-    stripes_ =
-        std::clamp<std::size_t>((rows + kMinStripeRows - 1) / kMinStripeRows, 1, kMaxStripes);
     if (hessian) probabilities_.resize(rows * outputs_);
     row_coef_.resize(rows * outputs_);
     scratch_size_ = 3 * outputs_;
@@ -408,14 +448,22 @@ double Objective::sparse_pass(Pass kind, std::span<const double> params, std::sp
         for (std::size_t k = 0; k < k_out; ++k) params_t_[j * k_out + k] = params[k * d + j];
     });
   }
-  // 1. Row by row, in stripes: logits (or uᵢ = V xᵢ + v), loss and the row's coefficients.
-  pool_.run(stripes_, [&](std::size_t s) {
-    const std::size_t begin = rows_ * s / stripes_, end = rows_ * (s + 1) / stripes_;
+  // 1. Row by row, in stripes: logits (or uᵢ = V xᵢ + v), loss and the row's coefficients. A
+  // stripe that began in the processes before this one is summed after them (step 2).
+  const bool continued = comm_ != nullptr && rows_ > 0 && stripe_begin(first_stripe_) < first_row_;
+  if (continued)
+    head_losses_.assign(std::min(stripe_begin(first_stripe_ + 1), first_row_ + rows_) - first_row_,
+                        0.0);
+  pool_.run(last_stripe_ - first_stripe_, [&](std::size_t local) {
+    const std::size_t s = first_stripe_ + local;
+    const std::size_t begin = std::max(stripe_begin(s), first_row_) - first_row_,
+                      end = std::min(stripe_begin(s + 1), first_row_ + rows_) - first_row_;
     double* const z = scratch_.data() + s * scratch_size_;
     double* const own = z + k_out;
     double* const bias = own + k_out;
     double loss = 0;
     std::fill(bias, bias + k_out, 0.0);
+    const bool head = continued && local == 0;
     for (std::size_t row = begin; row < end; ++row) {
       if (kind != Pass::diagonal) {
         for (std::size_t k = 0; k < k_out; ++k) z[k] = params[k_out * d + k];
@@ -432,37 +480,160 @@ double Objective::sparse_pass(Pass kind, std::span<const double> params, std::sp
       }
       double* p = hessian_ ? &probabilities_[row * k_out] : own;
       double* g = &row_coef_[row * k_out];
-      loss += coefficients(kind, row, z, p, g);
+      const double l = coefficients(kind, row, z, p, g);
+      if (head) {
+        head_losses_[row - begin] = l;
+        continue;
+      }
+      loss += l;
       if (backward)
         for (std::size_t k = 0; k < k_out; ++k) bias[k] += g[k];
     }
     losses_[s] = loss;
   });
+  if (comm_ != nullptr) finish_stripes(backward);
   double total = 0;
   for (double l : losses_) total += l;
   if (!backward) return total / weight_sum_;
-  // 2. Column by column: out[k][j] = Σ_{i stores j} gᵢₖ xᵢⱼ (xᵢⱼ² for the diagonal), each sum
+  // 3. Column by column: out[k][j] = Σ_{i stores j} gᵢₖ xᵢⱼ (xᵢⱼ² for the diagonal), each sum
   // over the rows in row order; the bias's entries are the stripes' sums in stripe order.
-  const std::size_t blocks = (d + 255) / 256;
-  pool_.run(blocks, [&](std::size_t b) {
-    std::vector<double> acc(k_out);
-    for (std::size_t j = b * 256; j < std::min(d, (b + 1) * 256); ++j) {
-      std::fill(acc.begin(), acc.end(), 0.0);
-      for (std::uint64_t e = csc_offsets_[j]; e < csc_offsets_[j + 1]; ++e) {
-        double v = (csc_vals_.empty() ? 1.0 : csc_vals_[e]) * static_cast<double>(x_.scale);
-        if (kind == Pass::diagonal) v *= v;
-        const double* g = &row_coef_[std::size_t{csc_rows_[e]} * k_out];
-        for (std::size_t k = 0; k < k_out; ++k) acc[k] += g[k] * v;
+  if (comm_ != nullptr) {
+    sharded_columns(kind, out);
+  } else {
+    const std::size_t blocks = (d + 255) / 256;
+    pool_.run(blocks, [&](std::size_t b) {
+      std::vector<double> acc(k_out);
+      for (std::size_t j = b * 256; j < std::min(d, (b + 1) * 256); ++j) {
+        std::fill(acc.begin(), acc.end(), 0.0);
+        add_column(kind, j, acc.data());
+        for (std::size_t k = 0; k < k_out; ++k) out[k * d + j] = acc[k];
       }
-      for (std::size_t k = 0; k < k_out; ++k) out[k * d + j] = acc[k];
-    }
-  });
+    });
+  }
   for (std::size_t k = 0; k < k_out; ++k) {
     double v = 0;
     for (std::size_t s = 0; s < stripes_; ++s) v += scratch_[s * scratch_size_ + 2 * k_out + k];
     out[k_out * d + k] = v;
   }
   return total / weight_sum_;
+}
+
+void Objective::add_column(Pass kind, std::size_t j, double* acc) const {
+  const std::size_t k_out = outputs_;
+  for (std::uint64_t e = csc_offsets_[j]; e < csc_offsets_[j + 1]; ++e) {
+    double v = (csc_vals_.empty() ? 1.0 : csc_vals_[e]) * static_cast<double>(x_.scale);
+    if (kind == Pass::diagonal) v *= v;
+    const double* g = &row_coef_[std::size_t{csc_rows_[e]} * k_out];
+    for (std::size_t k = 0; k < k_out; ++k) acc[k] += g[k] * v;
+  }
+}
+
+std::size_t Objective::stripe_of(std::size_t row) const {
+  std::size_t s = std::min(stripes_ - 1, row * stripes_ / global_rows_);
+  while (s + 1 < stripes_ && stripe_begin(s + 1) <= row) ++s;
+  while (s > 0 && stripe_begin(s) > row) --s;
+  return s;
+}
+
+void Objective::chain_receive(std::span<double> acc) const {
+  if (comm_ != nullptr && comm_->rank() > 0)
+    comm_->receive(comm_->rank() - 1, acc);
+  else
+    std::fill(acc.begin(), acc.end(), 0.0);
+}
+
+void Objective::chain_send(std::span<const double> acc) const {
+  if (comm_ != nullptr && comm_->rank() + 1 < comm_->size()) comm_->send(comm_->rank() + 1, acc);
+}
+
+void Objective::from_last(std::span<const double> mine, std::span<double> all) const {
+  std::vector<std::size_t> counts(static_cast<std::size_t>(comm_->size()), 0);
+  counts.back() = all.size();
+  comm_->allgather(comm_->rank() + 1 == comm_->size() ? mine : mine.first(0), counts, all);
+}
+
+double Objective::chain_sum(double mine_from) const {
+  if (comm_ == nullptr) return mine_from;
+  double v = mine_from;
+  chain_send(std::span(&v, 1));
+  double all = 0;
+  from_last(std::span(&v, 1), std::span(&all, 1));
+  return all;
+}
+
+void Objective::finish_stripes(bool backward) {
+  // 2. The stripe that began before this process's rows continues from the sums the process
+  // before handed on (loss, then the intercept's K), in row order; the sums of the stripe this
+  // process's rows end in go on to the next process when it continues there.
+  const std::size_t k_out = outputs_, held = last_stripe_ - first_stripe_;
+  std::vector<double> open(1 + k_out);
+  chain_receive(open);
+  const bool continued = stripe_begin(first_stripe_) < first_row_;
+  if (continued && held > 0) {
+    double* bias = scratch_.data() + first_stripe_ * scratch_size_ + 2 * k_out;
+    double loss = open[0];
+    std::copy(open.begin() + 1, open.end(), bias);
+    for (std::size_t i = 0; i < head_losses_.size(); ++i) {
+      loss += head_losses_[i];
+      if (backward)
+        for (std::size_t k = 0; k < k_out; ++k) bias[k] += row_coef_[i * k_out + k];
+    }
+    losses_[first_stripe_] = loss;
+  }
+  // What the next process continues: this process's last stripe when it goes on past its rows
+  // (or, holding no rows, what it was handed).
+  if (held > 0) {
+    const std::size_t last = last_stripe_ - 1;
+    if (stripe_begin(last + 1) > first_row_ + rows_) {
+      open[0] = losses_[last];
+      const double* bias = scratch_.data() + last * scratch_size_ + 2 * k_out;
+      std::copy(bias, bias + k_out, open.begin() + 1);
+    } else {
+      std::fill(open.begin(), open.end(), 0.0);
+    }
+  }
+  chain_send(open);
+  // Every stripe's sums from the process its rows end in, in stripe order.
+  std::vector<double> mine;
+  for (std::size_t s = first_stripe_; s < last_stripe_; ++s) {
+    if (stripe_begin(s + 1) > first_row_ + rows_) continue;
+    mine.push_back(losses_[s]);
+    const double* bias = scratch_.data() + s * scratch_size_ + 2 * k_out;
+    mine.insert(mine.end(), bias, bias + k_out);
+  }
+  std::vector<std::size_t> counts(stripe_counts_);
+  for (std::size_t& c : counts) c *= 1 + k_out;
+  std::vector<double> all(stripes_ * (1 + k_out));
+  comm_->allgather(mine, counts, all);
+  for (std::size_t s = 0; s < stripes_; ++s) {
+    losses_[s] = all[s * (1 + k_out)];
+    std::copy(all.begin() + static_cast<std::ptrdiff_t>(s * (1 + k_out) + 1),
+              all.begin() + static_cast<std::ptrdiff_t>((s + 1) * (1 + k_out)),
+              scratch_.begin() + static_cast<std::ptrdiff_t>(s * scratch_size_ + 2 * k_out));
+  }
+}
+
+void Objective::sharded_columns(Pass kind, std::span<double> out) {
+  // Each column's sum continues the processes' before, in row order: process p takes the
+  // running sums of a block of columns from p − 1, adds its rows and hands them to p + 1, block
+  // after block, so the processes work on different blocks at once (a pipeline). The last
+  // process's sums are everyone's.
+  const std::size_t k_out = outputs_, d = inputs_;
+  column_sums_.resize(d * k_out);
+  for (std::size_t j0 = 0; j0 < d; j0 += kColumnsPerMessage) {
+    const std::size_t j1 = std::min(d, j0 + kColumnsPerMessage);
+    const std::span<double> block = std::span(column_sums_).subspan(j0 * k_out, (j1 - j0) * k_out);
+    chain_receive(block);
+    pool_.run((j1 - j0 + 255) / 256, [&](std::size_t b) {
+      for (std::size_t j = j0 + b * 256; j < std::min(j1, j0 + (b + 1) * 256); ++j)
+        add_column(kind, j, &column_sums_[j * k_out]);
+    });
+    chain_send(block);
+  }
+  column_totals_.resize(d * k_out);
+  from_last(column_sums_, column_totals_);
+  for (std::size_t j = 0; j < d; ++j)
+    for (std::size_t k = 0; k < k_out; ++k) out[k * d + j] = column_totals_[j * k_out + k];
 }
 
 double Objective::value(std::span<const double> theta) {

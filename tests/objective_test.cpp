@@ -6,7 +6,6 @@
 
 #include <gtest/gtest.h>
 
-#include <barrier>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -16,6 +15,7 @@
 
 #include "softreg/comm.hpp"
 #include "softreg/random.hpp"
+#include "thread_comm.hpp"
 
 namespace softreg {
 namespace {
@@ -219,49 +219,6 @@ TEST_P(ObjectiveTest, BitIdenticalForEveryThreadCount) {
   }
 }
 
-// A group of threads standing in for the processes of a data-parallel run: each member's
-// allgather waits for every member, then copies every member's values in rank order.
-class ThreadGroup {
- public:
-  explicit ThreadGroup(int size) : size_(size), barrier_(size), slots_(size) {}
-
-  // Runs body(comm) on `size` threads, each with the Comm of its rank.
-  void run(const std::function<void(const Comm&)>& body) {
-    std::vector<std::thread> threads;
-    for (int r = 0; r < size_; ++r)
-      threads.emplace_back([this, r, &body] { body(Member(*this, r)); });
-    for (auto& t : threads) t.join();
-  }
-
- private:
-  class Member final : public Comm {
-   public:
-    Member(ThreadGroup& group, int rank) : group_(group), rank_(rank) {}
-    int rank() const override { return rank_; }
-    int size() const override { return group_.size_; }
-    void allgather(std::span<const double> mine, std::span<const std::size_t> counts,
-                   std::span<double> all) const override {
-      ASSERT_EQ(mine.size(), counts[static_cast<std::size_t>(rank_)]);
-      group_.slots_[static_cast<std::size_t>(rank_)] = mine;
-      group_.barrier_.arrive_and_wait();
-      std::size_t at = 0;
-      for (const auto& slot : group_.slots_) {
-        std::copy(slot.begin(), slot.end(), all.begin() + static_cast<std::ptrdiff_t>(at));
-        at += slot.size();
-      }
-      EXPECT_EQ(at, all.size());
-      group_.barrier_.arrive_and_wait();  // the slots stay valid until everyone has copied
-    }
-
-   private:
-    ThreadGroup& group_;
-    int rank_;
-  };
-  int size_;
-  std::barrier<> barrier_;
-  std::vector<std::span<const double>> slots_;
-};
-
 // Sharded over P processes (threads here), each holding only objective_rows' rows, the objective
 // gives every process the value, gradient, Hessian-vector product and diagonal of one process
 // holding all the rows, bit for bit: also for more processes than stripes (some hold none).
@@ -294,7 +251,7 @@ TEST_P(ObjectiveTest, ShardedOverProcessesItIsTheSingleProcessObjectiveBitForBit
   const Values want = evaluate(whole);
   for (const int processes : {1, 2, 3, 7}) {
     std::vector<Values> got(static_cast<std::size_t>(processes));
-    ThreadGroup group(processes);
+    test::ThreadGroup group(processes);
     group.run([&](const Comm& comm) {
       const RowRange mine =
           objective_rows(p.rows, p.inputs, p.outputs(), static_cast<std::uint32_t>(processes),

@@ -12,12 +12,14 @@
 
 #include "fixtures.hpp"
 #include "softreg/batch.hpp"
+#include "softreg/comm.hpp"
 #include "softreg/data.hpp"
 #include "softreg/error.hpp"
 #include "softreg/kernel.hpp"
 #include "softreg/objective.hpp"
 #include "softreg/random.hpp"
 #include "softreg/train.hpp"
+#include "thread_comm.hpp"
 
 namespace softreg {
 namespace {
@@ -140,6 +142,82 @@ TEST_P(SparseKernel, ObjectiveIsBitIdenticalForEveryThreadCount) {
     EXPECT_EQ(f, f1) << threads;
     EXPECT_EQ(g, g1) << threads;
     EXPECT_EQ(h, h1) << threads;
+  }
+}
+
+// Across P processes (threads here), each holding any contiguous part of the rows (cut evenly,
+// or unevenly with parts of no rows, and more processes than stripes or rows of a stripe), the
+// objective gives every process the value, gradient, Hessian-vector product and diagonal of one
+// process holding every row, bit for bit.
+TEST_P(SparseKernel, ShardedOverProcessesItIsTheSingleProcessObjectiveBitForBit) {
+  const Shape& s = GetParam();
+  const Dataset sp = random_sparse(s, 14);
+  std::vector<double> weights(s.rows);
+  Rng rng(6);
+  for (double& w : weights) w = 0.5 + rng.uniform();
+  struct Values {
+    double f = 0, fg = 0;
+    std::vector<double> g, hv, diagonal;
+  };
+  const auto evaluate = [&](Objective& f) {
+    const std::vector<double> theta = random_vector(f.dimension(), 7);
+    const std::vector<double> v = random_vector(f.dimension(), 8);
+    Values out;
+    out.g.resize(f.dimension());
+    out.hv.resize(f.dimension());
+    out.diagonal.resize(f.dimension());
+    out.f = f.value(theta);
+    out.fg = f.value_gradient(theta, out.g);
+    f.hessian_vector(v, out.hv);
+    f.hessian_diagonal(out.diagonal);
+    return out;
+  };
+  for (const bool weighted : {false, true}) {
+    const std::span<const double> w =
+        weighted ? std::span<const double>(weights) : std::span<const double>();
+    ThreadPool pool(2);
+    Objective whole(Features::of(sp), sp.labels, s.rows, s.inputs, s.classes, s.output, 0.01, w,
+                    pool);
+    const Values want = evaluate(whole);
+    for (const int processes : {1, 2, 3, 7})
+      for (const bool even : {true, false}) {
+        // Uneven: process r's rows end at rows (r + 1)² / P², and the second of three or more
+        // holds none.
+        std::vector<std::size_t> cut{0};
+        for (int r = 0; r < processes; ++r) {
+          const auto p = static_cast<std::uint32_t>(processes);
+          const std::size_t n = s.rows;
+          std::size_t end = even ? shard_rows(n, p, static_cast<std::uint32_t>(r)).end
+                                 : n * (r + 1) * (r + 1) / (p * p);
+          if (!even && r == 1 && processes > 2) end = cut.back();
+          cut.push_back(end);
+        }
+        std::vector<Values> got(static_cast<std::size_t>(processes));
+        test::ThreadGroup group(processes);
+        group.run([&](const Comm& comm) {
+          const auto r = static_cast<std::size_t>(comm.rank());
+          Dataset part = sp.empty_like("part");
+          for (std::size_t i = cut[r]; i < cut[r + 1]; ++i) part.append_row(sp, i);
+          const std::vector<double> mine(weights.begin() + static_cast<std::ptrdiff_t>(cut[r]),
+                                         weights.begin() + static_cast<std::ptrdiff_t>(cut[r + 1]));
+          ThreadPool own(1);
+          Objective f(Features::of(part), part.labels, part.rows, s.inputs, s.classes, s.output,
+                      0.01, weighted ? std::span<const double>(mine) : std::span<const double>(),
+                      own, true, Sharding{&comm, s.rows});
+          got[r] = evaluate(f);
+        });
+        for (int r = 0; r < processes; ++r) {
+          const Values& g = got[static_cast<std::size_t>(r)];
+          SCOPED_TRACE(::testing::Message()
+                       << "process " << r << " of " << processes << (even ? ", even" : ", uneven")
+                       << " weighted " << weighted);
+          EXPECT_EQ(g.f, want.f);
+          EXPECT_EQ(g.fg, want.fg);
+          EXPECT_EQ(g.g, want.g);
+          EXPECT_EQ(g.hv, want.hv);
+          EXPECT_EQ(g.diagonal, want.diagonal);
+        }
+      }
   }
 }
 

@@ -1,10 +1,15 @@
-// The processes of a data-parallel run as the objective sees them (issue 22): their number, this
-// one's rank, and the one collective it needs, an all-gather in rank order. serial_comm() is the
-// run of one process; MPI's world will be another, and tests use a group of threads.
+// The processes of a data-parallel run (issue 22) as the objective and the loaders see them:
+// their number, this one's rank, an all-gather in rank order (of doubles or of bytes) and
+// messages from one process to another. serial_comm() is the run of one process; mpi_world()
+// the processes mpirun started (when softreg is built with MPI); tests use a group of threads.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace softreg {
 
@@ -18,9 +23,35 @@ class Comm {
   /// Every process must call it, in the same order.
   virtual void allgather(std::span<const double> mine, std::span<const std::size_t> counts,
                          std::span<double> all) const = 0;
+  /// The same for bytes.
+  virtual void allgather_bytes(std::span<const std::uint8_t> mine,
+                               std::span<const std::size_t> counts,
+                               std::span<std::uint8_t> all) const = 0;
+  /// `data` to process `to`, which takes it with receive(rank(), ...) of the same size; the
+  /// messages from one process to another arrive in the order they were sent.
+  virtual void send(int to, std::span<const double> data) const = 0;
+  virtual void receive(int from, std::span<double> data) const = 0;
 };
 
 /// A run of one process: allgather copies `mine`.
 const Comm& serial_comm();
+
+/// One value from every process, in rank order.
+std::vector<double> allgather_values(const Comm& comm, double mine);
+/// One string from every process, in rank order.
+std::vector<std::string> allgather_strings(const Comm& comm, std::string_view mine);
+
+/// Every process calls it with its error, or an empty string when it has none. When any process
+/// has one, every process throws the same InputError: "process R: ERROR" for the lowest such
+/// rank R (so that one message ends the whole job, whichever process saw the bad input).
+void agree_on_errors(const Comm& comm, const std::string& error);
+
+/// True when softreg was built with MPI (-DSOFTREG_MPI=ON, Open MPI found).
+bool mpi_built();
+/// The processes mpirun started, or null when this process was not started by mpirun (or
+/// softreg was built without MPI): then nothing of MPI is touched. The first call initialises MPI
+/// (threads: only the calling thread talks to MPI); call mpi_finalize() before exiting.
+const Comm* mpi_world(int* argc, char*** argv);
+void mpi_finalize();
 
 }  // namespace softreg

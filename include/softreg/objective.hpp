@@ -44,10 +44,13 @@ std::vector<double> parameters_of(const SoftmaxRegression& model);
 void set_parameters(SoftmaxRegression& model, std::span<const double> theta);
 
 /// A data-parallel objective (docs/objective.md, "Across processes"): the rows of a data set of
-/// `global_rows` rows are held by comm's processes, each the whole stripes objective_rows()
-/// gives it. Every process sums its stripes, the stripes' partial sums are all-gathered and every
-/// process folds all of them in stripe order: the values of one process holding every row, bit
-/// for bit, for every number of processes (and threads). Dense rows only, for now.
+/// `global_rows` rows are held by comm's processes in rank order, and every process gets the
+/// values of one process holding every row, bit for bit, for every number of processes (and
+/// threads). Dense rows: each process holds the whole stripes objective_rows() gives it; their
+/// partial sums are all-gathered and every process folds all of them in stripe order. Sparse
+/// rows: any contiguous part; each column's sum (and each stripe's loss) is carried from one
+/// process to the next in row order, as one process adds them, and the last hands out the sums.
+/// Constructing and evaluating are collective: every process does them in the same order.
 struct Sharding {
   const Comm* comm = nullptr;  // null: one process
   std::size_t global_rows = 0;
@@ -99,6 +102,19 @@ class Objective final : public SmoothFunction {
   // (written by gradient passes, read by the others); returns sᵢ ℓᵢ (value and gradient).
   double coefficients(Pass kind, std::size_t row, const double* z, double* p, double* g) const;
   void check(std::span<const double> params, std::span<double> out) const;
+  // Sparse rows: acc[k] += Σ gᵢₖ xᵢⱼ (or xᵢⱼ²) over the rows that store column j, in row order.
+  void add_column(Pass kind, std::size_t j, double* acc) const;
+  // Sparse rows across processes (docs/objective.md): the global stripe of a global row; the
+  // running sums from the process before (zeros on the first) and to the process after; the
+  // last process's values to every process; a sum continued over the processes in rank order;
+  // the stripes' losses and intercept sums finished across processes; the columns' sums.
+  std::size_t stripe_of(std::size_t row) const;
+  void chain_receive(std::span<double> acc) const;
+  void chain_send(std::span<const double> acc) const;
+  void from_last(std::span<const double> mine, std::span<double> all) const;
+  double chain_sum(double mine_from) const;
+  void finish_stripes(bool backward);
+  void sharded_columns(Pass kind, std::span<double> out);
   // Row i as doubles (times the scale) into `row`.
   void load_row(std::size_t i, double* row) const;
 
@@ -115,8 +131,14 @@ class Objective final : public SmoothFunction {
   // rows_ are theirs, and global row first_row_ is local row 0.
   const Comm* comm_ = nullptr;
   std::size_t global_rows_ = 0, first_stripe_ = 0, last_stripe_ = 1, first_row_ = 0;
-  // Per process, for the all-gathers: the stripes it holds, and their partials' doubles.
+  // Per process, for the all-gathers: the stripes it holds (sparse: that end in its rows), and
+  // their partials' doubles.
   std::vector<std::size_t> partial_counts_, stripe_counts_;
+  // Sparse rows across processes: each process's first global row (and the total, last); the
+  // losses of this process's rows in a stripe begun before them; the columns' running sums (j
+  // major) and the last process's.
+  std::vector<std::size_t> process_first_row_;
+  std::vector<double> head_losses_, column_sums_, column_totals_;
   std::vector<double> gathered_partials_, gathered_losses_;
   // The global stripe s's rows [stripe_begin(s), stripe_begin(s + 1)).
   std::size_t stripe_begin(std::size_t s) const { return global_rows_ * s / stripes_; }
