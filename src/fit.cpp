@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <stdexcept>
+#include <string>
 
 #include "softreg/error.hpp"
 #include "softreg/kernel.hpp"
@@ -58,6 +60,22 @@ class NoIntercept final : public SmoothFunction {
   std::size_t first_;
 };
 
+// The columns that any process's rows store, sorted: the union of every process's `mine`.
+std::vector<std::uint32_t> all_processes_columns(const Comm& comm,
+                                                 const std::vector<std::uint32_t>& mine) {
+  const std::string bytes(reinterpret_cast<const char*>(mine.data()),
+                          mine.size() * sizeof(std::uint32_t));
+  std::vector<std::uint32_t> all;
+  for (const std::string& part : allgather_strings(comm, bytes)) {
+    const std::size_t at = all.size();
+    all.resize(at + part.size() / sizeof(std::uint32_t));
+    std::memcpy(all.data() + at, part.data(), part.size());
+  }
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  return all;
+}
+
 }  // namespace
 
 FitResult fit(SoftmaxRegression& model, const Dataset& train, std::span<const double> weights,
@@ -81,10 +99,15 @@ FitResult fit(SoftmaxRegression& model, const Features& features,
       (!weights.empty() && weights.size() != rows))
     throw std::invalid_argument("fit: features, labels, weights and model do not fit");
   const auto start = std::chrono::steady_clock::now();
-  double weight_sum = static_cast<double>(rows);
-  if (!weights.empty()) weight_sum = std::accumulate(weights.begin(), weights.end(), 0.0);
+  // Across processes (options.comm): each holds a part of the rows, in rank order.
+  const Comm* comm = options.comm != nullptr && options.comm->size() > 1 ? options.comm : nullptr;
+  std::size_t global_rows = rows;
+  if (comm != nullptr) {
+    global_rows = 0;
+    for (const double n : allgather_values(*comm, static_cast<double>(rows)))
+      global_rows += static_cast<std::size_t>(n);
+  }
   FitResult result;
-  result.lambda = options.penalty.lambda_for(weight_sum);
   // Sparse data: only the columns some training row stores take part. Every other column's data
   // gradient is 0 at every point, so its optimum is 0 with a penalty (and wherever it starts
   // without one), and the solver's vectors need not hold it: they have K (A + 1) entries for the
@@ -98,6 +121,7 @@ FitResult fit(SoftmaxRegression& model, const Features& features,
     active.assign(features.cols, features.cols + nnz);
     std::sort(active.begin(), active.end());
     active.erase(std::unique(active.begin(), active.end()), active.end());
+    if (comm != nullptr) active = all_processes_columns(*comm, active);
     if (active.size() < d) {
       compact_cols.resize(nnz);
       for (std::size_t e = 0; e < compact_cols.size(); ++e)
@@ -110,9 +134,11 @@ FitResult fit(SoftmaxRegression& model, const Features& features,
     }
   }
   const std::size_t k_out = model.outputs();
-  Objective objective(x, labels, rows, d, model.classes(), model.output(), result.lambda, weights,
-                      pool,
-                      /*hessian=*/options.solver == Solver::newton);
+  Objective objective(x, labels, rows, d, model.classes(), model.output(), 0.0, weights, pool,
+                      /*hessian=*/options.solver == Solver::newton, Sharding{comm, global_rows});
+  // λ from S, the weights' sum over every process's rows, as the objective sums them.
+  result.lambda = options.penalty.lambda_for(objective.weight_sum());
+  objective.set_lambda(result.lambda);
   // Without an intercept the bias is held at 0: the solvers see its gradient, Hessian products
   // and curvature as 0, 0 and 1, so no step moves it (and L-BFGS's pairs never hold it).
   NoIntercept no_intercept(objective, k_out * d);
@@ -155,19 +181,29 @@ FitResult fit(SoftmaxRegression& model, const Features& features,
   return result;
 }
 
-std::vector<double> ClassWeights::of(const Dataset& data) const {
+std::vector<double> ClassWeights::of(const Dataset& data, const Comm* comm) const {
   if (!given.empty()) return given;
   if (!balanced) return {};
-  std::vector<double> counts(data.classes(), 0.0), w(data.classes(), 0.0);
+  std::vector<double> counts(data.classes() + 1, 0.0), w(data.classes(), 0.0);
   for (std::int32_t y : data.labels) counts[static_cast<std::size_t>(y)] += 1;
+  counts.back() = static_cast<double>(data.rows);
+  if (comm != nullptr && comm->size() > 1) {
+    // Every process's counts (whole numbers: their sum is exact in any order).
+    const std::vector<std::size_t> sizes(static_cast<std::size_t>(comm->size()), counts.size());
+    std::vector<double> all(counts.size() * sizes.size());
+    comm->allgather(counts, sizes, all);
+    std::fill(counts.begin(), counts.end(), 0.0);
+    for (std::size_t p = 0; p < sizes.size(); ++p)
+      for (std::size_t k = 0; k < counts.size(); ++k) counts[k] += all[p * counts.size() + k];
+  }
   for (std::size_t k = 0; k < w.size(); ++k)
-    if (counts[k] > 0)
-      w[k] = static_cast<double>(data.rows) / (static_cast<double>(w.size()) * counts[k]);
+    if (counts[k] > 0) w[k] = counts.back() / (static_cast<double>(w.size()) * counts[k]);
   return w;
 }
 
-std::vector<double> example_weights(const Dataset& data, const ClassWeights& class_weights) {
-  const std::vector<double> per_class = class_weights.of(data);
+std::vector<double> example_weights(const Dataset& data, const ClassWeights& class_weights,
+                                    const Comm* comm) {
+  const std::vector<double> per_class = class_weights.of(data, comm);
   if (per_class.empty() && data.weights.empty()) return {};
   std::vector<double> s(data.rows, 1.0);
   for (std::size_t i = 0; i < data.rows; ++i) {

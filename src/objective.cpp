@@ -309,6 +309,11 @@ Objective::Objective(const Features& x, std::span<const std::int32_t> labels, st
   losses_.resize(stripes_);
 }
 
+void Objective::set_lambda(double lambda) {
+  if (!(lambda >= 0) || !std::isfinite(lambda)) throw std::invalid_argument("Objective: lambda");
+  lambda_ = lambda;
+}
+
 void Objective::load_row(std::size_t i, double* row) const {
   const double scale = x_.scale;
   if (x_.bytes != nullptr) {

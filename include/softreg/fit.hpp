@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "softreg/comm.hpp"
 #include "softreg/data.hpp"
 #include "softreg/kernel.hpp"
 #include "softreg/model.hpp"
@@ -49,6 +50,11 @@ struct FitOptions {
   int lbfgs_memory = 10;
   /// false: the model has no intercept, b is held at 0 (scikit-learn's fit_intercept=False).
   bool fit_intercept = true;
+  /// Across processes (docs/objective.md, "Across processes"): this process holds a part of the
+  /// training rows, the processes' parts in rank order making the whole; every process calls
+  /// fit() at once and gets the model of one process fitting all the rows, bit for bit (dense
+  /// rows: the parts objective_rows() gives). Null: one process.
+  const Comm* comm = nullptr;
 };
 
 struct FitResult {
@@ -77,13 +83,15 @@ struct ClassWeights {
   bool balanced = false;
   std::vector<double> given;  // one per class, or empty
 
-  /// The weight of each class for the rows of `data`; empty for all 1.
-  std::vector<double> of(const Dataset& data) const;
+  /// The weight of each class for the rows of `data` (with `comm`, of every process's rows);
+  /// empty for all 1.
+  std::vector<double> of(const Dataset& data, const Comm* comm = nullptr) const;
 };
 
 /// sᵢ = (the row's sample weight, data.weights, or 1) × (its class's weight); empty when every
 /// sᵢ is 1.
-std::vector<double> example_weights(const Dataset& data, const ClassWeights& class_weights);
+std::vector<double> example_weights(const Dataset& data, const ClassWeights& class_weights,
+                                    const Comm* comm = nullptr);
 
 /// One value of a cross-validated path.
 struct CvPoint {

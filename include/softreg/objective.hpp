@@ -78,6 +78,8 @@ class Objective final : public SmoothFunction {
   std::size_t dimension() const override { return outputs_ * (inputs_ + 1); }
   std::size_t outputs() const { return outputs_; }
   double lambda() const { return lambda_; }
+  /// λ from now on (fit() sets it from weight_sum() for a C).
+  void set_lambda(double lambda);
   /// S, the sum of the weights (the number of rows when all are 1).
   double weight_sum() const { return weight_sum_; }
 
