@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -15,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "softreg/comm.hpp"
 #include "softreg/random.hpp"
 
 namespace softreg {
@@ -431,6 +433,35 @@ struct ByteRange {
 };
 ByteRange shard_lines(const std::filesystem::path& file, std::uint64_t body_begin,
                       std::uint32_t parts, std::uint32_t part);
+
+/// Reading in parts (issue 22; docs/formats.md, "Read in parts"): each process of a
+/// data-parallel run reads only its part of a file, and every process calls the loader at once.
+/// An InputError in any process's part ends every process with the same error, "process R:
+/// FILE: ..." (agree_on_errors). Memory: the part, and pieces of 1 MB.
+
+/// The items [begin, end) along the first dimension of an IDX file of unsigned bytes (dims are
+/// the whole file's; data holds only the part), `part` choosing them from the header's dims.
+/// Reads the header and those items: a raw file at their offset (its size must be what the
+/// header claims), a gzip'd one decompressed as a stream up to their end and dropped before
+/// their start (the part that ends at the last item also checks that nothing follows).
+IdxArray load_idx_part(const std::filesystem::path& file, std::size_t expected_dims,
+                       const std::function<RowRange(const std::vector<std::size_t>& dims)>& part);
+
+/// Fashion-MNIST in parts: this process's training rows are the whole stripes objective_rows()
+/// gives it for a model of `outputs` outputs, its test rows shard_rows()'s; checked as
+/// load_fashion_mnist checks the whole.
+TrainTest load_fashion_mnist_part(const std::filesystem::path& dir, const Comm& comm,
+                                  std::size_t outputs);
+
+/// A LIBSVM or text file in parts: this process reads the lines of its shard_lines() byte range
+/// (uncompressed files only) and gets their rows, labelled with the classes of every part
+/// ordered as the whole file's loader orders them (or with `class_names`, a model's), with the
+/// features of every part (LIBSVM: the largest index of any, unless `inputs` is given). Error
+/// messages give the line's number in the whole file.
+enum class SparseFormat { libsvm, text };
+Dataset load_sparse_part(const std::filesystem::path& file, SparseFormat format,
+                         const TextOptions& text, const Comm& comm,
+                         const std::vector<std::string>& class_names = {}, std::size_t inputs = 0);
 
 /// The rows to hold out of rows labelled `labels` (in [0, classes)), stratified: each class
 /// holds out round(F n_c) of its n_c rows, chosen by `rng` (1 for a held-out row, else 0).

@@ -86,6 +86,13 @@ Dataset fashion_mnist_test(const fs::path& dir) {
 
 }  // namespace
 
+FashionMnistFiles fashion_mnist_files(const fs::path& dir) {
+  check_fashion_mnist_dir(dir);
+  return {find_file(dir, "train-images", "idx3-ubyte"),
+          find_file(dir, "train-labels", "idx1-ubyte"), find_file(dir, "t10k-images", "idx3-ubyte"),
+          find_file(dir, "t10k-labels", "idx1-ubyte")};
+}
+
 Dataset load_fashion_mnist_test(const fs::path& dir) {
   check_fashion_mnist_dir(dir);
   return fashion_mnist_test(dir);

@@ -1,7 +1,13 @@
 // What the loaders of src/data/ share; not part of the public API.
 #pragma once
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -62,6 +68,46 @@ class LabelReader {
   std::vector<std::string> classes_;                        // the given classes
   std::map<std::string, std::int32_t, std::less<>> index_;  // label -> id (first seen, or given)
   std::vector<std::int32_t> ids_;
+};
+
+/// The four files of Fashion-MNIST in `dir` (either naming style, raw or gzip'd); InputError
+/// naming the folder or the missing file.
+struct FashionMnistFiles {
+  std::filesystem::path train_images, train_labels, test_images, test_labels;
+};
+FashionMnistFiles fashion_mnist_files(const std::filesystem::path& dir);
+
+/// A file opened for reading at offsets (pread); InputError "FILE: cannot ... (reason)".
+class ReadOnlyFile {
+ public:
+  explicit ReadOnlyFile(const std::filesystem::path& path) : path_(path) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) fail("cannot open");
+  }
+  ~ReadOnlyFile() { ::close(fd_); }
+  ReadOnlyFile(const ReadOnlyFile&) = delete;
+  ReadOnlyFile& operator=(const ReadOnlyFile&) = delete;
+
+  std::uint64_t size() const {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) fail("cannot stat");
+    return static_cast<std::uint64_t>(st.st_size);
+  }
+  // Up to buffer.size() bytes at `offset`; the number read (0 at the end).
+  std::size_t read_at(std::uint64_t offset, std::vector<char>& buffer) const {
+    for (;;) {
+      const ssize_t got = ::pread(fd_, buffer.data(), buffer.size(), static_cast<off_t>(offset));
+      if (got >= 0) return static_cast<std::size_t>(got);
+      if (errno != EINTR) fail("cannot read");
+    }
+  }
+
+ private:
+  [[noreturn]] void fail(const char* what) const {
+    throw InputError(path_.string() + ": " + what + " (" + std::strerror(errno) + ")");
+  }
+  std::filesystem::path path_;
+  int fd_ = -1;
 };
 
 }  // namespace softreg

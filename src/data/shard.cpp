@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "load.hpp"
 #include "softreg/data.hpp"
 #include "softreg/error.hpp"
 
@@ -28,41 +29,9 @@ void check_parts(std::uint32_t parts, std::uint32_t part) {
                                 std::to_string(parts));
 }
 
-class File {
- public:
-  explicit File(const std::filesystem::path& path) : path_(path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) fail("cannot open");
-  }
-  ~File() { ::close(fd_); }
-  File(const File&) = delete;
-  File& operator=(const File&) = delete;
-
-  std::uint64_t size() const {
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0) fail("cannot stat");
-    return static_cast<std::uint64_t>(st.st_size);
-  }
-  // Up to buffer.size() bytes at `offset`; the number read (0 at the end).
-  std::size_t read_at(std::uint64_t offset, std::vector<char>& buffer) const {
-    for (;;) {
-      const ssize_t got = ::pread(fd_, buffer.data(), buffer.size(), static_cast<off_t>(offset));
-      if (got >= 0) return static_cast<std::size_t>(got);
-      if (errno != EINTR) fail("cannot read");
-    }
-  }
-
- private:
-  [[noreturn]] void fail(const char* what) const {
-    throw InputError(path_.string() + ": " + what + " (" + std::strerror(errno) + ")");
-  }
-  std::filesystem::path path_;
-  int fd_ = -1;
-};
-
 // The first line start at or after `at` in [body_begin, size]: `at` itself when it is the body's
 // start or follows a \n, else the byte after the next \n (size when there is none).
-std::uint64_t line_start(const File& f, std::uint64_t body_begin, std::uint64_t size,
+std::uint64_t line_start(const ReadOnlyFile& f, std::uint64_t body_begin, std::uint64_t size,
                          std::uint64_t at) {
   if (at <= body_begin) return body_begin;
   if (at >= size) return size;
@@ -89,7 +58,7 @@ RowRange shard_rows(std::uint64_t rows, std::uint32_t parts, std::uint32_t part)
 ByteRange shard_lines(const std::filesystem::path& file, std::uint64_t body_begin,
                       std::uint32_t parts, std::uint32_t part) {
   check_parts(parts, part);
-  const File f(file);
+  const ReadOnlyFile f(file);
   const std::uint64_t size = f.size();
   if (body_begin > size)
     throw InputError(file.string() + ": the body would start at byte " +

@@ -1,0 +1,338 @@
+// Data sets read in parts, one per process of a data-parallel run (data.hpp, "Parts"): IDX rows
+// at their offset (or decompressed as a stream up to them), LIBSVM and text lines of a byte range,
+// with the classes and features every part agrees on.
+#include <zlib.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "load.hpp"
+#include "softreg/comm.hpp"
+#include "softreg/data.hpp"
+#include "softreg/error.hpp"
+#include "softreg/objective.hpp"
+
+namespace softreg {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A file's bytes from the start, decompressed when it is gzip data (every member), read in
+// pieces of 1 MB: memory is the pieces, whatever the file's size.
+class ByteStream {
+ public:
+  explicit ByteStream(const fs::path& file)
+      : name_(file.string()), file_(file), size_(file_.size()), input_(1 << 20) {
+    std::vector<char> magic(2);
+    gzip_ = file_.read_at(0, magic) == 2 && magic[0] == '\x1f' && magic[1] == '\x8b';
+    if (gzip_ && inflateInit2(&z_, 16 + 15) != Z_OK)
+      throw Error("out of memory allocating a gzip decoder");
+    if (!gzip_ && file.extension() == ".gz")
+      fail(file,
+           "expected gzip data (the name ends in .gz) but the file does not start with 1f 8b");
+  }
+  ~ByteStream() {
+    if (gzip_) inflateEnd(&z_);
+  }
+  ByteStream(const ByteStream&) = delete;
+  ByteStream& operator=(const ByteStream&) = delete;
+
+  bool gzip() const { return gzip_; }
+  std::uint64_t file_size() const { return size_; }
+
+  // Up to n bytes into out; fewer only at the end of the data.
+  std::size_t read(std::uint8_t* out, std::size_t n) {
+    if (!gzip_) {
+      std::size_t got = 0;
+      std::vector<char> piece;
+      while (got < n && offset_ < size_) {
+        piece.resize(std::min<std::size_t>(n - got, 1 << 20));
+        const std::size_t k = file_.read_at(offset_, piece);
+        if (k == 0) break;
+        std::copy(piece.begin(), piece.begin() + static_cast<std::ptrdiff_t>(k), out + got);
+        got += k;
+        offset_ += k;
+      }
+      return got;
+    }
+    std::size_t got = 0;
+    while (got < n && !ended_) {
+      if (z_.avail_in == 0 && !refill()) break;
+      z_.next_out = out + got;
+      z_.avail_out = static_cast<uInt>(std::min<std::size_t>(n - got, 1u << 30));
+      const uInt before = z_.avail_out;
+      const int r = inflate(&z_, Z_NO_FLUSH);
+      got += before - z_.avail_out;
+      if (r == Z_STREAM_END) {
+        // Another member follows when the next bytes are gzip's magic.
+        if (z_.avail_in == 0) refill();
+        if (z_.avail_in >= 2 && z_.next_in[0] == 0x1f && z_.next_in[1] == 0x8b)
+          inflateReset(&z_);
+        else
+          ended_ = true;
+      } else if (r != Z_OK && r != Z_BUF_ERROR) {
+        fail(name_, "corrupt gzip data (" + std::string(z_.msg ? z_.msg : "inflate failed") + ")");
+      } else if (r == Z_BUF_ERROR && z_.avail_in == 0 && !refill()) {
+        fail(name_, "truncated gzip data: the file ends inside a compressed stream");
+      }
+    }
+    return got;
+  }
+
+  // Reads and drops n bytes; false when the data ends first.
+  bool skip(std::uint64_t n) {
+    if (!gzip_) {
+      offset_ += n;
+      return offset_ <= size_;
+    }
+    std::vector<std::uint8_t> sink(1 << 20);
+    while (n > 0) {
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(n, sink.size()));
+      const std::size_t got = read(sink.data(), want);
+      n -= got;
+      if (got < want) return false;
+    }
+    return true;
+  }
+
+  // True when no byte of data follows.
+  bool at_end() {
+    std::uint8_t b = 0;
+    return read(&b, 1) == 0;
+  }
+
+ private:
+  bool refill() {
+    if (in_offset_ >= size_) return false;
+    const std::size_t k = file_.read_at(in_offset_, input_);
+    if (k == 0) return false;
+    in_offset_ += k;
+    z_.next_in = reinterpret_cast<Bytef*>(input_.data());
+    z_.avail_in = static_cast<uInt>(k);
+    return true;
+  }
+  std::string name_;
+  ReadOnlyFile file_;
+  std::uint64_t size_;
+  bool gzip_ = false, ended_ = false;
+  std::uint64_t offset_ = 0, in_offset_ = 0;
+  std::vector<char> input_;
+  z_stream z_{};
+};
+
+// Runs `step` in every process; an InputError in any ends all of them with the same message.
+template <typename Step>
+void together(const Comm& comm, Step step) {
+  std::string error;
+  try {
+    step();
+  } catch (const InputError& e) {
+    error = e.what();
+  }
+  agree_on_errors(comm, error);
+}
+
+}  // namespace
+
+IdxArray load_idx_part(const fs::path& file, std::size_t expected_dims,
+                       const std::function<RowRange(const std::vector<std::size_t>& dims)>& part) {
+  const std::string name = file.string();
+  ByteStream in(file);
+  std::vector<std::uint8_t> head(4);
+  head.resize(in.read(head.data(), 4));
+  if (head.empty()) fail(name, "empty file: expected an IDX header");
+  if (head.size() < 4)
+    fail(name, "file too short for an IDX header: expected at least 4 bytes but found " +
+                   std::to_string(head.size()));
+  if (head[0] != 0 || head[1] != 0 || head[2] != 0x08 ||
+      (expected_dims != 0 ? head[3] != expected_dims : head[3] == 0))
+    return parse_idx(head, name, expected_dims);  // throws, with the whole loader's message
+  const std::size_t header = 4 + 4 * std::size_t{head[3]};
+  head.resize(header);
+  if (in.read(head.data() + 4, header - 4) != header - 4)
+    fail(name, "truncated IDX header: expected " + std::to_string(header) + " bytes");
+  IdxArray a;
+  std::size_t items = 1;
+  for (std::size_t i = 4; i < header; i += 4) a.dims.push_back(read_be32(head.data() + i));
+  // What the header claims, bounded before anything is allocated for it: the raw file's size,
+  // or kMaxDeflateRatio times the gzip file's.
+  const std::uint64_t most = in.gzip()
+                                 ? in.file_size() * kMaxDeflateRatio + 1024
+                                 : in.file_size() - std::min<std::uint64_t>(header, in.file_size());
+  for (const std::size_t dim : a.dims) {
+    if (dim != 0 && items > most / dim)
+      fail(name, "header claims " + dims_text(a.dims, 0) +
+                     " bytes of data but the file holds at most " + std::to_string(most));
+    items *= dim;
+  }
+  if (!in.gzip() && items != most)
+    fail(name, "header claims " + dims_text(a.dims, 0) + " = " + std::to_string(items) +
+                   " bytes of data but the file holds " + std::to_string(most));
+  const std::size_t rows = a.dims[0];
+  const std::size_t item = rows == 0 ? 0 : items / rows;
+  const RowRange mine = part(a.dims);
+  if (mine.begin > mine.end || mine.end > rows) throw std::invalid_argument("load_idx_part: rows");
+  if (!in.skip(mine.begin * item))
+    fail(name, "the data ends before item " + std::to_string(mine.begin) + " of the " +
+                   std::to_string(rows) + " the header claims");
+  a.data.resize(mine.size() * item);
+  if (in.read(a.data.data(), a.data.size()) != a.data.size())
+    fail(name, "the data ends before item " + std::to_string(mine.end) + " of the " +
+                   std::to_string(rows) + " the header claims");
+  if (mine.end == rows && in.gzip() && !in.at_end())
+    fail(name, "header claims " + dims_text(a.dims, 0) + " = " + std::to_string(items) +
+                   " bytes of data but the file holds more");
+  return a;
+}
+
+namespace {
+
+// Items [part] of an IDX images file and its labels file, as the whole loader checks them.
+Dataset images_and_labels_part(
+    const fs::path& images_file, const fs::path& labels_file,
+    const std::function<RowRange(std::size_t rows, std::size_t inputs)>& choose) {
+  std::size_t image_rows = 0;
+  RowRange mine;
+  IdxArray images = load_idx_part(images_file, 3, [&](const std::vector<std::size_t>& dims) {
+    image_rows = dims[0];
+    if (image_rows == 0) fail(images_file, "no images: expected at least 1 but the header says 0");
+    return mine = choose(dims[0], dims[1] * dims[2]);
+  });
+  IdxArray labels = load_idx_part(labels_file, 1, [&](const std::vector<std::size_t>& dims) {
+    if (dims[0] != image_rows)
+      fail(images_file, "image count " + std::to_string(image_rows) + " but labels file " +
+                            labels_file.filename().string() + " has " + std::to_string(dims[0]));
+    return mine;
+  });
+  const auto& names = fashion_mnist_classes();
+  Dataset d;
+  d.rows = mine.size();
+  d.shape = {images.dims[1], images.dims[2]};
+  d.inputs = images.dims[1] * images.dims[2];
+  d.pixels = std::move(images.data);
+  d.scale = 1.0f / 255.0f;
+  d.labels.resize(d.rows);
+  for (std::size_t i = 0; i < d.rows; ++i) {
+    if (labels.data[i] >= names.size())
+      fail(labels_file, "label " + std::to_string(labels.data[i]) + " at index " +
+                            std::to_string(mine.begin + i) + " but Fashion-MNIST has " +
+                            std::to_string(names.size()) + " classes (0-9)");
+    d.labels[i] = labels.data[i];
+  }
+  d.class_names.assign(names.begin(), names.end());
+  d.source = images_file.string();
+  return d;
+}
+
+}  // namespace
+
+TrainTest load_fashion_mnist_part(const fs::path& dir, const Comm& comm, std::size_t outputs) {
+  const auto parts = static_cast<std::uint32_t>(comm.size());
+  const auto part = static_cast<std::uint32_t>(comm.rank());
+  TrainTest tt;
+  together(comm, [&] {
+    const FashionMnistFiles files = fashion_mnist_files(dir);
+    // The training rows: whole stripes of the objective; the test rows: any even cut.
+    tt.train = images_and_labels_part(files.train_images, files.train_labels,
+                                      [&](std::size_t n, std::size_t inputs) {
+                                        return objective_rows(n, inputs, outputs, parts, part);
+                                      });
+    tt.test = images_and_labels_part(
+        files.test_images, files.test_labels,
+        [&](std::size_t n, std::size_t) { return shard_rows(n, parts, part); });
+    if (tt.train.shape != tt.test.shape)
+      fail(tt.test.source, "images are " + dims_text(tt.test.shape, 0) +
+                               " but the training images are " + dims_text(tt.train.shape, 0));
+  });
+  return tt;
+}
+
+Dataset load_sparse_part(const fs::path& file, SparseFormat format, const TextOptions& text,
+                         const Comm& comm, const std::vector<std::string>& class_names,
+                         std::size_t inputs) {
+  const std::string name = file.string();
+  const bool given = !class_names.empty();
+  // 1. This process's lines: a byte range cut at line starts.
+  std::string bytes;
+  together(comm, [&] {
+    const ByteRange range = shard_lines(file, 0, static_cast<std::uint32_t>(comm.size()),
+                                        static_cast<std::uint32_t>(comm.rank()));
+    const ReadOnlyFile f(file);
+    std::vector<char> magic(2);
+    if (f.read_at(0, magic) == 2 && magic[0] == '\x1f' && magic[1] == '\x8b')
+      fail(name,
+           "gzip data: across processes each reads its own lines, so give the file "
+           "uncompressed");
+    std::vector<char> buffer(range.size());
+    std::size_t got = 0;
+    while (got < buffer.size()) {
+      std::vector<char> piece(std::min<std::size_t>(buffer.size() - got, 1 << 20));
+      const std::size_t k = f.read_at(range.begin + got, piece);
+      if (k == 0) fail(name, "the file ended while it was read (did it change?)");
+      std::copy(piece.begin(), piece.begin() + static_cast<std::ptrdiff_t>(k),
+                buffer.begin() + static_cast<std::ptrdiff_t>(got));
+      got += k;
+    }
+    bytes.assign(buffer.begin(), buffer.end());
+  });
+  // 2. The number of this part's first line (for messages): the lines of the parts before.
+  const std::vector<double> lines =
+      allgather_values(comm, static_cast<double>(std::count(bytes.begin(), bytes.end(), '\n')));
+  std::size_t first_line = 1;
+  for (int r = 0; r < comm.rank(); ++r)
+    first_line += static_cast<std::size_t>(lines[static_cast<std::size_t>(r)]);
+  // 3. The rows, labelled with this part's classes (or the given ones).
+  Dataset d;
+  together(comm, [&] {
+    d = format == SparseFormat::libsvm
+            ? parse_libsvm(bytes, name, inputs, class_names, true, first_line)
+            : parse_text(bytes, name, text, class_names, true, first_line);
+  });
+  bytes = {};
+  d.source = name;
+  // 4. What every part agrees on: rows, features and classes.
+  double rows = 0;
+  for (const double n : allgather_values(comm, static_cast<double>(d.rows))) rows += n;
+  if (rows == 0)
+    fail(name, format == SparseFormat::libsvm
+                   ? "empty file: expected lines of 'label index:value ...'"
+                   : "no documents: expected lines of '__label__NAME text ...'");
+  if (format == SparseFormat::libsvm && inputs == 0) {
+    double widest = 0;
+    for (const double n : allgather_values(comm, static_cast<double>(d.inputs)))
+      widest = std::max(widest, n);
+    if (widest == 0) fail(name, "no features: every line has only a label");
+    d.inputs = static_cast<std::size_t>(widest);
+    d.shape = {d.inputs};
+  }
+  // Values kept in every part once one part has a value that is not 1 (as the whole file's
+  // loader keeps them).
+  double valued = 0;
+  for (const double v : allgather_values(comm, d.sparse.binary() ? 0.0 : 1.0)) valued += v;
+  if (valued > 0 && d.sparse.binary()) d.sparse.vals.assign(d.sparse.nnz(), 1.0f);
+  if (!given) {
+    // The classes of every part, ordered as one loader orders the labels of the whole file.
+    std::string mine;
+    for (const std::string& c : d.class_names) mine += c + '\n';
+    LabelReader all(name, {}, format == SparseFormat::libsvm ? "label" : "__label__");
+    for (const std::string& part : allgather_strings(comm, mine))
+      for (std::size_t at = 0; at < part.size();) {
+        const std::size_t nl = part.find('\n', at);
+        all.add(std::string_view(part).substr(at, nl - at), 0);
+        at = nl + 1;
+      }
+    std::vector<std::string> classes;
+    all.finish(classes);
+    std::vector<std::int32_t> to_global(d.class_names.size());
+    for (std::size_t c = 0; c < d.class_names.size(); ++c)
+      to_global[c] = static_cast<std::int32_t>(
+          std::find(classes.begin(), classes.end(), d.class_names[c]) - classes.begin());
+    for (std::int32_t& y : d.labels) y = to_global[static_cast<std::size_t>(y)];
+    d.class_names = std::move(classes);
+  }
+  return d;
+}
+
+}  // namespace softreg
