@@ -197,6 +197,8 @@ ClassifierFit fit_classifier(SoftmaxRegression& model, const FeatureView& x,
                              std::span<const std::int32_t> labels,
                              std::span<const double> sample_weight,
                              const ClassifierOptions& options, const FitWatch& watch) {
+  if (options.comm != nullptr && options.comm->size() > 1 && options.solver == Solver::sgd)
+    throw std::invalid_argument("fit_classifier: SGD across processes is not built yet");
   if (x.cols() != model.inputs())
     throw InputError(x.name() + " has " + std::to_string(x.cols()) + " features but the model " +
                      std::to_string(model.inputs()));
@@ -288,6 +290,7 @@ ClassifierFit fit_classifier(SoftmaxRegression& model, const FeatureView& x,
   fo.max_iter = options.max_iter;
   fo.lbfgs_memory = options.lbfgs_memory;
   fo.fit_intercept = options.fit_intercept;
+  fo.comm = options.comm;
   if (!options.fit_intercept) std::fill(model.bias().begin(), model.bias().end(), 0.0f);
   ThreadPool pool(options.threads);
   const FitResult r = fit(model, x.features(), labels, x.rows(), sample_weight, fo, pool,

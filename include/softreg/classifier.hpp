@@ -106,6 +106,8 @@ struct ClassifierOptions {
   double validation_fraction = 0;
   std::uint64_t seed = 0;  // the run's generator, unless FitWatch::rng gives one
   unsigned threads = 0;    // 0: one per core; results do not depend on it
+  /// lbfgs, newton across processes (FitOptions::comm): the rows are this process's part.
+  const Comm* comm = nullptr;
 };
 
 /// Labelled rows besides the training set: x and one class index a row.

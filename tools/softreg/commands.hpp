@@ -5,7 +5,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include "softreg/comm.hpp"
+
 namespace softreg::cli {
+
+/// The processes of this run when mpirun started more than one (docs/cli.md, "Across
+/// processes"), else null: main() sets it before the subcommands run.
+const Comm* processes();
+void set_processes(const Comm* comm);
 
 void add_train(CLI::App& app);
 void add_eval(CLI::App& app);

@@ -1,6 +1,15 @@
 // softreg: softmax regression from the command line. Exit status: 0 success, 1 failure at run
 // time, 2 bad input or usage.
+//
+// Started by mpirun with more than one process, every process runs the same command on its part
+// of the data (docs/cli.md, "Across processes"). Process 0 alone prints: the others' standard
+// output goes to /dev/null. An InputError is the same in every process (the options are, and
+// the loaders agree on the errors of any part), so process 0 reports it; another error may be
+// one process's own, so that process reports it, naming itself, and exits at once without
+// waiting for the others: mpirun then ends them.
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <new>
@@ -9,7 +18,56 @@
 #include "softreg/error.hpp"
 #include "softreg/train.hpp"
 
+int run_command(int argc, char** argv);
+
+namespace {
+
+const softreg::Comm* g_processes = nullptr;
+
+// The exit status `status` after an error `message` (empty: none to print): printed by process
+// 0, or by the process itself when the error may be its own.
+int fail(int status, const std::string& message, bool same_everywhere = true) {
+  const softreg::Comm* p = g_processes;
+  if (p == nullptr) {
+    if (!message.empty()) std::cerr << "softreg: " << message << '\n';
+    return status;
+  }
+  if (!message.empty() && (p->rank() == 0 || !same_everywhere))
+    std::cerr << "softreg: "
+              << (same_everywhere ? "" : "process " + std::to_string(p->rank()) + ": ") << message
+              << '\n';
+  std::cerr.flush();
+  std::fflush(stdout);
+  if (same_everywhere) {
+    softreg::mpi_finalize();
+    return status;
+  }
+  std::_Exit(status);  // the others may wait for this one in a collective: mpirun ends them
+}
+
+}  // namespace
+
+namespace softreg::cli {
+const Comm* processes() {
+  return g_processes;
+}
+void set_processes(const Comm* comm) {
+  g_processes = comm;
+}
+}  // namespace softreg::cli
+
 int main(int argc, char** argv) {
+  const softreg::Comm* world = softreg::mpi_world(&argc, &argv);
+  if (world != nullptr && world->size() > 1) {
+    softreg::cli::set_processes(world);
+    if (world->rank() != 0 && std::freopen("/dev/null", "w", stdout) == nullptr) return 1;
+  }
+  const int status = run_command(argc, argv);
+  if (status == 0) softreg::mpi_finalize();
+  return status;
+}
+
+int run_command(int argc, char** argv) {
   CLI::App app{"softreg: softmax (multinomial logistic) regression, from scratch and fast"};
   app.require_subcommand(1);
   softreg::cli::add_train(app);
@@ -27,21 +85,18 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "softreg: " << e.what() << " (see softreg --help)\n";
-    return 2;
+    return fail(2, std::string(e.what()) + " (see softreg --help)");
   } catch (const softreg::Interrupted& e) {
-    std::cerr << "softreg: " << e.what() << '\n';
-    return 128 + softreg::cli::interrupting_signal();
+    return fail(128 + softreg::cli::interrupting_signal(), e.what(), false);
   } catch (const softreg::InputError& e) {
-    std::cerr << "softreg: " << e.what() << '\n';
-    return 2;
+    return fail(2, e.what());
   } catch (const std::bad_alloc&) {
-    std::cerr << "softreg: out of memory (for data larger than memory, see --stream in "
-                 "softreg train --help)\n";
-    return 1;
+    return fail(1,
+                "out of memory (for data larger than memory, see --stream in softreg train "
+                "--help)",
+                false);
   } catch (const std::exception& e) {
-    std::cerr << "softreg: " << e.what() << '\n';
-    return 1;
+    return fail(1, e.what(), false);
   }
   return 0;
 }

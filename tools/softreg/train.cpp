@@ -32,6 +32,7 @@
 #include "softreg/model.hpp"
 #include "softreg/random.hpp"
 #include "train_args.hpp"
+#include "train_processes.hpp"
 
 namespace softreg::cli {
 
@@ -257,8 +258,11 @@ SoftmaxRegression initial_model(const TrainArgs& a, const Dataset& train, Output
 
 void run(const TrainArgs& a) {
   if (!a.quiet && !a.recipe_line.empty()) std::printf("%s\n", a.recipe_line.c_str());
+  // Across processes (mpirun): each reads its part of the data; process 0 writes the files.
+  const Comm* comm = processes();
+  if (comm != nullptr) check_across_processes(a, *comm);
   // Before any work: a model that cannot be saved should not cost a training run.
-  if (!a.out.empty()) check_writable(a.out, "--out");
+  if (!a.out.empty()) on_first_process(comm, [&] { check_writable(a.out, "--out"); });
   if (!a.data.cache.empty()) check_writable(a.data.cache, "--cache");
   if (!a.plot.empty()) check_picture_file(a.plot, "--plot", {".svg", ".png"});
   if (!a.report.empty()) prepare_report_folder(a.report);
@@ -341,6 +345,9 @@ void run(const TrainArgs& a) {
           "streaming %s: %zu rows x %zu features in blocks of 1 MB, a shuffle buffer "
           "of %lld rows\n",
           file.c_str(), stream->rows(), stream->inputs(), a.stream);
+  } else if (comm != nullptr) {
+    data =
+        load_training_parts(a, *comm, a.model == "logistic" ? Output::logistic : Output::softmax);
   } else {
     data = load_training_data(a.data, rng, standardization, &validation);
   }
@@ -386,14 +393,14 @@ void run(const TrainArgs& a) {
       }
   }
 
-  if (!a.quiet)
+  if (!a.quiet && comm == nullptr)
     for (const Dataset* d : {&data.train, &data.test})
       if (d->is_sparse() && !(stream && d == &data.train)) std::cout << sparse_summary(*d) << "\n";
   if (!a.quiet && validation.rows != 0)
     std::printf("validation: %zu rows of %s\n", validation.rows, validation.source.c_str());
 
   std::unique_ptr<std::ofstream> metrics;
-  if (!a.metrics.empty()) {
+  if (!a.metrics.empty() && (comm == nullptr || comm->rank() == 0)) {
     metrics = std::make_unique<std::ofstream>(a.metrics);
     if (!*metrics) throw InputError(a.metrics + ": cannot open for writing (--metrics)");
     *metrics
@@ -429,7 +436,7 @@ void run(const TrainArgs& a) {
     SolverRun run;
     {
       const StopOnSignal stop_on_signal;
-      run = run_solver(a, data, model, rng, stop_requested);
+      run = run_solver(a, data, model, rng, stop_requested, comm);
       if (g_signal.load() != 0)
         throw Interrupted("interrupted after training: nothing was saved", 0);
     }
@@ -574,10 +581,12 @@ void run(const TrainArgs& a) {
   ModelInfo info;
   if (!a.out.empty() || !a.report.empty()) {
     info = model_info(a, data.train, standardization);
+    if (comm != nullptr)
+      info.notes["training_examples"] = std::to_string(rows_of_all(comm, data.train.rows));
     for (auto& [key, value] : notes) info.notes[key] = value;
   }
   // Only a finished run gets here: a diverged one has thrown, so nothing NaN is saved.
-  if (!a.out.empty()) {
+  if (!a.out.empty() && (comm == nullptr || comm->rank() == 0)) {
     save_model(a.out, model, info);
     if (!a.quiet) std::printf("saved the model to %s\n", a.out.c_str());
   }

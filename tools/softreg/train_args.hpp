@@ -89,7 +89,9 @@ struct SolverRun {
 /// Trains `model` (zeros, or --init's weights) with --solver lbfgs or newton on data.train,
 /// after choosing the penalty by --cv when asked; prints the iteration lines, the table and the
 /// summary line.
+/// With `comm`, every process runs it on its part of the rows (docs/cli.md, "Across
+/// processes"): the same fit, and the accuracies of every process's rows.
 SolverRun run_solver(const TrainArgs& a, const TrainTest& data, SoftmaxRegression& model, Rng& rng,
-                     const std::function<bool()>& stop_requested);
+                     const std::function<bool()>& stop_requested, const Comm* comm = nullptr);
 
 }  // namespace softreg::cli

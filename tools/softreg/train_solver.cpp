@@ -114,8 +114,30 @@ ClassWeights class_weights_of(const TrainArgs& a, const Dataset& train) {
   return w;
 }
 
+namespace {
+
+// Correct predictions and rows of every process's part.
+PassStats of_all(const Comm* comm, PassStats mine) {
+  if (comm == nullptr) return mine;
+  const std::vector<std::size_t> counts(static_cast<std::size_t>(comm->size()), 3);
+  const double v[3] = {static_cast<double>(mine.correct), static_cast<double>(mine.rows),
+                       mine.loss_sum};
+  std::vector<double> all(3 * counts.size());
+  comm->allgather(v, counts, all);
+  PassStats sum;
+  sum.loss_sum = 0;
+  for (std::size_t p = 0; p < counts.size(); ++p) {
+    sum.correct += static_cast<std::size_t>(all[3 * p]);
+    sum.rows += static_cast<std::size_t>(all[3 * p + 1]);
+    sum.loss_sum += all[3 * p + 2];
+  }
+  return sum;
+}
+
+}  // namespace
+
 SolverRun run_solver(const TrainArgs& a, const TrainTest& data, SoftmaxRegression& model, Rng& rng,
-                     const std::function<bool()>& stop_requested) {
+                     const std::function<bool()>& stop_requested, const Comm* comm) {
   using Clock = std::chrono::steady_clock;
   ThreadPool pool(a.threads);
   const std::vector<Penalty> penalties = penalties_of(a, Penalty{Penalty::c, 1.0});
@@ -152,7 +174,7 @@ SolverRun run_solver(const TrainArgs& a, const TrainTest& data, SoftmaxRegressio
     run.notes["cv_results"] = table.dump();
   }
 
-  const std::vector<double> weights = example_weights(data.train, class_weights);
+  const std::vector<double> weights = example_weights(data.train, class_weights, comm);
   const bool track = !a.plot.empty() || !a.report.empty();
   const Features train_x = Features::of(data.train), test_x = Features::of(data.test);
   auto last = Clock::now();
@@ -188,14 +210,24 @@ SolverRun run_solver(const TrainArgs& a, const TrainTest& data, SoftmaxRegressio
   fit_options.max_iter = options.max_iter;
   fit_options.lbfgs_memory = options.lbfgs_memory;
   fit_options.threads = a.threads;
+  fit_options.comm = comm;
   FitWatch watch;
   watch.on_iteration = on_iteration;
   watch.stop_requested = stop_requested;
+  if (comm != nullptr && stop_requested)
+    // Every process stops at the same iteration: when any was asked to.
+    watch.stop_requested = [&] {
+      double asked = 0;
+      for (const double v : allgather_values(*comm, stop_requested() ? 1.0 : 0.0)) asked += v;
+      return asked > 0;
+    };
   const ClassifierFit r = fit_classifier(model, FeatureView::of(data.train), data.train.labels,
                                          weights, fit_options, watch);
 
-  const PassStats tr = evaluate(model, train_x, data.train.labels, data.train.rows, pool);
-  const PassStats te = evaluate(model, test_x, data.test.labels, data.test.rows, pool);
+  const PassStats tr =
+      of_all(comm, evaluate(model, train_x, data.train.labels, data.train.rows, pool));
+  const PassStats te =
+      of_all(comm, evaluate(model, test_x, data.test.labels, data.test.rows, pool));
   const double train_acc = static_cast<double>(tr.correct) / static_cast<double>(tr.rows);
   const double test_acc =
       te.rows ? static_cast<double>(te.correct) / static_cast<double>(te.rows) : 0;
@@ -203,9 +235,9 @@ SolverRun run_solver(const TrainArgs& a, const TrainTest& data, SoftmaxRegressio
   std::printf(
       "trained %s on %zu %s in %.2f s: objective %.12g  iterations %d  %s  train acc "
       "%.4f  test acc %.4f\n",
-      solver, data.train.rows, data.train.is_bytes() ? "images" : "examples", r.seconds,
-      r.objective, r.iterations, r.converged ? "converged" : "not converged", train_acc, test_acc);
-  if (!r.converged)
+      solver, tr.rows, data.train.is_bytes() ? "images" : "examples", r.seconds, r.objective,
+      r.iterations, r.converged ? "converged" : "not converged", train_acc, test_acc);
+  if (!r.converged && (comm == nullptr || comm->rank() == 0))
     std::fprintf(stderr,
                  "softreg: warning: %s did not converge: %s after %d iterations, grad %.2e > "
                  "--tol %g (raise --max-iter, or --tol)\n",

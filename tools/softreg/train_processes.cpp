@@ -1,0 +1,71 @@
+// softreg train across processes (mpirun -np P softreg train ...; docs/cli.md, "Across
+// processes"): what such a run takes, and the parts of the data each process reads.
+#include "train_processes.hpp"
+
+#include <string>
+
+#include "softreg/error.hpp"
+
+namespace softreg::cli {
+
+void check_across_processes(const TrainArgs& a, const Comm& comm) {
+  const std::string p = "across " + std::to_string(comm.size()) + " processes (mpirun), ";
+  const Solver solver = a.solver_kind();
+  if (solver == Solver::sgd)
+    throw InputError(p +
+                     "softreg train fits with --solver lbfgs or newton (SGD across processes "
+                     "is not built yet)");
+  const std::pair<bool, const char*> refused[] = {
+      {!a.data.csv.empty(), "--csv (a table of floats is read whole; give --libsvm)"},
+      {a.data.tabular() && a.data.test.empty(),
+       "--test-split (give --test FILE: a split would need the whole file)"},
+      {!a.data.validation.empty() || a.data.validation_split > 0, "--validation"},
+      {a.cv > 0, "--cv"},
+      {a.stream > 0, "--stream"},
+      {!a.data.cache.empty(), "--cache"},
+      {a.limit > 0, "--limit"},
+      {a.data.standardize, "--standardize"},
+      {!a.plot.empty(), "--plot"},
+      {!a.report.empty(), "--report"},
+      {a.backend != "native", "--backend torch"},
+      {a.data.text == "-", "--text - (standard input cannot be read in parts)"},
+  };
+  for (const auto& [given, what] : refused)
+    if (given) throw InputError(p + "softreg train does not take " + what + " yet");
+}
+
+TrainTest load_training_parts(const TrainArgs& a, const Comm& comm, Output output) {
+  TrainTest tt;
+  if (!a.data.tabular()) {
+    // Fashion-MNIST has ten classes: a logistic model is refused after loading, as in one process.
+    tt = load_fashion_mnist_part(
+        a.data.data.empty() ? default_fashion_mnist_dir() : std::filesystem::path(a.data.data),
+        comm, output == Output::logistic ? 1 : 10);
+    return tt;
+  }
+  const SparseFormat format = a.data.text.empty() ? SparseFormat::libsvm : SparseFormat::text;
+  tt.train = load_sparse_part(table_file(a.data), format, a.data.text_options, comm);
+  tt.test = load_sparse_part(a.data.test, format, a.data.text_options, comm, tt.train.class_names,
+                             tt.train.inputs);
+  return tt;
+}
+
+void on_first_process(const Comm* comm, const std::function<void()>& step) {
+  if (comm == nullptr) return step();
+  std::string error;
+  if (comm->rank() == 0) try {
+      step();
+    } catch (const InputError& e) {
+      error = e.what();
+    }
+  agree_on_errors(*comm, error);
+}
+
+std::size_t rows_of_all(const Comm* comm, std::size_t mine) {
+  if (comm == nullptr) return mine;
+  double all = 0;
+  for (const double n : allgather_values(*comm, static_cast<double>(mine))) all += n;
+  return static_cast<std::size_t>(all);
+}
+
+}  // namespace softreg::cli
