@@ -151,17 +151,27 @@ torch_backend::FitFunction load_torch_backend() {
 }
 
 // One line on sparse data as loaded: rows, features, stored values, density and memory.
-std::string sparse_summary(const Dataset& d) {
-  const double cells = static_cast<double>(d.rows) * static_cast<double>(d.inputs);
+std::string sparse_summary(const Dataset& d, const Comm* comm) {
+  // Across processes: the whole's figures, every process's part summed.
+  std::size_t rows = d.rows, nnz = d.sparse.nnz();
+  bool binary = d.sparse.binary();
+  if (comm != nullptr) {
+    rows = rows_of_all(comm, rows);
+    nnz = rows_of_all(comm, nnz);
+    binary = rows_of_all(comm, binary ? 0 : 1) == 0;
+  }
+  const double bytes =
+      static_cast<double>((rows + 1) * sizeof(std::uint64_t) + nnz * sizeof(std::uint32_t) +
+                          (binary ? 0 : nnz * sizeof(float)));
+  const double cells = static_cast<double>(rows) * static_cast<double>(d.inputs);
   char buf[512];
   std::snprintf(buf, sizeof buf,
                 "%s: %zu rows x %zu features, %zu stored values (density %.3g%%, %.1f a row), "
                 "%.1f MB%s",
-                d.source.c_str(), d.rows, d.inputs, d.sparse.nnz(),
-                cells > 0 ? 100.0 * static_cast<double>(d.sparse.nnz()) / cells : 0.0,
-                d.rows ? static_cast<double>(d.sparse.nnz()) / static_cast<double>(d.rows) : 0.0,
-                static_cast<double>(d.feature_bytes()) / 1e6,
-                d.sparse.binary() ? " (binary: no values stored)" : "");
+                d.source.c_str(), rows, d.inputs, nnz,
+                cells > 0 ? 100.0 * static_cast<double>(nnz) / cells : 0.0,
+                rows ? static_cast<double>(nnz) / static_cast<double>(rows) : 0.0, bytes / 1e6,
+                binary ? " (binary: no values stored)" : "");
   return buf;
 }
 
@@ -393,9 +403,10 @@ void run(const TrainArgs& a) {
       }
   }
 
-  if (!a.quiet && comm == nullptr)
+  if (!a.quiet)
     for (const Dataset* d : {&data.train, &data.test})
-      if (d->is_sparse() && !(stream && d == &data.train)) std::cout << sparse_summary(*d) << "\n";
+      if (d->is_sparse() && !(stream && d == &data.train))
+        std::cout << sparse_summary(*d, comm) << "\n";
   if (!a.quiet && validation.rows != 0)
     std::printf("validation: %zu rows of %s\n", validation.rows, validation.source.c_str());
 

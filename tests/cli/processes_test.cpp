@@ -1,0 +1,183 @@
+// softreg train across processes (docs/cli.md, "Across processes"): `mpirun -np P softreg
+// train` with lbfgs or newton writes the model file of one process, byte for byte, for P = 2 and
+// 3 — Fashion-MNIST's bytes, LIBSVM and text — and prints the same lines; a bad file that one
+// process alone reads ends the job with exit 2 and one line naming that process, the file and
+// the line; a process killed mid-run ends the job within seconds, naming it (bounded by a
+// timeout: no hang).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+
+#include "expect.hpp"
+#include "fixtures.hpp"
+#include "run.hpp"
+
+namespace softreg::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kMpirun = SOFTREG_MPIEXEC;
+
+// mpirun as root (CI's user) with more processes than cores, quiet: only softreg's own lines.
+// Open MPI's leak-free exit is not softreg's to fix: the sanitizers' leak check is off inside it.
+RunResult mpirun(int processes, const std::string& args, bool quiet = true) {
+  return run_command(
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+      "ASAN_OPTIONS=detect_leaks=0 timeout 300 '" +
+      kMpirun + "'" + (quiet ? " -q" : "") + " --oversubscribe -np " + std::to_string(processes) +
+      " '" + SOFTREG_EXE + "' train " + args);
+}
+
+std::string bytes_of(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The run's printed lines without the seconds, which differ run to run.
+std::string without_seconds(const std::string& out) {
+  return std::regex_replace(out, std::regex(R"(\d+\.\d\d s)"), "N s");
+}
+
+class Processes : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(kMpirun.empty())
+        << "softreg was built without MPI: scripts/setup installs libopenmpi-dev and openmpi-bin";
+  }
+  // `args` with --out FILE: one process's model and lines, then P = 2 and 3 processes' the
+  // same bytes and lines.
+  void expect_same_model(const std::string& args) {
+    TempDir dir;
+    fs::create_directories(dir.path() / "1");
+    const fs::path one = dir.path() / "1" / "model.safetensors";
+    const RunResult plain = run_softreg("train " + args + " --out '" + one.string() + "'");
+    ASSERT_EQ(plain.status, 0) << describe(plain);
+    for (const int p : {2, 3}) {
+      // The same file name, so that the lines saying where the model went are the same.
+      const fs::path many = dir.path() / std::to_string(p) / "model.safetensors";
+      fs::create_directories(many.parent_path());
+      const RunResult r = mpirun(p, args + " --threads 1 --out '" + many.string() + "'");
+      ASSERT_EQ(r.status, 0) << describe(r);
+      EXPECT_EQ(bytes_of(many), bytes_of(one)) << p << " processes: " << args;
+      EXPECT_EQ(std::regex_replace(without_seconds(r.out),
+                                   std::regex("/" + std::to_string(p) + "/"), "/1/"),
+                without_seconds(plain.out))
+          << p << " processes";
+      EXPECT_EQ(r.err, plain.err) << p << " processes";
+    }
+  }
+};
+
+// n LIBSVM lines in 4 classes, features 1..60 (some lines long), values not all 1.
+std::string libsvm_lines(std::size_t n) {
+  std::string s;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t y = (i * 7) % 4;
+    s += std::to_string(y);
+    for (std::size_t j = 1 + y; j <= 60; j += 1 + (i + j) % 5)
+      s += " " + std::to_string(j) + ":" +
+           std::to_string(0.25 * static_cast<double>(1 + (i * j) % 4));
+    s += i % 3 == 0 ? "\r\n" : "\n";
+  }
+  return s;
+}
+
+std::string fasttext_lines(std::size_t n) {
+  const char* words[] = {"apple", "river", "stone", "cloud", "green", "quick", "seven", "light"};
+  std::string s;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t y = (i * 5) % 3;
+    s += "__label__c" + std::to_string(y);
+    for (std::size_t w = 0; w < 6 + i % 9; ++w) s += std::string(" ") + words[(y * 3 + w * i) % 8];
+    s += "\n";
+  }
+  return s;
+}
+
+TEST_F(Processes, FashionMnistLbfgsGivesTheOneProcessModelFile) {
+  const fs::path real = real_fashion_mnist_dir();
+  ASSERT_FALSE(real.empty()) << no_real_fashion_mnist();
+  expect_same_model("--data '" + real.string() + "' --solver lbfgs --max-iter 12");
+}
+
+TEST_F(Processes, NewtonOnImagesGivesTheOneProcessModelFile) {
+  TempDir dir;
+  write_tiny_fashion(dir.path(), 3001, 200);  // 3 stripes: P = 2 holds one and two
+  expect_same_model("--data '" + dir.path().string() + "' --solver newton --max-iter 4 --C 10");
+}
+
+TEST_F(Processes, LibsvmAndTextGiveTheOneProcessModelFile) {
+  TempDir dir;
+  write_text(dir.path() / "train.svm", libsvm_lines(2500));
+  write_text(dir.path() / "test.svm", libsvm_lines(301));
+  write_text(dir.path() / "train.ft", fasttext_lines(2200));
+  write_text(dir.path() / "test.ft", fasttext_lines(120));
+  const std::string d = dir.path().string();
+  for (const char* solver : {"lbfgs", "newton"}) {
+    expect_same_model("--libsvm '" + d + "/train.svm' --test '" + d + "/test.svm' --solver " +
+                      solver + " --max-iter 15 --class-weight balanced");
+    expect_same_model("--text '" + d + "/train.ft' --test '" + d +
+                      "/test.ft' --hash-bits 12 --solver " + solver + " --max-iter 15");
+  }
+}
+
+TEST_F(Processes, ABadLineThatOneProcessReadsEndsTheJobWithItsMessage) {
+  TempDir dir;
+  std::string text = libsvm_lines(900);
+  text += "2 5:1 4:1\n";  // the last line, read by the last process: indices must increase
+  write_text(dir.path() / "train.svm", text);
+  write_text(dir.path() / "test.svm", libsvm_lines(30));
+  const std::string args = "--libsvm '" + dir.path().string() + "/train.svm' --test '" +
+                           dir.path().string() + "/test.svm' --solver lbfgs";
+  const RunResult r = mpirun(3, args);
+  EXPECT_EQ(r.status, 2) << describe(r);
+  EXPECT_EQ(lines_of(r.err).size(), 1u) << describe(r);
+  EXPECT_NE(r.err.find("softreg: process 2: " + dir.path().string() +
+                       "/train.svm: line 901, pair 2: indices must increase"),
+            std::string::npos)
+      << describe(r);
+  // An option a run across processes does not take: refused once, exit 2.
+  const RunResult sgd = mpirun(2, "--data /nonexistent --epochs 1");
+  EXPECT_EQ(sgd.status, 2) << describe(sgd);
+  EXPECT_EQ(sgd.err,
+            "softreg: across 2 processes (mpirun), softreg train fits with --solver lbfgs or "
+            "newton (SGD across processes is not built yet)\n");
+}
+
+TEST_F(Processes, AProcessKilledMidRunEndsTheJobWithinSeconds) {
+  const fs::path real = real_fashion_mnist_dir();
+  ASSERT_FALSE(real.empty()) << no_real_fashion_mnist();
+  // Process 1 is found among mpirun's children by its rank, killed 2 s into a long run, and the
+  // time until mpirun returns is measured; timeout bounds the whole.
+  const std::string script =
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ASAN_OPTIONS=detect_leaks=0 '" +
+      kMpirun + "' --oversubscribe -np 2 '" + SOFTREG_EXE + "' train --data '" + real.string() +
+      "' --solver lbfgs --max-iter 100000 --tol 1e-30 --threads 1 --quiet & pid=$!\n"
+      "victim=\n"
+      "for i in $(seq 300); do\n"
+      "  for p in $(pgrep -P $pid); do\n"
+      "    grep -qz '^OMPI_COMM_WORLD_RANK=1$' /proc/$p/environ 2>/dev/null && victim=$p\n"
+      "  done\n"
+      "  [ -n \"$victim\" ] && break; sleep 0.1\n"
+      "done\n"
+      "sleep 2; kill -9 $victim; t0=$(date +%s%N)\n"
+      "wait $pid; s=$?\n"
+      "echo \"status $s ms $(( ($(date +%s%N) - t0) / 1000000 ))\"\n";
+  TempDir dir;
+  write_text(dir.path() / "kill.sh", script);
+  const RunResult r = run_command("timeout 120 sh '" + (dir.path() / "kill.sh").string() + "'");
+  ASSERT_EQ(r.status, 0) << "the job did not end: " << describe(r);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(status (\d+) ms (\d+))"))) << describe(r);
+  EXPECT_NE(std::stoi(m[1]), 0) << "a job that lost a process fails";
+  EXPECT_LT(std::stoi(m[2]), 15000) << "the others stop within seconds";
+  EXPECT_NE(r.err.find("process rank 1"), std::string::npos) << describe(r);
+  EXPECT_NE(r.err.find("signal 9"), std::string::npos) << describe(r);
+}
+
+}  // namespace
+}  // namespace softreg::test
