@@ -59,23 +59,29 @@ class ByteStream {
     }
     std::size_t got = 0;
     while (got < n && !ended_) {
-      if (z_.avail_in == 0 && !refill()) break;
+      if (z_.avail_in == 0) refill();  // none left at the end of the file: inflate says the rest
       z_.next_out = out + got;
       z_.avail_out = static_cast<uInt>(std::min<std::size_t>(n - got, 1u << 30));
       const uInt before = z_.avail_out;
       const int r = inflate(&z_, Z_NO_FLUSH);
-      got += before - z_.avail_out;
+      const std::size_t produced = before - z_.avail_out;
+      got += produced;
       if (r == Z_STREAM_END) {
         // Another member follows when the next bytes are gzip's magic.
         if (z_.avail_in == 0) refill();
+        if (z_.avail_in == 1) refill_keeping_one();
         if (z_.avail_in >= 2 && z_.next_in[0] == 0x1f && z_.next_in[1] == 0x8b)
           inflateReset(&z_);
-        else
+        else if (z_.avail_in == 0)
           ended_ = true;
+        else
+          fail(name_,
+               "unexpected bytes after the gzip data: expected another gzip member (1f "
+               "8b) or the end of the file");
       } else if (r != Z_OK && r != Z_BUF_ERROR) {
         fail(name_, "corrupt gzip data (" + std::string(z_.msg ? z_.msg : "inflate failed") + ")");
-      } else if (r == Z_BUF_ERROR && z_.avail_in == 0 && !refill()) {
-        fail(name_, "truncated gzip data: the file ends inside a compressed stream");
+      } else if (produced == 0 && z_.avail_in == 0 && in_offset_ >= size_) {
+        break;  // the file ends inside a compressed stream: the caller says what is missing
       }
     }
     return got;
@@ -104,8 +110,20 @@ class ByteStream {
   }
 
  private:
+  // One byte of input left: it and the next piece together (a member's magic may straddle).
+  void refill_keeping_one() {
+    if (in_offset_ >= size_) return;
+    std::vector<char> piece(1 << 20);
+    const std::size_t k = file_.read_at(in_offset_, piece);
+    input_.assign(1, static_cast<char>(*z_.next_in));
+    input_.insert(input_.end(), piece.begin(), piece.begin() + static_cast<std::ptrdiff_t>(k));
+    in_offset_ += k;
+    z_.next_in = reinterpret_cast<Bytef*>(input_.data());
+    z_.avail_in = static_cast<uInt>(input_.size());
+  }
   bool refill() {
     if (in_offset_ >= size_) return false;
+    input_.resize(1 << 20);
     const std::size_t k = file_.read_at(in_offset_, input_);
     if (k == 0) return false;
     in_offset_ += k;
