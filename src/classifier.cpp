@@ -199,29 +199,54 @@ ClassifierFit fit_classifier(SoftmaxRegression& model, const FeatureView& x,
                              const ClassifierOptions& options, const FitWatch& watch) {
   if (options.comm != nullptr && options.comm->size() > 1 && options.solver == Solver::sgd)
     throw std::invalid_argument("fit_classifier: SGD across processes is not built yet");
-  if (x.cols() != model.inputs())
-    throw InputError(x.name() + " has " + std::to_string(x.cols()) + " features but the model " +
-                     std::to_string(model.inputs()));
-  if (labels.size() != x.rows())
-    throw InputError("y has " + std::to_string(labels.size()) + " labels for " +
-                     std::to_string(x.rows()) + " rows of " + x.name());
-  if (x.rows() == 0) throw InputError(x.name() + ": no rows");
-  for (std::size_t i = 0; i < labels.size(); ++i)
-    if (labels[i] < 0 || static_cast<std::size_t>(labels[i]) >= model.classes())
-      throw InputError("y: label " + std::to_string(labels[i]) + " at row " + std::to_string(i) +
-                       " is not a class index in [0, " + std::to_string(model.classes()) + ")");
-  if (!sample_weight.empty()) {
-    if (sample_weight.size() != x.rows())
-      throw InputError("sample_weight has " + std::to_string(sample_weight.size()) +
-                       " entries for " + std::to_string(x.rows()) + " rows");
-    double sum = 0;
-    for (const double w : sample_weight) {
-      if (!std::isfinite(w) || w < 0)
-        throw InputError("sample_weight: every weight must be finite and >= 0");
-      sum += w;
+  // Across processes each checks its own rows, and the rows and weights of all together; an
+  // error of any ends every process with it (agree_on_errors).
+  const Comm* comm = options.comm != nullptr && options.comm->size() > 1 ? options.comm : nullptr;
+  std::string error;
+  double rows = static_cast<double>(x.rows()), weight_sum = 0;
+  bool weighted = !sample_weight.empty();
+  try {
+    if (x.cols() != model.inputs())
+      throw InputError(x.name() + " has " + std::to_string(x.cols()) + " features but the model " +
+                       std::to_string(model.inputs()));
+    if (labels.size() != x.rows())
+      throw InputError("y has " + std::to_string(labels.size()) + " labels for " +
+                       std::to_string(x.rows()) + " rows of " + x.name());
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      if (labels[i] < 0 || static_cast<std::size_t>(labels[i]) >= model.classes())
+        throw InputError("y: label " + std::to_string(labels[i]) + " at row " + std::to_string(i) +
+                         " is not a class index in [0, " + std::to_string(model.classes()) + ")");
+    if (!sample_weight.empty()) {
+      if (sample_weight.size() != x.rows())
+        throw InputError("sample_weight has " + std::to_string(sample_weight.size()) +
+                         " entries for " + std::to_string(x.rows()) + " rows");
+      for (const double w : sample_weight) {
+        if (!std::isfinite(w) || w < 0)
+          throw InputError("sample_weight: every weight must be finite and >= 0");
+        weight_sum += w;
+      }
     }
-    if (sum <= 0) throw InputError("sample_weight: the weights sum to 0");
+  } catch (const InputError& e) {
+    if (comm == nullptr) throw;
+    error = e.what();
   }
+  if (comm != nullptr) {
+    agree_on_errors(*comm, error);
+    // Rows, weighted parts and weights of every process (a part of no rows has no weights).
+    const std::vector<double> mine = {rows, weighted ? 1.0 : 0.0, weight_sum};
+    const std::vector<std::size_t> counts(static_cast<std::size_t>(comm->size()), 3);
+    std::vector<double> all(3 * counts.size());
+    comm->allgather(mine, counts, all);
+    rows = weight_sum = 0;
+    weighted = false;
+    for (std::size_t p = 0; p < counts.size(); ++p) {
+      rows += all[3 * p];
+      weighted = weighted || all[3 * p + 1] > 0;
+      weight_sum += all[3 * p + 2];
+    }
+  }
+  if (rows == 0) throw InputError(x.name() + ": no rows");
+  if (weighted && weight_sum <= 0) throw InputError("sample_weight: the weights sum to 0");
   const Penalty& penalty = options.penalty;
   if (!(penalty.value >= 0 && std::isfinite(penalty.value)) ||
       (penalty.kind == Penalty::c && penalty.value == 0))

@@ -79,7 +79,7 @@ void agree_on_errors(const Comm& comm, const std::string& error) {
   }
   const std::vector<std::string> errors = allgather_strings(comm, error);
   for (std::size_t r = 0; r < errors.size(); ++r)
-    if (!errors[r].empty()) throw InputError("process " + std::to_string(r) + ": " + errors[r]);
+    if (!errors[r].empty()) throw AgreedError("process " + std::to_string(r) + ": " + errors[r]);
 }
 
 #ifdef SOFTREG_WITH_MPI

@@ -33,6 +33,8 @@ void expect_same(const Dataset& got, const Dataset& want, const std::string& wha
   EXPECT_EQ(got.class_names, want.class_names);
   EXPECT_EQ(got.labels, want.labels);
   EXPECT_EQ(got.pixels, want.pixels);
+  EXPECT_EQ(got.values, want.values);
+  EXPECT_EQ(got.weights, want.weights);
   EXPECT_EQ(got.sparse.offsets, want.sparse.offsets);
   EXPECT_EQ(got.sparse.cols, want.sparse.cols);
   EXPECT_EQ(got.sparse.vals, want.sparse.vals);
@@ -137,6 +139,98 @@ TEST(ReadInParts, LibsvmAndTextPartsAreTheWholeFileInOrder) {
                                   })),
                   load_libsvm(svm, 9, whole.class_names), "libsvm with classes, " + what);
     }
+}
+
+// n CSV rows of 5 features, a label of 3 names and a sample weight, CRLF on some lines, a quoted
+// number, a blank line.
+std::string csv_text(std::size_t n) {
+  std::string s = "a,b,\"c\",d,e,weight,kind\n";
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < 5; ++j)
+      s += (j == 2 && i % 7 == 0
+                ? "\"" + std::to_string(0.5 * static_cast<double>(i * j)) + "\""
+                : std::to_string(static_cast<double>((i * 31 + j * 17) % 101) / 7)) +
+           ",";
+    s += std::to_string(1 + i % 3) + "," +
+         std::string(i % 3 == 0   ? "cat"
+                     : i % 3 == 1 ? "dog"
+                                  : "emu");
+    s += i % 5 == 0 ? "\r\n" : "\n";
+    if (i == 3) s += "\n";
+  }
+  return s;
+}
+
+TEST(ReadInParts, CsvPartsAreTheWholeFileAndTrainingPartsAreWholeStripes) {
+  test::TempDir dir;
+  const auto file = dir.path() / "t.csv";
+  CsvOptions o;
+  o.weight_column = "weight";
+  for (int processes = 1; processes <= 5; ++processes)
+    for (const std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t(processes - 1),
+                                std::size_t(processes + 1), std::size_t{3001}}) {
+      test::write_text(file, csv_text(n));
+      const std::string what = std::to_string(n) + " rows, " + std::to_string(processes) + " parts";
+      std::string whole_error;
+      Dataset whole;
+      try {
+        whole = load_csv(file, o);
+      } catch (const InputError& e) {
+        whole_error = e.what();
+      }
+      std::string error;
+      const std::vector<Dataset> parts = in_parts(
+          processes, [&](const Comm& c) { return load_csv_part(file, o, c); }, &error);
+      if (!whole_error.empty()) {
+        EXPECT_TRUE(error.ends_with(whole_error)) << what << ": " << error << " | " << whole_error;
+        continue;
+      }
+      ASSERT_EQ(error, "") << what;
+      expect_same(joined(parts), whole, "csv, " + what);
+      const std::vector<Dataset> stripes = in_parts(processes, [&](const Comm& c) {
+        Dataset d = load_csv_part(file, o, c, [](std::size_t classes) { return classes; });
+        const RowRange want = objective_rows(n, 5, 3, static_cast<std::uint32_t>(processes),
+                                             static_cast<std::uint32_t>(c.rank()));
+        EXPECT_EQ(d.rows, want.size()) << "whole stripes, " << what;
+        return d;
+      });
+      expect_same(joined(stripes), whole, "csv in stripes, " + what);
+      EXPECT_EQ(stripes.front().feature_names, whole.feature_names);
+    }
+  // A bad value read by the last part: the whole loader's message, from every process.
+  std::string bad = csv_text(50);
+  bad.insert(bad.rfind("\n", bad.size() - 2) + 1, "1,2,x,4,5,1,cat\n");
+  test::write_text(file, bad);
+  std::string whole, error;
+  try {
+    load_csv(file, o);
+  } catch (const InputError& e) {
+    whole = e.what();
+  }
+  in_parts(
+      3, [&](const Comm& c) { return load_csv_part(file, o, c); }, &error);
+  EXPECT_EQ(error, "process 2: " + whole);
+  // A quoted field holding line ends: read as the whole file reads it, or refused by name where
+  // a cut falls inside it — never misread.
+  std::string quoted = "x,label\n1,\"a";
+  for (int i = 0; i < 400; ++i) quoted += "\nmore text of the label";
+  quoted += "\"\n2,b\n3,a\n";
+  test::write_text(file, quoted);
+  const Dataset q = load_csv(file);
+  int refused = 0;
+  for (int processes = 1; processes <= 4; ++processes) {
+    const std::vector<Dataset> parts = in_parts(
+        processes, [&](const Comm& c) { return load_csv_part(file, {}, c); }, &error);
+    if (error.empty()) {
+      expect_same(joined(parts), q, "quoted, " + std::to_string(processes) + " parts");
+    } else {
+      ++refused;
+      EXPECT_NE(error.find("a quoted field holds a line end where the file is cut"),
+                std::string::npos)
+          << error;
+    }
+  }
+  EXPECT_GT(refused, 0) << "a cut falls inside the 400-line field for some P";
 }
 
 TEST(ReadInParts, ABadLineInOnePartEndsEveryProcessWithItsMessage) {

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "softreg/error.hpp"
+
 namespace softreg {
 
 class Comm {
@@ -41,8 +43,15 @@ std::vector<double> allgather_values(const Comm& comm, double mine);
 /// One string from every process, in rank order.
 std::vector<std::string> allgather_strings(const Comm& comm, std::string_view mine);
 
+/// An InputError that every process of a run throws at once (agree_on_errors): they can all
+/// end together, and one of them reports it.
+class AgreedError : public InputError {
+ public:
+  using InputError::InputError;
+};
+
 /// Every process calls it with its error, or an empty string when it has none. When any process
-/// has one, every process throws the same InputError: "process R: ERROR" for the lowest such
+/// has one, every process throws the same AgreedError: "process R: ERROR" for the lowest such
 /// rank R (so that one message ends the whole job, whichever process saw the bad input).
 void agree_on_errors(const Comm& comm, const std::string& error);
 

@@ -183,7 +183,11 @@ struct CsvOptions {
 Dataset load_csv(const std::filesystem::path& file, const CsvOptions& options = {});
 
 /// Parses CSV text as load_csv does; `name` names it in errors and becomes the data's source.
-Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptions& options = {});
+/// `first_line`, when not 0, says the text is the header followed by a part of a file's rows
+/// whose first line is that line (load_csv_part): messages count from it, and a part without
+/// rows, of one class or whose sample weights are all 0 is not an error.
+Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptions& options = {},
+                  std::size_t first_line = 0);
 
 /// The most features sparse data may have: column indices are 32-bit, so LIBSVM's 1-based
 /// indices run to 2³² − 1.
@@ -452,6 +456,16 @@ IdxArray load_idx_part(const std::filesystem::path& file, std::size_t expected_d
 /// load_fashion_mnist checks the whole.
 TrainTest load_fashion_mnist_part(const std::filesystem::path& dir, const Comm& comm,
                                   std::size_t outputs);
+
+/// A CSV file in parts: every process reads the header and the lines of its shard_lines() byte
+/// range of the body (uncompressed; a quoted field may not hold a line end where the file is cut),
+/// parses them as load_csv does, and the classes (and the all-zero test of the sample weights)
+/// are agreed over every part. With `outputs` (a training set: the model's outputs for the
+/// classes found) the rows are then moved to the whole stripes objective_rows() gives each
+/// process for such a model: every process all-gathers the rows it holds outside its stripes.
+Dataset load_csv_part(const std::filesystem::path& file, const CsvOptions& options,
+                      const Comm& comm,
+                      const std::function<std::size_t(std::size_t classes)>& outputs = {});
 
 /// A LIBSVM or text file in parts: this process reads the lines of its shard_lines() byte range
 /// (uncompressed files only) and gets their rows, labelled with the classes of every part

@@ -45,6 +45,8 @@ class Fields {
 
   /// The line the current record starts on.
   std::size_t line() const { return record_line_; }
+  /// The number of the line the text goes on with (a part of a file after its header).
+  void set_line(std::size_t line) { line_ = line; }
 
   /// Reads the current record's next field; false when the record has no more fields.
   bool next(std::string_view& field, std::size_t column) {
@@ -135,13 +137,27 @@ std::string separator_text(char sep) {
 
 }  // namespace
 
+std::string csv_label_column(std::string_view text, const std::string& name,
+                             const CsvOptions& options) {
+  if (!options.label.empty()) return options.label;
+  Fields fields(name, text, options.separator != 0 ? options.separator : detect_separator(text));
+  std::vector<std::string> header;
+  if (fields.next_record())
+    for (std::string_view f; fields.next(f, header.size());) header.emplace_back(trim(f));
+  if (header.empty()) return "";
+  const bool weight_last = !options.weight_column.empty() && header.back() == options.weight_column;
+  return header.size() >= 2 && weight_last ? header[header.size() - 2] : header.back();
+}
+
 Dataset load_csv(const fs::path& file, const CsvOptions& options) {
   const std::vector<std::uint8_t> bytes = read_file_maybe_gzip(file);
   return parse_csv(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
                    file.string(), options);
 }
 
-Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptions& options) {
+Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptions& options,
+                  std::size_t first_line) {
+  const bool part = first_line != 0;
   const char sep = options.separator != 0 ? options.separator : detect_separator(text);
   Fields fields(name, text, sep);
   if (!fields.next_record()) fail(name, "empty file: expected a header row and rows of numbers");
@@ -153,7 +169,9 @@ Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptio
                      " columns (softreg's limit for CSV; a wider table is better read as LIBSVM)");
     header.emplace_back(trim(f));
   }
-  if (!fields.next_record()) fail(name, "no data rows after the header");
+  if (part) fields.set_line(first_line);  // the part's rows follow the header at that line
+  const bool any = fields.next_record();
+  if (!any && !part) fail(name, "no data rows after the header");
 
   // The weight column first: the label's default, the last column, is the last other one.
   std::size_t weight_col = header.size();  // none
@@ -207,42 +225,44 @@ Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptio
     return "line " + std::to_string(fields.line()) + ", column " + std::to_string(c + 1) + " (" +
            header[c] + ")";
   };
-  do {
-    std::size_t c = 0;
-    for (std::string_view raw; fields.next(raw, c); ++c) {
-      if (c >= header.size()) continue;  // counted, and refused below
-      const std::string_view field = trim(raw);
-      if (c == label_col) {
-        if (field.empty()) fail(name, where(c) + ": empty label");
-        labels.add(field, fields.line());
-        continue;
+  if (any) do {
+      std::size_t c = 0;
+      for (std::string_view raw; fields.next(raw, c); ++c) {
+        if (c >= header.size()) continue;  // counted, and refused below
+        const std::string_view field = trim(raw);
+        if (c == label_col) {
+          if (field.empty()) fail(name, where(c) + ": empty label");
+          labels.add(field, fields.line());
+          continue;
+        }
+        if (c == weight_col) {
+          double w = 0;  // a double, as the objective sums it
+          if (!parse_number(field, w) || !std::isfinite(w) || w < 0)
+            fail(name, where(c) + ": expected a sample weight (a finite number >= 0) but found '" +
+                           std::string(field) + "'");
+          d.weights.push_back(w);
+          continue;
+        }
+        if (field.empty()) fail(name, where(c) + ": empty feature: expected a number");
+        float v = 0;
+        if (!parse_float(field, v))
+          fail(name, where(c) + ": expected a number but found '" + std::string(field) + "'");
+        if (!std::isfinite(v))
+          fail(name,
+               where(c) + ": expected a finite number but found '" + std::string(field) + "'");
+        d.values.push_back(v);
       }
-      if (c == weight_col) {
-        double w = 0;  // a double, as the objective sums it
-        if (!parse_number(field, w) || !std::isfinite(w) || w < 0)
-          fail(name, where(c) + ": expected a sample weight (a finite number >= 0) but found '" +
-                         std::string(field) + "'");
-        d.weights.push_back(w);
-        continue;
-      }
-      if (field.empty()) fail(name, where(c) + ": empty feature: expected a number");
-      float v = 0;
-      if (!parse_float(field, v))
-        fail(name, where(c) + ": expected a number but found '" + std::string(field) + "'");
-      if (!std::isfinite(v))
-        fail(name, where(c) + ": expected a finite number but found '" + std::string(field) + "'");
-      d.values.push_back(v);
-    }
-    if (c != header.size())
-      fail(name, "line " + std::to_string(fields.line()) + ": expected " +
-                     std::to_string(header.size()) + " fields (as in the header) but found " +
-                     std::to_string(c));
-    ++d.rows;
-  } while (fields.next_record());
+      if (c != header.size())
+        fail(name, "line " + std::to_string(fields.line()) + ": expected " +
+                       std::to_string(header.size()) + " fields (as in the header) but found " +
+                       std::to_string(c));
+      ++d.rows;
+    } while (fields.next_record());
 
   d.class_names = options.class_names;
-  if (label_col < header.size()) d.labels = labels.finish(d.class_names);
-  if (weight_col < header.size() &&
+  if (label_col < header.size())
+    d.labels = part ? labels.finish_part(d.class_names) : labels.finish(d.class_names);
+  if (weight_col < header.size() && !part &&
       std::all_of(d.weights.begin(), d.weights.end(), [](double w) { return w == 0; }))
     fail(name, "every sample weight in column '" + header[weight_col] +
                    "' is 0: nothing would be fitted");

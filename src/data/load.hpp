@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "softreg/data.hpp"
 #include "softreg/error.hpp"
 
 namespace softreg {
@@ -69,6 +70,11 @@ class LabelReader {
   std::map<std::string, std::int32_t, std::less<>> index_;  // label -> id (first seen, or given)
   std::vector<std::int32_t> ids_;
 };
+
+/// The name of the label column of CSV text whose first record is the header: options.label,
+/// or the last column that is not the sample weights (as parse_csv takes it).
+std::string csv_label_column(std::string_view text, const std::string& name,
+                             const CsvOptions& options);
 
 /// The four files of Fashion-MNIST in `dir` (either naming style, raw or gzip'd); InputError
 /// naming the folder or the missing file.

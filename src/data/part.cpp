@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -150,6 +151,34 @@ void together(const Comm& comm, Step step) {
     error = e.what();
   }
   agree_on_errors(comm, error);
+}
+
+// Labels of every part mapped to the classes of every part, ordered as one loader orders the
+// labels of the whole file (LabelReader; `column` names the labels in its errors).
+void agree_on_classes(Dataset& d, const Comm& comm, const std::string& name,
+                      const std::string& column) {
+  // Each label as its length (8 bytes) and its bytes: a CSV label may hold any byte.
+  std::string mine;
+  for (const std::string& c : d.class_names) {
+    const std::uint64_t n = c.size();
+    mine.append(reinterpret_cast<const char*>(&n), sizeof n).append(c);
+  }
+  LabelReader all(name, {}, column);
+  for (const std::string& part : allgather_strings(comm, mine))
+    for (std::size_t at = 0; at + sizeof(std::uint64_t) <= part.size();) {
+      std::uint64_t n = 0;
+      std::memcpy(&n, part.data() + at, sizeof n);
+      all.add(std::string_view(part).substr(at + sizeof n, n), 0);
+      at += sizeof n + n;
+    }
+  std::vector<std::string> classes;
+  all.finish(classes);
+  std::vector<std::int32_t> to_global(d.class_names.size());
+  for (std::size_t c = 0; c < d.class_names.size(); ++c)
+    to_global[c] = static_cast<std::int32_t>(
+        std::find(classes.begin(), classes.end(), d.class_names[c]) - classes.begin());
+  for (std::int32_t& y : d.labels) y = to_global[static_cast<std::size_t>(y)];
+  d.class_names = std::move(classes);
 }
 
 }  // namespace
@@ -330,27 +359,204 @@ Dataset load_sparse_part(const fs::path& file, SparseFormat format, const TextOp
   double valued = 0;
   for (const double v : allgather_values(comm, d.sparse.binary() ? 0.0 : 1.0)) valued += v;
   if (valued > 0 && d.sparse.binary()) d.sparse.vals.assign(d.sparse.nnz(), 1.0f);
-  if (!given) {
-    // The classes of every part, ordered as one loader orders the labels of the whole file.
-    std::string mine;
-    for (const std::string& c : d.class_names) mine += c + '\n';
-    LabelReader all(name, {}, format == SparseFormat::libsvm ? "label" : "__label__");
-    for (const std::string& part : allgather_strings(comm, mine))
-      for (std::size_t at = 0; at < part.size();) {
-        const std::size_t nl = part.find('\n', at);
-        all.add(std::string_view(part).substr(at, nl - at), 0);
-        at = nl + 1;
-      }
-    std::vector<std::string> classes;
-    all.finish(classes);
-    std::vector<std::int32_t> to_global(d.class_names.size());
-    for (std::size_t c = 0; c < d.class_names.size(); ++c)
-      to_global[c] = static_cast<std::int32_t>(
-          std::find(classes.begin(), classes.end(), d.class_names[c]) - classes.begin());
-    for (std::int32_t& y : d.labels) y = to_global[static_cast<std::size_t>(y)];
-    d.class_names = std::move(classes);
-  }
+  if (!given)
+    agree_on_classes(d, comm, name, format == SparseFormat::libsvm ? "label" : "__label__");
   return d;
+}
+
+namespace {
+
+// The bytes [begin, end) of a file.
+std::string read_range(const ReadOnlyFile& f, const std::string& name, std::uint64_t begin,
+                       std::uint64_t end) {
+  std::string bytes;
+  std::vector<char> piece(1 << 20);
+  while (begin + bytes.size() < end) {
+    piece.resize(
+        static_cast<std::size_t>(std::min<std::uint64_t>(end - begin - bytes.size(), 1 << 20)));
+    const std::size_t k = f.read_at(begin + bytes.size(), piece);
+    if (k == 0) fail(name, "the file ended while it was read (did it change?)");
+    bytes.append(piece.data(), k);
+  }
+  return bytes;
+}
+
+// Line ends as the CSV reader counts them: LF, CR LF and a lone CR.
+std::size_t csv_line_ends(std::string_view s) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < s.size(); ++i)
+    n += s[i] == '\n' || (s[i] == '\r' && (i + 1 == s.size() || s[i + 1] != '\n'));
+  return n;
+}
+
+// Dense rows moved to the parts `target` (one range per process): process p holds the global
+// rows `now[p]` of `part`; afterwards it holds `target[p]`. Each process all-gathers the rows it
+// holds outside its target, in order, and keeps or takes each row of its target in order.
+// `labelled`, `weighted`: whether the rows have labels and weights (the same in every process,
+// which a part without rows cannot tell).
+Dataset recut(Dataset part, const Comm& comm, const std::vector<RowRange>& now,
+              const std::vector<RowRange>& target, bool labelled, bool weighted) {
+  const auto me = static_cast<std::size_t>(comm.rank());
+  const std::size_t d = part.inputs;
+  const std::size_t row_bytes = 4 + (weighted ? 8 : 0) + 4 * d;
+  // The rows of now[q] outside target[q]: [now.begin, head_end) and [tail_begin, now.end).
+  const auto head_end = [&](std::size_t q) {
+    return std::max(now[q].begin, std::min(now[q].end, target[q].begin));
+  };
+  const auto tail_begin = [&](std::size_t q) {
+    return std::min(now[q].end, std::max(now[q].begin, target[q].end));
+  };
+  std::vector<std::uint8_t> mine;
+  const auto put = [&](std::size_t local) {
+    const std::int32_t y = labelled ? part.labels[local] : 0;
+    const auto* p = reinterpret_cast<const std::uint8_t*>(&y);
+    mine.insert(mine.end(), p, p + 4);
+    if (weighted) {
+      p = reinterpret_cast<const std::uint8_t*>(&part.weights[local]);
+      mine.insert(mine.end(), p, p + 8);
+    }
+    p = reinterpret_cast<const std::uint8_t*>(part.values.data() + local * d);
+    mine.insert(mine.end(), p, p + 4 * d);
+  };
+  for (std::uint64_t i = now[me].begin; i < head_end(me); ++i) put(i - now[me].begin);
+  for (std::uint64_t i = tail_begin(me); i < now[me].end; ++i) put(i - now[me].begin);
+  std::vector<std::size_t> counts(now.size());
+  std::vector<std::size_t> at(now.size());
+  std::size_t total = 0;
+  for (std::size_t q = 0; q < now.size(); ++q) {
+    at[q] = total;
+    counts[q] = ((head_end(q) - now[q].begin) + (now[q].end - tail_begin(q))) * row_bytes;
+    total += counts[q];
+  }
+  std::vector<std::uint8_t> all(total);
+  comm.allgather_bytes(mine, counts, all);
+  Dataset out = part.empty_like(part.source);
+  out.feature_names = part.feature_names;
+  out.rows = target[me].size();
+  out.values.resize(out.rows * d);
+  if (labelled) out.labels.resize(out.rows);
+  if (weighted) out.weights.resize(out.rows);
+  std::size_t q = 0;
+  for (std::uint64_t i = target[me].begin; i < target[me].end; ++i) {
+    const std::size_t r = i - target[me].begin;
+    if (i >= now[me].begin && i < now[me].end) {
+      const std::size_t local = i - now[me].begin;
+      std::copy_n(part.values.begin() + static_cast<std::ptrdiff_t>(local * d), d,
+                  out.values.begin() + static_cast<std::ptrdiff_t>(r * d));
+      if (labelled) out.labels[r] = part.labels[local];
+      if (weighted) out.weights[r] = part.weights[local];
+      continue;
+    }
+    while (!(i >= now[q].begin && i < now[q].end)) ++q;  // the rows' holders are in order
+    const std::size_t index =
+        i < head_end(q) ? i - now[q].begin : (head_end(q) - now[q].begin) + (i - tail_begin(q));
+    const std::uint8_t* p = all.data() + at[q] + index * row_bytes;
+    std::int32_t y = 0;
+    std::memcpy(&y, p, 4);
+    if (labelled) out.labels[r] = y;
+    p += 4;
+    if (weighted) {
+      std::memcpy(&out.weights[r], p, 8);
+      p += 8;
+    }
+    std::memcpy(out.values.data() + r * d, p, 4 * d);
+  }
+  return out;
+}
+
+}  // namespace
+
+Dataset load_csv_part(const fs::path& file, const CsvOptions& options, const Comm& comm,
+                      const std::function<std::size_t(std::size_t classes)>& outputs) {
+  const std::string name = file.string();
+  const auto parts = static_cast<std::uint32_t>(comm.size());
+  const auto me = static_cast<std::uint32_t>(comm.rank());
+  // 1. The header (every process reads it) and this process's lines of the body.
+  std::string header, bytes;
+  together(comm, [&] {
+    const ReadOnlyFile f(file);
+    std::vector<char> magic(2);
+    if (f.read_at(0, magic) == 2 && magic[0] == '\x1f' && magic[1] == '\x8b')
+      fail(name,
+           "gzip data: across processes each reads its own lines, so give the file "
+           "uncompressed");
+    const std::uint64_t size = f.size();
+    std::uint64_t end = 0;
+    for (std::vector<char> piece(64 * 1024); end < size;) {
+      const std::size_t k = f.read_at(end, piece);
+      if (k == 0) break;
+      const void* nl = std::memchr(piece.data(), '\n', k);
+      if (nl != nullptr) {
+        end += static_cast<std::uint64_t>(static_cast<const char*>(nl) - piece.data()) + 1;
+        break;
+      }
+      end += k;
+    }
+    header = read_range(f, name, 0, end);
+    if (std::count(header.begin(), header.end(), '"') % 2 != 0)
+      fail(name,
+           "line 1: a quoted name in the header holds a line end: across processes the "
+           "header must be one line");
+    const ByteRange range = shard_lines(file, end, parts, me);
+    bytes = read_range(f, name, range.begin, range.end);
+  });
+  // 2. Where each part starts: its first line, and whether a quoted field is open there (its
+  // quotes, "" included, are even outside a field).
+  const std::vector<double> ends =
+      allgather_values(comm, static_cast<double>(csv_line_ends(bytes)));
+  const std::vector<double> quotes =
+      allgather_values(comm, static_cast<double>(std::count(bytes.begin(), bytes.end(), '"') % 2));
+  std::size_t first_line = 1 + csv_line_ends(header), open = 0;
+  for (std::uint32_t r = 0; r < me; ++r) {
+    first_line += static_cast<std::size_t>(ends[r]);
+    open += static_cast<std::size_t>(quotes[r]);
+  }
+  // 3. The rows.
+  Dataset d;
+  together(comm, [&] {
+    // A cut inside a quoted field: at this part's start, or at its end (before the parser,
+    // which would call the field never closed).
+    const bool ends_open = me + 1 < parts && (open + static_cast<std::size_t>(quotes[me])) % 2 != 0;
+    if (open % 2 != 0 || ends_open)
+      fail(name,
+           "line " +
+               std::to_string(first_line + (ends_open ? static_cast<std::size_t>(ends[me]) : 0)) +
+               ": a quoted field holds a line end where the file is cut into parts: "
+               "across processes, CSV fields may not hold line ends");
+    bytes.insert(0, header);
+    d = parse_csv(bytes, name, options, first_line);
+  });
+  bytes = {};
+  // 4. What every part agrees on: the rows, the classes, the weights.
+  const std::vector<double> held = allgather_values(comm, static_cast<double>(d.rows));
+  std::vector<RowRange> now;
+  std::uint64_t rows = 0;
+  for (const double n : held) {
+    now.push_back({rows, rows + static_cast<std::uint64_t>(n)});
+    rows = now.back().end;
+  }
+  if (rows == 0) fail(name, "no data rows after the header");
+  if (options.class_names.empty() && options.require_label)
+    agree_on_classes(d, comm, name, csv_label_column(header, name, options));
+  if (!options.weight_column.empty() && options.require_weights) {
+    double positive = 0;
+    for (const double v : allgather_values(
+             comm, std::any_of(d.weights.begin(), d.weights.end(), [](double w) { return w != 0; })
+                       ? 1.0
+                       : 0.0))
+      positive += v;
+    if (positive == 0)
+      fail(name, "every sample weight in column '" + options.weight_column +
+                     "' is 0: nothing would be fitted");
+  }
+  if (!outputs) return d;
+  const std::size_t k = outputs(d.classes());
+  // 5. Training rows: whole stripes of the objective.
+  std::vector<RowRange> target;
+  for (std::uint32_t p = 0; p < parts; ++p)
+    target.push_back(objective_rows(rows, d.inputs, k, parts, p));
+  return recut(std::move(d), comm, now, target, options.require_label,
+               !options.weight_column.empty() && options.require_weights);
 }
 
 }  // namespace softreg

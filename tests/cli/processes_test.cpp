@@ -1,8 +1,8 @@
 // softreg train across processes (docs/cli.md, "Across processes"): `mpirun -np P softreg
 // train` with lbfgs or newton writes the model file of one process, byte for byte, for P = 2 and
-// 3 — Fashion-MNIST's bytes, LIBSVM and text — and prints the same lines; a bad file that one
-// process alone reads ends the job with exit 2 and one line naming that process, the file and
-// the line; a process killed mid-run ends the job within seconds, naming it (bounded by a
+// 3 — Fashion-MNIST's bytes, CSV's floats, LIBSVM and text — and prints the same lines; a bad file
+// that one process alone reads ends the job with exit 2 and one line naming that process, the file
+// and the line; a process killed mid-run ends the job within seconds, naming it (bounded by a
 // timeout: no hang).
 #include <gtest/gtest.h>
 
@@ -27,7 +27,7 @@ const std::string kMpirun = SOFTREG_MPIEXEC;
 RunResult mpirun(int processes, const std::string& args, bool quiet = true) {
   return run_command(
       "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
-      "ASAN_OPTIONS=detect_leaks=0 timeout 300 '" +
+      "ASAN_OPTIONS=detect_leaks=0 timeout 120 '" +
       kMpirun + "'" + (quiet ? " -q" : "") + " --oversubscribe -np " + std::to_string(processes) +
       " '" + SOFTREG_EXE + "' train " + args);
 }
@@ -123,6 +123,37 @@ TEST_F(Processes, LibsvmAndTextGiveTheOneProcessModelFile) {
     expect_same_model("--text '" + d + "/train.ft' --test '" + d +
                       "/test.ft' --hash-bits 12 --solver " + solver + " --max-iter 15");
   }
+}
+
+// n CSV rows of 6 features in 3 classes, with a sample-weight column.
+std::string csv_lines(std::size_t n) {
+  std::string s = "f1,f2,f3,f4,f5,f6,w,species\n";
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t y = (i * 11) % 3;
+    for (std::size_t j = 0; j < 6; ++j)
+      s += std::to_string(static_cast<double>(y * j) * 0.5 +
+                          static_cast<double>((i * 37 + j * 13) % 29) / 9.0) +
+           ",";
+    s += std::to_string(0.5 + static_cast<double>(i % 4) / 4) + "," +
+         std::string(y == 0   ? "setosa"
+                     : y == 1 ? "versicolor"
+                              : "virginica") +
+         "\n";
+  }
+  return s;
+}
+
+TEST_F(Processes, CsvFloatsGiveTheOneProcessModelFile) {
+  TempDir dir;
+  write_text(dir.path() / "train.csv", csv_lines(3001));  // 3 stripes of rows
+  write_text(dir.path() / "test.csv", csv_lines(200));
+  const std::string d = dir.path().string();
+  for (const char* solver : {"lbfgs", "newton"})
+    expect_same_model("--csv '" + d + "/train.csv' --test '" + d + "/test.csv' --sample-weight w " +
+                      "--solver " + solver + " --max-iter 12");
+  const std::string cancer = std::string(SOFTREG_TEST_DATA) + "/breast_cancer.csv";
+  expect_same_model("--csv '" + cancer + "' --test '" + cancer +
+                    "' --model logistic --solver lbfgs --max-iter 30 --C 0.1");
 }
 
 TEST_F(Processes, ABadLineThatOneProcessReadsEndsTheJobWithItsMessage) {

@@ -3,10 +3,12 @@
 //
 // Started by mpirun with more than one process, every process runs the same command on its part
 // of the data (docs/cli.md, "Across processes"). Process 0 alone prints: the others' standard
-// output goes to /dev/null. An InputError is the same in every process (the options are, and
-// the loaders agree on the errors of any part), so process 0 reports it; another error may be
-// one process's own, so that process reports it, naming itself, and exits at once without
-// waiting for the others: mpirun then ends them.
+// output goes to /dev/null. An error that every process agreed on (AgreedError: a bad part of a
+// file) is reported by process 0, and every process ends normally. Any other InputError comes
+// from the options or the whole data, the same in every process: process 0 reports it. Any other
+// error may be one process's own: that process reports it, naming itself. Except after an
+// agreed error, a process exits at once without waiting for the others (one may wait in a
+// collective that will never complete): mpirun then ends them.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -24,25 +26,27 @@ namespace {
 
 const softreg::Comm* g_processes = nullptr;
 
-// The exit status `status` after an error `message` (empty: none to print): printed by process
-// 0, or by the process itself when the error may be its own.
-int fail(int status, const std::string& message, bool same_everywhere = true) {
+// Who reports an error across processes, and whether every process ends normally.
+enum class Kind { agreed, same_everywhere, own };
+
+// The exit status `status` after an error `message` (empty: none to print).
+int fail(int status, const std::string& message, Kind kind = Kind::same_everywhere) {
   const softreg::Comm* p = g_processes;
   if (p == nullptr) {
     if (!message.empty()) std::cerr << "softreg: " << message << '\n';
     return status;
   }
-  if (!message.empty() && (p->rank() == 0 || !same_everywhere))
+  if (!message.empty() && (p->rank() == 0 || kind == Kind::own))
     std::cerr << "softreg: "
-              << (same_everywhere ? "" : "process " + std::to_string(p->rank()) + ": ") << message
+              << (kind == Kind::own ? "process " + std::to_string(p->rank()) + ": " : "") << message
               << '\n';
   std::cerr.flush();
   std::fflush(stdout);
-  if (same_everywhere) {
+  if (kind == Kind::agreed) {
     softreg::mpi_finalize();
     return status;
   }
-  std::_Exit(status);  // the others may wait for this one in a collective: mpirun ends them
+  std::_Exit(status);
 }
 
 }  // namespace
@@ -87,16 +91,19 @@ int run_command(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return fail(2, std::string(e.what()) + " (see softreg --help)");
   } catch (const softreg::Interrupted& e) {
-    return fail(128 + softreg::cli::interrupting_signal(), e.what(), false);
+    return fail(128 + softreg::cli::interrupting_signal(),
+                e.what());  // every process stops at once
+  } catch (const softreg::AgreedError& e) {
+    return fail(2, e.what(), Kind::agreed);
   } catch (const softreg::InputError& e) {
     return fail(2, e.what());
   } catch (const std::bad_alloc&) {
     return fail(1,
                 "out of memory (for data larger than memory, see --stream in softreg train "
                 "--help)",
-                false);
+                Kind::own);
   } catch (const std::exception& e) {
-    return fail(1, e.what(), false);
+    return fail(1, e.what(), Kind::own);
   }
   return 0;
 }

@@ -16,7 +16,6 @@ void check_across_processes(const TrainArgs& a, const Comm& comm) {
                      "softreg train fits with --solver lbfgs or newton (SGD across processes "
                      "is not built yet)");
   const std::pair<bool, const char*> refused[] = {
-      {!a.data.csv.empty(), "--csv (a table of floats is read whole; give --libsvm)"},
       {a.data.tabular() && a.data.test.empty(),
        "--test-split (give --test FILE: a split would need the whole file)"},
       {!a.data.validation.empty() || a.data.validation_split > 0, "--validation"},
@@ -41,6 +40,24 @@ TrainTest load_training_parts(const TrainArgs& a, const Comm& comm, Output outpu
     tt = load_fashion_mnist_part(
         a.data.data.empty() ? default_fashion_mnist_dir() : std::filesystem::path(a.data.data),
         comm, output == Output::logistic ? 1 : 10);
+    return tt;
+  }
+  if (!a.data.csv.empty()) {
+    // The training rows moved to whole stripes of the objective; the test rows as they are cut.
+    CsvOptions o;
+    o.label = a.data.label;
+    o.separator = separator(a.data.sep);
+    o.weight_column = a.data.sample_weight;
+    tt.train = load_csv_part(a.data.csv, o, comm, [&](std::size_t classes) {
+      return output == Output::logistic ? std::size_t{1} : classes;
+    });
+    o.class_names = tt.train.class_names;
+    o.require_weights = false;
+    tt.test = load_csv_part(a.data.test, o, comm);
+    if (tt.test.inputs != tt.train.inputs)
+      throw InputError(a.data.test + ": " + std::to_string(tt.test.inputs) +
+                       " features but the training table " + a.data.csv + " has " +
+                       std::to_string(tt.train.inputs));
     return tt;
   }
   const SparseFormat format = a.data.text.empty() ? SparseFormat::libsvm : SparseFormat::text;

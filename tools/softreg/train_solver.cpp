@@ -235,7 +235,7 @@ SolverRun run_solver(const TrainArgs& a, const TrainTest& data, SoftmaxRegressio
   std::printf(
       "trained %s on %zu %s in %.2f s: objective %.12g  iterations %d  %s  train acc "
       "%.4f  test acc %.4f\n",
-      solver, tr.rows, data.train.is_bytes() ? "images" : "examples", r.seconds, r.objective,
+      solver, tr.rows, a.data.tabular() ? "examples" : "images", r.seconds, r.objective,
       r.iterations, r.converged ? "converged" : "not converged", train_acc, test_acc);
   if (!r.converged && (comm == nullptr || comm->rank() == 0))
     std::fprintf(stderr,
