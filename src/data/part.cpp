@@ -104,10 +104,14 @@ class ByteStream {
     return true;
   }
 
-  // True when no byte of data follows.
+  // True when no byte of data follows; a gzip stream must also have ended (its trailer read and
+  // checked), else the file is truncated.
   bool at_end() {
     std::uint8_t b = 0;
-    return read(&b, 1) == 0;
+    if (read(&b, 1) != 0) return false;
+    if (gzip_ && !ended_)
+      fail(name_, "truncated gzip data: the file ends inside a compressed stream");
+    return true;
   }
 
  private:
@@ -208,11 +212,15 @@ IdxArray load_idx_part(const fs::path& file, std::size_t expected_dims,
   const std::uint64_t most = in.gzip()
                                  ? in.file_size() * kMaxDeflateRatio + 1024
                                  : in.file_size() - std::min<std::uint64_t>(header, in.file_size());
-  for (const std::size_t dim : a.dims) {
-    if (dim != 0 && items > most / dim)
-      fail(name, "header claims " + dims_text(a.dims, 0) +
-                     " bytes of data but the file holds at most " + std::to_string(most));
-    items *= dim;
+  if (std::find(a.dims.begin(), a.dims.end(), 0) != a.dims.end()) {
+    items = 0;  // a dimension of 0: no data, whatever the others say
+  } else {
+    for (const std::size_t dim : a.dims) {
+      if (items > most / dim)
+        fail(name, "header claims " + dims_text(a.dims, 0) +
+                       " bytes of data but the file holds at most " + std::to_string(most));
+      items *= dim;
+    }
   }
   if (!in.gzip() && items != most)
     fail(name, "header claims " + dims_text(a.dims, 0) + " = " + std::to_string(items) +
