@@ -9,6 +9,28 @@ namespace softreg {
 
 namespace fs = std::filesystem;
 
+Dataset fashion_mnist_rows(IdxArray images, const IdxArray& labels, const fs::path& images_file,
+                           const fs::path& labels_file, std::size_t first) {
+  const auto& names = fashion_mnist_classes();
+  Dataset d;
+  d.rows = labels.data.size();
+  d.shape = {images.dims[1], images.dims[2]};
+  d.inputs = images.dims[1] * images.dims[2];
+  d.pixels = std::move(images.data);
+  d.scale = 1.0f / 255.0f;
+  d.labels.resize(d.rows);
+  for (std::size_t i = 0; i < d.rows; ++i) {
+    if (labels.data[i] >= names.size())
+      fail(labels_file, "label " + std::to_string(labels.data[i]) + " at index " +
+                            std::to_string(first + i) + " but Fashion-MNIST has " +
+                            std::to_string(names.size()) + " classes (0-9)");
+    d.labels[i] = labels.data[i];
+  }
+  d.class_names.assign(names.begin(), names.end());
+  d.source = images_file.string();
+  return d;
+}
+
 namespace {
 
 // The names a Fashion-MNIST file may have: Debian's/Zalando's "train-images-idx3-ubyte" and the
@@ -33,24 +55,7 @@ Dataset images_and_labels(const fs::path& images_file, const fs::path& labels_fi
     fail(images_file, "image count " + std::to_string(images.dims[0]) + " but labels file " +
                           labels_file.filename().string() + " has " +
                           std::to_string(labels.dims[0]));
-  const auto& names = fashion_mnist_classes();
-  Dataset d;
-  d.rows = images.dims[0];
-  d.shape = {images.dims[1], images.dims[2]};
-  d.inputs = images.dims[1] * images.dims[2];
-  d.pixels = std::move(images.data);
-  d.scale = 1.0f / 255.0f;
-  d.labels.resize(d.rows);
-  for (std::size_t i = 0; i < d.rows; ++i) {
-    if (labels.data[i] >= names.size())
-      fail(labels_file, "label " + std::to_string(labels.data[i]) + " at index " +
-                            std::to_string(i) + " but Fashion-MNIST has " +
-                            std::to_string(names.size()) + " classes (0-9)");
-    d.labels[i] = labels.data[i];
-  }
-  d.class_names.assign(names.begin(), names.end());
-  d.source = images_file.string();
-  return d;
+  return fashion_mnist_rows(std::move(images), labels, images_file, labels_file, 0);
 }
 
 }  // namespace

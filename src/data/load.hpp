@@ -83,6 +83,12 @@ struct FashionMnistFiles {
 };
 FashionMnistFiles fashion_mnist_files(const std::filesystem::path& dir);
 
+/// Fashion-MNIST's data set of IDX images (n x rows x cols bytes) and their labels (n bytes,
+/// each checked to be a class); `first` is the index of the first row in its file, for messages.
+Dataset fashion_mnist_rows(IdxArray images, const IdxArray& labels,
+                           const std::filesystem::path& images_file,
+                           const std::filesystem::path& labels_file, std::size_t first);
+
 /// A file opened for reading at offsets (pread); InputError "FILE: cannot ... (reason)".
 class ReadOnlyFile {
  public:

@@ -145,6 +145,30 @@ class ByteStream {
   z_stream z_{};
 };
 
+// The bytes [begin, end) of a file.
+std::string read_range(const ReadOnlyFile& f, const std::string& name, std::uint64_t begin,
+                       std::uint64_t end) {
+  std::string bytes;
+  std::vector<char> piece(1 << 20);
+  while (begin + bytes.size() < end) {
+    piece.resize(
+        static_cast<std::size_t>(std::min<std::uint64_t>(end - begin - bytes.size(), 1 << 20)));
+    const std::size_t k = f.read_at(begin + bytes.size(), piece);
+    if (k == 0) fail(name, "the file ended while it was read (did it change?)");
+    bytes.append(piece.data(), k);
+  }
+  return bytes;
+}
+
+// InputError unless `f` is uncompressed: a part of a deflate stream cannot be read alone.
+void refuse_gzip(const ReadOnlyFile& f, const std::string& name) {
+  std::vector<char> magic(2);
+  if (f.read_at(0, magic) == 2 && magic[0] == '\x1f' && magic[1] == '\x8b')
+    fail(name,
+         "gzip data: across processes each reads its own lines, so give the file "
+         "uncompressed");
+}
+
 // Runs `step` in every process; an InputError in any ends all of them with the same message.
 template <typename Step>
 void together(const Comm& comm, Step step) {
@@ -261,24 +285,7 @@ Dataset images_and_labels_part(
                             labels_file.filename().string() + " has " + std::to_string(dims[0]));
     return mine;
   });
-  const auto& names = fashion_mnist_classes();
-  Dataset d;
-  d.rows = mine.size();
-  d.shape = {images.dims[1], images.dims[2]};
-  d.inputs = images.dims[1] * images.dims[2];
-  d.pixels = std::move(images.data);
-  d.scale = 1.0f / 255.0f;
-  d.labels.resize(d.rows);
-  for (std::size_t i = 0; i < d.rows; ++i) {
-    if (labels.data[i] >= names.size())
-      fail(labels_file, "label " + std::to_string(labels.data[i]) + " at index " +
-                            std::to_string(mine.begin + i) + " but Fashion-MNIST has " +
-                            std::to_string(names.size()) + " classes (0-9)");
-    d.labels[i] = labels.data[i];
-  }
-  d.class_names.assign(names.begin(), names.end());
-  d.source = images_file.string();
-  return d;
+  return fashion_mnist_rows(std::move(images), labels, images_file, labels_file, mine.begin);
 }
 
 }  // namespace
@@ -315,22 +322,8 @@ Dataset load_sparse_part(const fs::path& file, SparseFormat format, const TextOp
     const ByteRange range = shard_lines(file, 0, static_cast<std::uint32_t>(comm.size()),
                                         static_cast<std::uint32_t>(comm.rank()));
     const ReadOnlyFile f(file);
-    std::vector<char> magic(2);
-    if (f.read_at(0, magic) == 2 && magic[0] == '\x1f' && magic[1] == '\x8b')
-      fail(name,
-           "gzip data: across processes each reads its own lines, so give the file "
-           "uncompressed");
-    std::vector<char> buffer(range.size());
-    std::size_t got = 0;
-    while (got < buffer.size()) {
-      std::vector<char> piece(std::min<std::size_t>(buffer.size() - got, 1 << 20));
-      const std::size_t k = f.read_at(range.begin + got, piece);
-      if (k == 0) fail(name, "the file ended while it was read (did it change?)");
-      std::copy(piece.begin(), piece.begin() + static_cast<std::ptrdiff_t>(k),
-                buffer.begin() + static_cast<std::ptrdiff_t>(got));
-      got += k;
-    }
-    bytes.assign(buffer.begin(), buffer.end());
+    refuse_gzip(f, name);
+    bytes = read_range(f, name, range.begin, range.end);
   });
   // 2. The number of this part's first line (for messages): the lines of the parts before.
   const std::vector<double> lines =
@@ -373,21 +366,6 @@ Dataset load_sparse_part(const fs::path& file, SparseFormat format, const TextOp
 }
 
 namespace {
-
-// The bytes [begin, end) of a file.
-std::string read_range(const ReadOnlyFile& f, const std::string& name, std::uint64_t begin,
-                       std::uint64_t end) {
-  std::string bytes;
-  std::vector<char> piece(1 << 20);
-  while (begin + bytes.size() < end) {
-    piece.resize(
-        static_cast<std::size_t>(std::min<std::uint64_t>(end - begin - bytes.size(), 1 << 20)));
-    const std::size_t k = f.read_at(begin + bytes.size(), piece);
-    if (k == 0) fail(name, "the file ended while it was read (did it change?)");
-    bytes.append(piece.data(), k);
-  }
-  return bytes;
-}
 
 // Line ends as the CSV reader counts them: LF, CR LF and a lone CR.
 std::size_t csv_line_ends(std::string_view s) {
@@ -483,11 +461,7 @@ Dataset load_csv_part(const fs::path& file, const CsvOptions& options, const Com
   std::string header, bytes;
   together(comm, [&] {
     const ReadOnlyFile f(file);
-    std::vector<char> magic(2);
-    if (f.read_at(0, magic) == 2 && magic[0] == '\x1f' && magic[1] == '\x8b')
-      fail(name,
-           "gzip data: across processes each reads its own lines, so give the file "
-           "uncompressed");
+    refuse_gzip(f, name);
     const std::uint64_t size = f.size();
     std::uint64_t end = 0;
     for (std::vector<char> piece(64 * 1024); end < size;) {
