@@ -264,6 +264,15 @@ TEST(ReadInParts, ABadLineInOnePartEndsEveryProcessWithItsMessage) {
       &error);
   EXPECT_NE(error.find("process 0: "), std::string::npos) << error;
   EXPECT_NE(error.find("none.svm"), std::string::npos) << error;
+  // A gzip'd file: no part of a deflate stream can be read alone.
+  const std::string text = libsvm_text(20);
+  test::write_file(svm, test::gzip_bytes(std::span(
+                            reinterpret_cast<const std::uint8_t*>(text.data()), text.size())));
+  in_parts(
+      2, [&](const Comm& c) { return load_sparse_part(svm, SparseFormat::libsvm, {}, c); }, &error);
+  EXPECT_EQ(error, "process 0: " + svm.string() +
+                       ": gzip data: across processes each reads its own lines, so give the file "
+                       "uncompressed");
 }
 
 TEST(ReadInParts, FashionMnistPartsAreTheWholeInOrder) {
