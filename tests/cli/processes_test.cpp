@@ -179,6 +179,36 @@ TEST_F(Processes, ABadLineThatOneProcessReadsEndsTheJobWithItsMessage) {
             "newton (SGD across processes is not built yet)\n");
 }
 
+// Every option a run across processes does not take yet is refused before any data is read:
+// exit 2 and one line naming the option (docs/cli.md, "Across processes").
+TEST_F(Processes, EveryOptionNotTakenAcrossProcessesIsRefusedByName) {
+  TempDir dir;
+  const std::string d = dir.path().string();
+  write_text(dir.path() / "t.csv", "a,label\n1,0\n2,1\n");
+  // Each case with --data or a table of its own; validation is SGD's (refused with it).
+  const std::string images = "--data /nonexistent ";
+  const std::pair<std::string, std::string> refused[] = {
+      {"--csv '" + d + "/t.csv'",
+       "--test-split (give --test FILE: a split would need the whole file)"},
+      {images + "--cv 3 --C 1,10", "--cv"},
+      {images + "--stream 100", "--stream"},
+      {images + "--cache '" + d + "/c.cache'", "--cache"},
+      {images + "--limit 5", "--limit"},
+      {images + "--standardize", "--standardize"},
+      {images + "--plot '" + d + "/p.svg'", "--plot"},
+      {images + "--report '" + d + "/report'", "--report"},
+      {images + "--backend torch", "--backend torch"},
+      {"--text - --test '" + d + "/t.txt'", "--text - (standard input cannot be read in parts)"},
+  };
+  for (const auto& [option, name] : refused) {
+    const RunResult r = mpirun(2, option + " --solver lbfgs");
+    EXPECT_EQ(r.status, 2) << option << ": " << describe(r);
+    EXPECT_EQ(r.err, "softreg: across 2 processes (mpirun), softreg train does not take " + name +
+                         " yet\n")
+        << option;
+  }
+}
+
 TEST_F(Processes, AProcessKilledMidRunEndsTheJobWithinSeconds) {
   const fs::path real = real_fashion_mnist_dir();
   ASSERT_FALSE(real.empty()) << no_real_fashion_mnist();
