@@ -185,7 +185,8 @@ TEST_F(Processes, EveryOptionNotTakenAcrossProcessesIsRefusedByName) {
   TempDir dir;
   const std::string d = dir.path().string();
   write_text(dir.path() / "t.csv", "a,label\n1,0\n2,1\n");
-  // Each case with --data or a table of its own; validation is SGD's (refused with it).
+  // Each case carries --data or a table of its own (a clash of those is refused first, at
+  // parsing). --validation* is not listed: it validates SGD, whose refusal comes first (above).
   const std::string images = "--data /nonexistent ";
   const std::pair<std::string, std::string> refused[] = {
       {"--csv '" + d + "/t.csv'",
