@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -90,6 +91,95 @@ void ThreadPool::start(std::size_t tasks, const std::function<void(std::size_t)>
 }
 
 // ------------------------------------------------------------------------------------ vectors
+
+void ExactSum::add(float v) {
+  const auto bits = std::bit_cast<std::uint32_t>(v);
+  const std::uint32_t exponent = (bits >> 23) & 0xffu, fraction = bits & 0x7fffffu;
+  if (exponent == 0xffu) {
+    special_ += v;
+    return;
+  }
+  // |v| = m * 2^(p - 149): subnormals m = fraction, p = 0; normals the hidden bit too.
+  const std::uint64_t m = exponent == 0 ? fraction : (fraction | 0x800000u);
+  if (m == 0) return;
+  const std::uint32_t p = exponent == 0 ? 0 : exponent - 1;
+  const std::size_t w = p / 64, s = p % 64;
+  std::array<std::uint64_t, kWords> part{};  // |v| * 2^149: two words of it at most
+  part[w] = m << s;
+  if (s > 40) part[w + 1] = m >> (64 - s);
+  const bool negative = (bits >> 31) != 0;
+  std::uint64_t carry = 0;
+  for (std::size_t i = w; i < kWords; ++i) {
+    const std::uint64_t a = words_[i], b = part[i];
+    if (negative) {
+      const std::uint64_t d = a - b - carry;
+      carry = (a < b || (a == b && carry)) ? 1 : 0;
+      words_[i] = d;
+    } else {
+      const std::uint64_t t = a + b + carry;
+      carry = (t < a || (t == a && carry)) ? 1 : 0;
+      words_[i] = t;
+    }
+    if (carry == 0 && i > w) break;
+  }
+}
+
+void ExactSum::add(const ExactSum& other) {
+  std::uint64_t carry = 0;
+  for (std::size_t i = 0; i < kWords; ++i) {
+    const std::uint64_t a = words_[i], t = a + other.words_[i] + carry;
+    carry = (t < a || (t == a && carry)) ? 1 : 0;
+    words_[i] = t;
+  }
+  special_ += other.special_;
+}
+
+double ExactSum::value() const {
+  if (special_ != 0.0f) return special_;  // also a NaN
+  std::array<std::uint64_t, kWords> w = words_;
+  const bool negative = (w[kWords - 1] >> 63) != 0;
+  if (negative) {  // two's complement: invert and add 1
+    std::uint64_t carry = 1;
+    for (auto& x : w) {
+      x = ~x + carry;
+      carry = (carry && x == 0) ? 1 : 0;
+    }
+  }
+  std::size_t top = kWords;
+  while (top > 0 && w[top - 1] == 0) --top;
+  if (top == 0) return 0.0;
+  // The 64 bits from the highest set bit down, the bits below them folded into the last one
+  // (sticky), so that converting to double rounds as the whole number would.
+  const std::size_t high =
+      64 * (top - 1) + (63 - static_cast<std::size_t>(std::countl_zero(w[top - 1])));
+  double r;
+  if (high < 64) {
+    r = std::ldexp(static_cast<double>(w[0]), -149);
+  } else {
+    const std::size_t low = high - 63, q = low / 64, s = low % 64;
+    std::uint64_t bits = w[q] >> s;
+    if (s != 0) bits |= w[q + 1] << (64 - s);
+    bool sticky = s != 0 && (w[q] & ((std::uint64_t{1} << s) - 1)) != 0;
+    for (std::size_t i = 0; i < q; ++i) sticky = sticky || w[i] != 0;
+    r = std::ldexp(static_cast<double>(bits | (sticky ? 1u : 0u)), static_cast<int>(low) - 149);
+  }
+  return negative ? -r : r;
+}
+
+std::array<std::uint8_t, ExactSum::kBytes> ExactSum::bytes() const {
+  std::array<std::uint8_t, kBytes> b{};
+  std::memcpy(b.data(), words_.data(), kWords * 8);
+  std::memcpy(b.data() + kWords * 8, &special_, 4);
+  return b;
+}
+
+ExactSum ExactSum::of_bytes(std::span<const std::uint8_t> b) {
+  if (b.size() != kBytes) throw std::invalid_argument("ExactSum::of_bytes: wrong size");
+  ExactSum e;
+  std::memcpy(e.words_.data(), b.data(), kWords * 8);
+  std::memcpy(&e.special_, b.data() + kWords * 8, 4);
+  return e;
+}
 
 namespace {
 
@@ -233,6 +323,18 @@ constexpr std::size_t kColumnVectors = kLanes >= 16 ? 2 : 1;
 // operations in the same order whether it is paired or not.
 constexpr std::size_t kRowsAtOnce = kLanes >= 16 ? 2 : 1;
 
+// a * b + c, rounded once where the machine fuses (FMA) and twice where it cannot, whatever
+// the compiler would make of the expression around it: a row's logits must not depend on how
+// many rows are computed with it (a process's part starts anywhere in a block of rows), and
+// contraction (-ffp-contract=fast) is the compiler's choice, per loop and per vectorisation.
+inline float mul_add(float a, float b, float c) {
+#if defined(__FMA__)
+  return std::fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
 // out[r][k] = Σ_j w[k][j] x_r[j] for R rows and the KT classes of a tile; w points at the tile's
 // first row of W; out has row stride ldo.
 template <std::size_t KT, std::size_t R, class T>
@@ -257,7 +359,8 @@ void dot_tile(const T* const* x, const float* w, std::size_t d, float* out, std:
   for (; j < d; ++j)
     for (std::size_t r = 0; r < R; ++r) {
       const auto xj = static_cast<float>(x[r][j]);
-      for (std::size_t k = 0; k < KT; ++k) out[r * ldo + k] += w[k * d + j] * xj;
+      for (std::size_t k = 0; k < KT; ++k)
+        out[r * ldo + k] = mul_add(w[k * d + j], xj, out[r * ldo + k]);
     }
 }
 
@@ -277,7 +380,8 @@ void rows_logits(const T* const* x, const float* w, const float* b, std::size_t 
     table[kt - 1](x, w + k0 * d, d, o + k0, k_all);
   }
   for (std::size_t r = 0; r < R; ++r)
-    for (std::size_t k = 0; k < k_all; ++k) o[r * k_all + k] = o[r * k_all + k] * scale + b[k];
+    for (std::size_t k = 0; k < k_all; ++k)
+      o[r * k_all + k] = mul_add(o[r * k_all + k], scale, b[k]);
 }
 
 template <class T>
@@ -607,6 +711,54 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
   return stats;
 }
 
+std::size_t SoftmaxKernel::rows_per_chunk() {
+  return kRowsPerChunk;
+}
+
+void SoftmaxKernel::chunk_gradients(const SoftmaxRegression& model, const Features& x,
+                                    std::span<const std::int32_t> labels,
+                                    std::span<const std::uint32_t> rows, std::size_t batch_rows,
+                                    ThreadPool& pool, std::span<float> out,
+                                    std::span<PassStats> stats) {
+  if (x.sparse()) throw std::invalid_argument("SoftmaxKernel::chunk_gradients reads dense rows");
+  const std::size_t n = rows.size(), d = inputs_, k_all = classes_;
+  const std::size_t chunks = ceil_div(n, kRowsPerChunk);
+  if (model.inputs() != d || model.outputs() != k_all || x.inputs != d)
+    throw std::invalid_argument(
+        "SoftmaxKernel::chunk_gradients: shapes of model, kernel and data differ");
+  if (n > batch_rows || out.size() != chunks * chunk_floats() || stats.size() != chunks)
+    throw std::invalid_argument("SoftmaxKernel::chunk_gradients: output not of the rows' chunks");
+  if (n == 0) return;
+  reserve(n);
+  const float* w = model.weight().data();
+  const float* b = model.bias().data();
+  // The whole batch's 1 / B, as step() scales dO.
+  const float inv_n = 1.0f / static_cast<float>(batch_rows);
+  const ChunkLayout layout(d, k_all);
+  with_type(x, [&](const auto* base) {
+    using T = std::remove_cv_t<std::remove_pointer_t<decltype(base)>>;
+    for (std::size_t r = 0; r < n; ++r) row_ptr_[r] = base + static_cast<std::size_t>(rows[r]) * d;
+    const T* const* row = reinterpret_cast<const T* const*>(row_ptr_.data());
+    // Chunk by chunk, step()'s work of a team of one member.
+    pool.run(chunks, [&](std::size_t c) {
+      const std::size_t begin = c * kRowsPerChunk, end = std::min(n, begin + kRowsPerChunk);
+      float* const o = scratch_.data() + c * layout.size + layout.logits;
+      float* const dw = out.data() + c * chunk_floats();
+      float* const db = dw + k_all * d;
+      logits_of_rows(row + begin, end - begin, w, b, d, k_all, x.scale, o);
+      stats[c] = block_loss(model.output(), o, end - begin, k_all,
+                            [&](std::size_t r) { return labels[rows[begin + r]]; });
+      stats[c].rows = end - begin;
+      std::fill(db, db + k_all, 0.0f);
+      for (std::size_t r = begin; r < end; ++r) {
+        float* const dr = o + (r - begin) * k_all;
+        for (std::size_t k = 0; k < k_all; ++k) db[k] += dr[k] *= inv_n;
+      }
+      grad_columns(row + begin, end - begin, o, k_all, 0, d, d, x.scale, dw);
+    });
+  });
+}
+
 // ------------------------------------------------------------------------------------ evaluate
 
 namespace {
@@ -683,7 +835,8 @@ void for_row_blocks(const SoftmaxRegression& model, const Features& x, std::size
 namespace {
 
 // What evaluate() makes of each block of logits: predictions, and the block's loss and correct
-// rows into partial[task]; total() adds the blocks in order.
+// rows into partial[task]; total() adds the blocks, the loss exactly (ExactSum: the same figure
+// however the rows were cut into blocks, threads or processes).
 struct BlockStats {
   Output output;
   std::size_t k_all;
@@ -697,17 +850,22 @@ struct BlockStats {
         predictions[r] = predicted_class(output, o + (r - begin) * k_all, k_all);
     if (labels.empty())
       partial[t].rows = end - begin;
-    else
-      partial[t] = block_loss(output, o, end - begin, k_all,
-                              [&](std::size_t r) { return labels[begin + r]; });
+    else {
+      ExactSum loss;
+      partial[t] = block_loss(
+          output, o, end - begin, k_all, [&](std::size_t r) { return labels[begin + r]; }, 0,
+          [&](float l) { loss.add(l); });
+      partial[t].loss_exact = loss;
+    }
   }
   PassStats total() const {
     PassStats sum;
     for (const PassStats& s : partial) {
-      sum.loss_sum += s.loss_sum;
+      sum.loss_exact.add(s.loss_exact);
       sum.correct += s.correct;
       sum.rows += s.rows;
     }
+    sum.loss_sum = sum.loss_exact.value();
     return sum;
   }
 };

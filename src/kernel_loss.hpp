@@ -17,13 +17,18 @@ namespace softreg::detail {
 // Softmax regression over a block of n rows of logits o (row stride k_all, or `stride` when it is
 // given: the entries between a row's k_all and its stride must be <= 0), y(r) the label of
 // row r: turns each row into dL/do = p - onehot(y) in place and returns the block's summed
-// cross-entropy and how many rows' argmax is the label. Each row's loss is
-// (m - o_y) + log Σ exp(o_k - m), m the row's largest logit: exact when y is the argmax, where
-// the subtraction is 0, and never log(0). The work is in three passes, so that the exponentials,
-// most of it, run as one vector loop over the whole block instead of one call per logit.
-template <class Label>
-PassStats softmax_rows(float* o, std::size_t n, std::size_t k_all, Label y,
-                       std::size_t stride = 0) {
+// cross-entropy and how many rows' argmax is the label; each(loss) sees each row's loss. Each row's
+// loss is (m - o_y) + log Σ exp(o_k - m), m the row's largest logit: exact when y is the argmax,
+// where the subtraction is 0, and never log(0). The work is in three passes, so that the
+// exponentials, most of it, run as one vector loop over the whole block instead of one call per
+// logit.
+struct NoEachRow {
+  void operator()(float) const {}
+};
+
+template <class Label, class EachRow = NoEachRow>
+PassStats softmax_rows(float* o, std::size_t n, std::size_t k_all, Label y, std::size_t stride = 0,
+                       EachRow each = {}) {
   if (stride == 0) stride = k_all;
   PassStats s;
   s.rows = n;
@@ -54,7 +59,9 @@ PassStats softmax_rows(float* o, std::size_t n, std::size_t k_all, Label y,
       const float inv = 1.0f / sum;
       for (std::size_t k = 0; k < k_all; ++k) row[k] *= inv;
       row[label[r - r0]] -= 1.0f;
-      s.loss_sum += shifted_loss[r - r0] + std::log(sum);
+      const float loss = shifted_loss[r - r0] + std::log(sum);
+      s.loss_sum += loss;
+      each(loss);
     }
   }
   return s;
@@ -72,17 +79,19 @@ inline float logistic_loss(float* o, std::int32_t y, bool* correct) {
 }
 
 // The loss of a block of n rows of logits (row stride k_all, or `stride`: see softmax_rows), each
-// turned into dL/do in place.
-template <class Label>
+// turned into dL/do in place; each(loss) sees each row's loss.
+template <class Label, class EachRow = NoEachRow>
 PassStats block_loss(Output output, float* o, std::size_t n, std::size_t k_all, Label y,
-                     std::size_t stride = 0) {
+                     std::size_t stride = 0, EachRow each = {}) {
   if (stride == 0) stride = k_all;
-  if (output != Output::logistic) return softmax_rows(o, n, k_all, y, stride);
+  if (output != Output::logistic) return softmax_rows(o, n, k_all, y, stride, each);
   PassStats s;
   s.rows = n;
   for (std::size_t r = 0; r < n; ++r) {
     bool ok = false;
-    s.loss_sum += logistic_loss(o + r * stride, y(r), &ok);
+    const float loss = logistic_loss(o + r * stride, y(r), &ok);
+    s.loss_sum += loss;
+    each(loss);
     s.correct += ok;
   }
   return s;

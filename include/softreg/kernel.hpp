@@ -85,12 +85,38 @@ struct Features {
   static Features of(const Dataset& data);
 };
 
+/// The exact sum of float values, kept as one wide fixed-point integer: every finite float is an
+/// integer multiple of 2^-149 below 2^128, so 384 bits (two's complement) hold the sum of up to
+/// 2^100 of them with no rounding at all. Adding is integer addition, so the sum is the same in
+/// every order and every grouping (threads, processes); value() rounds it once, to the nearest
+/// double. Infinities and NaNs are added apart, as floats, and value() is then theirs.
+class ExactSum {
+ public:
+  static constexpr std::size_t kWords = 6;
+  static constexpr std::size_t kBytes = kWords * 8 + 4;  // bytes() and of_bytes()
+
+  void add(float v);
+  void add(const ExactSum& other);
+  /// The sum rounded to the nearest double (ties to even).
+  double value() const;
+  /// The sum as kBytes bytes, to send to other processes, and back.
+  std::array<std::uint8_t, kBytes> bytes() const;
+  static ExactSum of_bytes(std::span<const std::uint8_t> b);
+
+ private:
+  std::array<std::uint64_t, kWords> words_{};  // the sum times 2^149, least significant first
+  float special_ = 0.0f;                       // the sum of the infinite and NaN values
+};
+
 /// What a pass over some rows found: the sum of the per-row losses and the number of rows
-/// whose argmax was the label.
+/// whose argmax was the label. evaluate() also keeps the exact sum of the rows' (float) losses,
+/// so that parts evaluated apart, on other processes, add up to the whole pass's figure;
+/// loss_sum is then loss_exact.value().
 struct PassStats {
   double loss_sum = 0.0;
   std::size_t correct = 0;
   std::size_t rows = 0;
+  ExactSum loss_exact{};
 };
 
 /// Gradients of the mean loss over a batch, shaped like the model's parameters.
@@ -132,6 +158,23 @@ class SoftmaxKernel {
   PassStats step(const SoftmaxRegression& model, const Features& x,
                  std::span<const std::int32_t> labels, std::span<const std::uint32_t> rows,
                  Gradients& grad, ThreadPool& pool, const WeightBlockFn& on_weight_block = {});
+
+  /// The floats of one chunk's partial gradient in chunk_gradients' output: dW (K x D), then db.
+  std::size_t chunk_floats() const { return classes_ * inputs_ + classes_; }
+
+  /// One process's share of a step across processes (train.hpp, TrainOptions::comm): the
+  /// partial gradients of whole chunks of a batch of `batch_rows` rows. `rows` (into x and
+  /// labels) are the batch's rows from the start of one chunk on, a whole number of chunks (the
+  /// batch's last may be short); chunk i of them gets its dW then db, by the arithmetic of step(),
+  /// at out[i * chunk_floats()], and its loss and correct rows in stats[i]. Added in chunk order
+  /// over the whole batch, as step() adds them, they give step()'s gradient bit for bit.
+  void chunk_gradients(const SoftmaxRegression& model, const Features& x,
+                       std::span<const std::int32_t> labels, std::span<const std::uint32_t> rows,
+                       std::size_t batch_rows, ThreadPool& pool, std::span<float> out,
+                       std::span<PassStats> stats);
+
+  /// Rows of a batch in one chunk (its last chunk may have fewer).
+  static std::size_t rows_per_chunk();
 
  private:
   void reserve(std::size_t batch);
