@@ -197,8 +197,6 @@ ClassifierFit fit_classifier(SoftmaxRegression& model, const FeatureView& x,
                              std::span<const std::int32_t> labels,
                              std::span<const double> sample_weight,
                              const ClassifierOptions& options, const FitWatch& watch) {
-  if (options.comm != nullptr && options.comm->size() > 1 && options.solver == Solver::sgd)
-    throw std::invalid_argument("fit_classifier: SGD across processes is not built yet");
   // Across processes each checks its own rows, and the rows and weights of all together; an
   // error of any ends every process with it (agree_on_errors).
   const Comm* comm = options.comm != nullptr && options.comm->size() > 1 ? options.comm : nullptr;
@@ -292,8 +290,12 @@ ClassifierFit fit_classifier(SoftmaxRegression& model, const FeatureView& x,
       train.subset = kept;
       train.rows = kept.size();
     }
-    // λ of C is 1 / (C n) for the n rows trained on (softreg train's, after its split).
-    Trainer trainer(o_for_sgd(options, train.rows));
+    // λ of C is 1 / (C n) for the n rows trained on (softreg train's, after its split; across
+    // processes, every process's rows).
+    const std::size_t trained_rows = comm != nullptr ? static_cast<std::size_t>(rows) : train.rows;
+    TrainOptions sgd_options = o_for_sgd(options, trained_rows);
+    sgd_options.comm = comm;
+    Trainer trainer(sgd_options);
     if (!held.empty()) trainer.validate_on(held_out);
     if (options.lesson_init) model.init(rng);
     if (watch.validation.x != nullptr)
@@ -305,7 +307,7 @@ ClassifierFit fit_classifier(SoftmaxRegression& model, const FeatureView& x,
     result.iterations = result.history.empty() ? 0 : result.history.back().epoch;
     result.objective = result.history.empty() ? 0.0 : result.history.back().loss;
     result.converged = true;
-    result.lambda = penalty.lambda_for(static_cast<double>(train.rows));
+    result.lambda = penalty.lambda_for(static_cast<double>(trained_rows));
     return result;
   }
   FitOptions fo;

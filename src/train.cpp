@@ -1,9 +1,11 @@
 #include "softreg/train.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <numbers>
 #include <optional>
@@ -83,6 +85,30 @@ int best_validation_epoch(const std::vector<EpochMetrics>& history) {
       loss = m.validation_loss;
     }
   return best;
+}
+
+PassStats sum_across(const Comm* comm, const PassStats& mine) {
+  if (comm == nullptr) return mine;
+  constexpr std::size_t kBytes = 16 + ExactSum::kBytes;
+  std::array<std::uint8_t, kBytes> b{};
+  const std::uint64_t counts[2] = {mine.correct, mine.rows};
+  std::memcpy(b.data(), counts, 16);
+  const auto loss = mine.loss_exact.bytes();
+  std::memcpy(b.data() + 16, loss.data(), loss.size());
+  const std::vector<std::size_t> sizes(static_cast<std::size_t>(comm->size()), kBytes);
+  std::vector<std::uint8_t> all(kBytes * sizes.size());
+  comm->allgather_bytes(b, sizes, all);
+  PassStats s;
+  for (std::size_t p = 0; p < sizes.size(); ++p) {
+    const std::uint8_t* const q = all.data() + p * kBytes;
+    std::uint64_t c[2];
+    std::memcpy(c, q, 16);
+    s.correct += c[0];
+    s.rows += c[1];
+    s.loss_exact.add(ExactSum::of_bytes(std::span<const std::uint8_t>(q + 16, ExactSum::kBytes)));
+  }
+  s.loss_sum = s.loss_exact.value();
+  return s;
 }
 
 namespace {
@@ -193,6 +219,243 @@ BatchOrder resumed_order(const TrainState& s, std::size_t rows, std::size_t batc
   }
 }
 
+// The sum of every process's figures, in rank order (the loss as doubles: what SGD on sparse
+// rows saw, whose figures depend on the number of processes anyway).
+PassStats sum_over(const Comm* comm, const PassStats& mine) {
+  if (comm == nullptr) return mine;
+  const double v[3] = {mine.loss_sum, static_cast<double>(mine.correct),
+                       static_cast<double>(mine.rows)};
+  const std::vector<std::size_t> counts(static_cast<std::size_t>(comm->size()), 3);
+  std::vector<double> all(3 * counts.size());
+  comm->allgather(v, counts, all);
+  PassStats s;
+  for (std::size_t p = 0; p < counts.size(); ++p) {
+    s.loss_sum += all[3 * p];
+    s.correct += static_cast<std::size_t>(all[3 * p + 1]);
+    s.rows += static_cast<std::size_t>(all[3 * p + 2]);
+  }
+  return s;
+}
+
+// Dense SGD across processes: every process walks the same order of all the rows (the same
+// generator), and each step is the plain kernel's step cut at its chunks. Chunk c of a batch of
+// C chunks belongs to process ⌊c P / C⌋; its rows, wherever they are held, are sent to it (one
+// all-gather of the batch's rows), it computes the chunk's partial gradient by the kernel's own
+// arithmetic, and every process gets every chunk's partial (a second all-gather) and adds them
+// in chunk order, as the kernel does. So every process has the plain step's gradient bit for
+// bit, and updates its copy of the weights as the plain run does.
+class StepAcross {
+ public:
+  StepAcross(const Comm& comm, const Examples& train, SoftmaxKernel& kernel)
+      : comm_(comm), train_(train), kernel_(kernel) {
+    const std::vector<double> rows = allgather_values(comm, static_cast<double>(train.rows));
+    starts_.push_back(0);
+    for (const double r : rows) starts_.push_back(starts_.back() + static_cast<std::size_t>(r));
+    // How the rows are stored (bytes or floats) and their scale, from the first process that
+    // holds rows: a process whose part is empty may not know (an empty IDX part has no bytes).
+    const double kind[2] = {train.rows == 0            ? 0.0
+                            : train.x.bytes != nullptr ? 1.0
+                                                       : 4.0,
+                            static_cast<double>(train.x.scale)};
+    const std::vector<std::size_t> twos(rows.size(), 2);
+    std::vector<double> kinds(2 * rows.size());
+    comm.allgather(kind, twos, kinds);
+    for (std::size_t p = 0; p < rows.size(); ++p)
+      if (kinds[2 * p] != 0.0) {
+        value_bytes_ = static_cast<std::size_t>(kinds[2 * p]);
+        scale_ = static_cast<float>(kinds[2 * p + 1]);
+        break;
+      }
+    row_bytes_ = train.inputs() * value_bytes_ + sizeof(std::int32_t);
+  }
+
+  // The rows of every process.
+  std::size_t rows() const { return starts_.back(); }
+
+  // The step on the batch `rows` (indices into all the rows); `stop` says whether this process
+  // was asked to stop, `stop_any` whether any was (after this step, as the plain run checks).
+  PassStats step(const SoftmaxRegression& model, std::span<const std::uint32_t> rows,
+                 Gradients& grad, ThreadPool& pool, const SoftmaxKernel::WeightBlockFn& update,
+                 bool stop, bool& stop_any) {
+    const std::size_t n = rows.size(), procs = starts_.size() - 1;
+    const std::size_t me = static_cast<std::size_t>(comm_.rank());
+    const std::size_t per_chunk = SoftmaxKernel::rows_per_chunk();
+    const std::size_t chunks = (n + per_chunk - 1) / per_chunk;
+    const auto first_chunk = [&](std::size_t p) { return p * chunks / procs; };
+    const auto first_pos = [&](std::size_t p) { return std::min(n, first_chunk(p) * per_chunk); };
+    const auto holder = [&](std::uint32_t g) {
+      return static_cast<std::size_t>(std::upper_bound(starts_.begin(), starts_.end(), g) -
+                                      starts_.begin() - 1);
+    };
+
+    // 1. The batch's rows (features, then label), each from the process that holds it.
+    std::vector<std::size_t> counts(procs, 0);
+    for (const std::uint32_t g : rows) counts[holder(g)] += row_bytes_;
+    mine_.resize(counts[me]);
+    const std::size_t d_bytes = train_.inputs() * value_bytes_;
+    const auto* base = train_.x.bytes != nullptr
+                           ? train_.x.bytes
+                           : reinterpret_cast<const std::uint8_t*>(train_.x.floats);
+    std::size_t at = 0;
+    for (const std::uint32_t g : rows)
+      if (holder(g) == me) {
+        const std::size_t i = g - starts_[me];
+        std::memcpy(mine_.data() + at, base + i * d_bytes, d_bytes);
+        std::memcpy(mine_.data() + at + d_bytes, &train_.labels[i], sizeof(std::int32_t));
+        at += row_bytes_;
+      }
+    all_.resize(n * row_bytes_);
+    comm_.allgather_bytes(mine_, counts, all_);
+
+    // 2. This process's chunks: their rows in batch order, and their partial gradients.
+    const std::size_t p0 = first_pos(me), p1 = first_pos(me + 1), m = p1 - p0;
+    std::vector<std::size_t> next(procs, 0);  // where each process's next row is in all_
+    for (std::size_t p = 1; p < procs; ++p) next[p] = next[p - 1] + counts[p - 1];
+    x_.resize(m * d_bytes);
+    labels_.resize(m);
+    for (std::size_t i = 0; i < n; ++i) {
+      std::size_t& from = next[holder(rows[i])];
+      if (i >= p0 && i < p1) {
+        std::memcpy(x_.data() + (i - p0) * d_bytes, all_.data() + from, d_bytes);
+        std::memcpy(&labels_[i - p0], all_.data() + from + d_bytes, sizeof(std::int32_t));
+      }
+      from += row_bytes_;
+    }
+    if (identity_.size() < m) {
+      identity_.resize(m);
+      for (std::size_t i = 0; i < m; ++i) identity_[i] = static_cast<std::uint32_t>(i);
+    }
+    Features x = train_.x;
+    x.bytes = value_bytes_ == 1 ? x_.data() : nullptr;
+    x.floats = value_bytes_ == 1 ? nullptr : reinterpret_cast<const float*>(x_.data());
+    x.scale = scale_;
+    const std::size_t floats = kernel_.chunk_floats();
+    const std::size_t own = first_chunk(me + 1) - first_chunk(me);
+    // Sent as floats: every chunk's dW and db, then per chunk its loss and correct rows (as
+    // doubles, 4 floats' bytes each), then this process's stop flag.
+    constexpr std::size_t kStatFloats = 4, kFlagFloats = 2;
+    out_.assign(own * (floats + kStatFloats) + kFlagFloats, 0.0f);
+    stats_.assign(own, PassStats{});
+    kernel_.chunk_gradients(model, x, labels_, std::span(identity_).first(m), n, pool,
+                            std::span(out_).first(own * floats), stats_);
+    for (std::size_t c = 0; c < own; ++c) {
+      const double s[2] = {stats_[c].loss_sum, static_cast<double>(stats_[c].correct)};
+      std::memcpy(out_.data() + own * floats + c * kStatFloats, s, sizeof s);
+    }
+    const double flag = stop ? 1.0 : 0.0;
+    std::memcpy(out_.data() + own * (floats + kStatFloats), &flag, sizeof flag);
+
+    // 3. Every chunk's partial, folded in chunk order as the kernel folds them.
+    std::vector<std::size_t> sizes(procs);
+    std::size_t total = 0;
+    for (std::size_t p = 0; p < procs; ++p)
+      total += sizes[p] =
+          ((first_chunk(p + 1) - first_chunk(p)) * (floats + kStatFloats) + kFlagFloats) *
+          sizeof(float);
+    gathered_.resize(total / sizeof(float));
+    comm_.allgather_bytes(
+        std::span(reinterpret_cast<const std::uint8_t*>(out_.data()), out_.size() * sizeof(float)),
+        sizes, std::span(reinterpret_cast<std::uint8_t*>(gathered_.data()), total));
+    const std::size_t k_all = model.outputs(), dw = k_all * model.inputs();
+    grad.weight.resize(dw);
+    grad.bias.assign(k_all, 0.0f);
+    PassStats stats;
+    stats.rows = n;
+    stop_any = false;
+    std::size_t from = 0;  // process p's first float in gathered_
+    for (std::size_t p = 0; p < procs; ++p) {
+      const std::size_t c0 = first_chunk(p), c1 = first_chunk(p + 1);
+      for (std::size_t c = c0; c < c1; ++c) {
+        const float* part = gathered_.data() + from + (c - c0) * floats;
+        if (c == 0)
+          std::copy(part, part + dw, grad.weight.begin());
+        else
+          for (std::size_t i = 0; i < dw; ++i) grad.weight[i] += part[i];
+        for (std::size_t k = 0; k < k_all; ++k) grad.bias[k] += part[dw + k];
+        double s[2];
+        std::memcpy(s, gathered_.data() + from + (c1 - c0) * floats + (c - c0) * kStatFloats,
+                    sizeof s);
+        stats.loss_sum += s[0];
+        stats.correct += static_cast<std::size_t>(s[1]);
+      }
+      double f;
+      std::memcpy(&f, gathered_.data() + from + (c1 - c0) * (floats + kStatFloats), sizeof f);
+      stop_any = stop_any || f != 0.0;
+      from += sizes[p] / sizeof(float);
+    }
+    // As in the kernel: a batch whose loss is not finite leaves W alone.
+    if (update && std::isfinite(stats.loss_sum)) update(0, dw);
+    return stats;
+  }
+
+ private:
+  const Comm& comm_;
+  const Examples& train_;
+  SoftmaxKernel& kernel_;
+  std::vector<std::size_t> starts_;  // process p holds rows [starts_[p], starts_[p + 1])
+  std::size_t value_bytes_ = 1, row_bytes_ = 0;
+  float scale_ = 1.0f;
+  std::vector<std::uint8_t> mine_, all_, x_;
+  std::vector<std::int32_t> labels_;
+  std::vector<std::uint32_t> identity_;
+  std::vector<float> out_, gathered_;
+  std::vector<PassStats> stats_;
+};
+
+// Sparse SGD across processes, after each process's epoch on its part (`rows` rows): when any
+// diverged or was asked to stop, every process throws it (the lowest rank's); else every
+// process's weights, optimizer state and running average are replaced by their mean over the
+// processes, weighted by their rows, summed in double in rank order (so the same on every
+// process, and the same run to run).
+void merge_across(const Comm& comm, SparseSgd& sgd, std::size_t rows, int epoch,
+                  std::size_t batches,
+                  const std::optional<std::pair<std::size_t, double>>& diverged,
+                  std::size_t stopped_at, SoftmaxRegression& model) {
+  const std::size_t procs = static_cast<std::size_t>(comm.size());
+  const double mine[5] = {diverged ? 1.0 : 0.0, diverged ? static_cast<double>(diverged->first) : 0,
+                          diverged ? diverged->second : 0.0, static_cast<double>(stopped_at),
+                          static_cast<double>(rows)};
+  const std::vector<std::size_t> five(procs, 5);
+  std::vector<double> all(5 * procs);
+  comm.allgather(mine, five, all);
+  for (std::size_t p = 0; p < procs; ++p)
+    if (all[5 * p] != 0) {
+      sgd.write_to(model);
+      throw DivergenceError(epoch, static_cast<std::size_t>(all[5 * p + 1]), batches,
+                            all[5 * p + 2], sgd.lr());
+    }
+  for (std::size_t p = 0; p < procs; ++p)
+    if (all[5 * p + 3] != 0) {
+      sgd.write_to(model);
+      throw Interrupted(epoch, static_cast<std::size_t>(all[5 * p + 3]), batches);
+    }
+  double total = 0;
+  for (std::size_t p = 0; p < procs; ++p) total += all[5 * p + 4];
+  SgdState state = sgd.state();
+  // Every float of the state, in one list: W, b, then the optimizer's, then the average's.
+  std::vector<std::span<float>> parts = {state.weights.weight(), state.weights.bias(),
+                                         state.slow_weight, state.slow_bias};
+  if (state.average) {
+    parts.push_back(state.average->weight());
+    parts.push_back(state.average->bias());
+  }
+  std::vector<double> flat;
+  for (const auto part : parts) flat.insert(flat.end(), part.begin(), part.end());
+  const std::vector<std::size_t> counts(procs, flat.size());
+  std::vector<double> every(flat.size() * procs);
+  comm.allgather(flat, counts, every);
+  std::vector<double> mean(flat.size(), 0.0);
+  for (std::size_t p = 0; p < procs; ++p) {
+    const double weight = all[5 * p + 4] / total;
+    const double* v = every.data() + p * flat.size();
+    for (std::size_t i = 0; i < flat.size(); ++i) mean[i] += weight * v[i];
+  }
+  std::size_t at = 0;
+  for (const auto part : parts)
+    for (float& f : part) f = static_cast<float>(mean[at++]);
+  sgd.restore(state);
+}
+
 }  // namespace
 
 DivergenceError::DivergenceError(int epoch_, std::size_t batch, std::size_t batches, double loss,
@@ -222,7 +485,14 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Examples&
   if (train.inputs() != model.inputs() || test.inputs() != model.inputs())
     throw InputError(train.source + ": examples have " + std::to_string(train.inputs()) +
                      " inputs but the model expects " + std::to_string(model.inputs()));
-  if (train.rows == 0) throw InputError(train.source + ": no training examples");
+  // Across processes (more than one): `train` and `test` are this process's parts.
+  const Comm* comm =
+      options_.comm != nullptr && options_.comm->size() > 1 ? options_.comm : nullptr;
+  if (comm != nullptr && (!train.subset.empty() || validation_))
+    throw InputError("across processes, SGD takes no validation set and no subset of the rows");
+  const std::size_t rows =  // every process's
+      comm != nullptr ? sum_over(comm, PassStats{0.0, 0, train.rows}).rows : train.rows;
+  if (rows == 0) throw InputError(train.source + ": no training examples");
   if ((train.subset.empty() ? train.labels.size() != train.rows
                             : train.subset.size() != train.rows) ||
       test.labels.size() != test.rows || !test.subset.empty() ||
@@ -239,16 +509,18 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Examples&
     return sparse_epochs(
         model, test, rng, callbacks, train.rows,
         [&](const std::function<void(const Examples&)>& on_buffer) { on_buffer(train); });
+  ThreadPool pool(options_.threads);
+  SoftmaxKernel kernel(model.inputs(), model.outputs(), std::min(options_.batch_size, rows));
+  std::optional<StepAcross> across;
+  if (comm != nullptr) across.emplace(*comm, train, kernel);
   // A batch larger than the data set is the whole data set (and must not allocate more).
-  const std::size_t batch_size = std::min(options_.batch_size, train.rows);
+  const std::size_t batch_size = std::min(options_.batch_size, rows);
   if (resume_) {
     check_resume(*resume_, options_, model);
     std::copy_n(resume_->sgd.weights.weight().begin(), model.weight().size(),
                 model.weight().begin());
     std::copy_n(resume_->sgd.weights.bias().begin(), model.bias().size(), model.bias().begin());
   }
-  ThreadPool pool(options_.threads);
-  SoftmaxKernel kernel(model.inputs(), model.outputs(), batch_size);
   Gradients grad;
   Sgd sgd(options_.sgd);
   const std::size_t w_slot = sgd.add(model.weight());
@@ -258,8 +530,8 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Examples&
     sgd.step(w_slot, grad.weight, begin, end);
   };
   BestEpoch best(options_.early_stopping);
-  BatchOrder order = resume_                ? resumed_order(*resume_, train.rows, batch_size)
-                     : train.subset.empty() ? BatchOrder(train.rows, batch_size)
+  BatchOrder order = resume_                ? resumed_order(*resume_, rows, batch_size)
+                     : train.subset.empty() ? BatchOrder(rows, batch_size)
                                             : BatchOrder::over(train.subset, batch_size);
   // Polyak-Ruppert averaging (--average E): the mean of the weights after every step from the
   // start of epoch E on, kept as the sparse trainer keeps it, avg = (t avg + w) / (t + 1) in
@@ -306,8 +578,12 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Examples&
     const std::size_t batches = order.batches();
     for (std::size_t b = 0; b < batches; ++b) {
       sgd.set_lr(scheduled_lr(options_, (epoch - 1) * std::uint64_t{batches} + b, batches));
+      bool stop = false;
       const PassStats s =
-          kernel.step(model, train.x, train.labels, order.batch(b), grad, pool, update_weight);
+          across ? across->step(model, order.batch(b), grad, pool, update_weight,
+                                callbacks.stop_requested && callbacks.stop_requested(), stop)
+                 : kernel.step(model, train.x, train.labels, order.batch(b), grad, pool,
+                               update_weight);
       if (!std::isfinite(s.loss_sum))
         throw DivergenceError(epoch, b + 1, batches, s.loss_sum, options_.sgd.lr);
       sgd.step(b_slot, grad.bias);
@@ -316,15 +592,16 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Examples&
       seen.correct += s.correct;
       seen.rows += s.rows;
       if (callbacks.on_batch) callbacks.on_batch(epoch, b + 1, batches);
-      if (callbacks.stop_requested && callbacks.stop_requested())
+      // Across processes every process stops at the same batch: when any was asked to.
+      if (across ? stop : callbacks.stop_requested && callbacks.stop_requested())
         throw Interrupted(epoch, b + 1, batches);
     }
     // The next epoch's shuffle (serial) runs on one thread while the others evaluate: the same
     // draws of rng in the same order as shuffling at the start of the next epoch.
     const std::function<void()> shuffle_next = [&] { order.shuffle(rng); };
-    const PassStats t =
-        evaluate(average ? *average : model, test.x, test.labels, test.rows, pool, {},
-                 epoch < options_.epochs ? shuffle_next : std::function<void()>{});
+    const PassStats t = sum_across(
+        comm, evaluate(average ? *average : model, test.x, test.labels, test.rows, pool, {},
+                       epoch < options_.epochs ? shuffle_next : std::function<void()>{}));
     // The last step of the epoch has not been checked by a later batch's loss yet.
     if (t.rows != 0 && !std::isfinite(t.loss_sum))
       throw DivergenceError(epoch, batches, batches, t.loss_sum, options_.sgd.lr);
@@ -359,7 +636,9 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Examples&
       state.history = history;
       callbacks.on_checkpoint(state);
     }
-    if (callbacks.stop_requested && callbacks.stop_requested()) throw Interrupted(epoch);
+    const bool asked = callbacks.stop_requested && callbacks.stop_requested();
+    if (comm != nullptr ? sum_over(comm, PassStats{0.0, 0, asked ? 1u : 0u}).rows != 0 : asked)
+      throw Interrupted(epoch);
     if (stop) break;
   }
   if (average) model = std::move(*average);
@@ -419,9 +698,22 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
         "--optimizer adagrad on sparse data takes no --momentum and no penalty (--l2, --C, "
         "--weight-decay): AdaGrad's decay could not be applied lazily, only to every weight at "
         "every step");
+  // Across processes: local epochs, each process on its part in an order of its own, then
+  // every process's weights and optimizer state averaged, weighted by the processes' rows.
+  const Comm* comm =
+      options_.comm != nullptr && options_.comm->size() > 1 ? options_.comm : nullptr;
+  if (comm != nullptr && (resume_ != nullptr || callbacks.on_checkpoint))
+    throw InputError("across processes, SGD on sparse data does not checkpoint or resume yet");
   if (resume_) check_resume(*resume_, options_, model);
   ThreadPool pool(options_.threads);
   SparseSgd sgd(model, options_.sgd, &pool);
+  // This process's order: from a generator of its own, seeded by the run's generator and the
+  // rank (the same for every run of the same processes).
+  std::optional<Rng> own_rng;
+  if (comm != nullptr)
+    own_rng.emplace(rng.next() ^
+                    (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(comm->rank() + 1)));
+  Rng& order_rng = own_rng ? *own_rng : rng;
   BestEpoch best(options_.early_stopping);
   const std::size_t batches = (rows + options_.batch_size - 1) / options_.batch_size;
   std::optional<BatchOrder> order;
@@ -454,7 +746,12 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
     if (epoch == options_.average_from) sgd.start_averaging();
     PassStats seen;
     std::size_t b = 0;
+    // Across processes a process that diverges or is asked to stop goes no further this epoch;
+    // the processes agree on it after the epoch.
+    std::optional<std::pair<std::size_t, double>> diverged;  // the batch, its loss
+    std::size_t stopped_at = 0;
     buffers([&](const Examples& train) {
+      if (diverged || stopped_at != 0 || train.rows == 0) return;
       // A batch larger than the buffer is the whole buffer. The order of a buffer of as many
       // rows as the last is that order shuffled again (as the dense trainer does epoch after
       // epoch), so the in-memory run and a stream whose buffer holds the file are the same run.
@@ -463,12 +760,16 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
             train.subset.empty()
                 ? BatchOrder(train.rows, std::min(options_.batch_size, train.rows))
                 : BatchOrder::over(train.subset, std::min(options_.batch_size, train.rows)));
-      order->shuffle(rng);
+      order->shuffle(order_rng);
       for (std::size_t j = 0; j < order->batches(); ++j) {
         sgd.set_lr(scheduled_lr(options_, step++, batches));
         ++b;
         const PassStats s = sgd.step(train.x, train.labels, order->batch(j));
         if (!std::isfinite(s.loss_sum)) {
+          if (comm != nullptr) {
+            diverged.emplace(b, s.loss_sum);
+            return;
+          }
           sgd.write_to(model);  // the weights from before this batch
           throw DivergenceError(epoch, b, batches, s.loss_sum, options_.sgd.lr);
         }
@@ -477,16 +778,25 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
         seen.rows += s.rows;
         if (callbacks.on_batch) callbacks.on_batch(epoch, std::min(b, batches), batches);
         if (callbacks.stop_requested && callbacks.stop_requested()) {
+          if (comm != nullptr) {
+            stopped_at = b;
+            return;
+          }
           sgd.write_to(model);
           throw Interrupted(epoch, b, batches);
         }
       }
     });
+    if (comm != nullptr) {
+      merge_across(*comm, sgd, rows, epoch, batches, diverged, stopped_at, model);
+      seen = sum_over(comm, seen);
+    }
     sgd.flush();
     const PassStats t =
-        test.rows == 0 ? PassStats{}
-                       : evaluate_feature_major(sgd.wt(), sgd.stride(), sgd.bias(), sgd.output(),
-                                                test.x, test.labels, test.rows, pool);
+        sum_across(comm, test.rows == 0 ? PassStats{}
+                                        : evaluate_feature_major(sgd.wt(), sgd.stride(), sgd.bias(),
+                                                                 sgd.output(), test.x, test.labels,
+                                                                 test.rows, pool));
     if (t.rows != 0 && !std::isfinite(t.loss_sum)) {
       sgd.write_to(model);
       throw DivergenceError(epoch, batches, batches, t.loss_sum, options_.sgd.lr);
@@ -517,7 +827,8 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
       state.history = history;
       callbacks.on_checkpoint(state);
     }
-    if (callbacks.stop_requested && callbacks.stop_requested()) {
+    const bool asked = callbacks.stop_requested && callbacks.stop_requested();
+    if (comm != nullptr ? sum_over(comm, PassStats{0.0, 0, asked ? 1u : 0u}).rows != 0 : asked) {
       sgd.write_to(model);
       throw Interrupted(epoch);
     }

@@ -106,7 +106,8 @@ struct ClassifierOptions {
   double validation_fraction = 0;
   std::uint64_t seed = 0;  // the run's generator, unless FitWatch::rng gives one
   unsigned threads = 0;    // 0: one per core; results do not depend on it
-  /// lbfgs, newton across processes (FitOptions::comm): the rows are this process's part.
+  /// Across processes (FitOptions::comm, TrainOptions::comm): the rows are this process's part
+  /// (and so are the test set's); every process ends with the same model.
   const Comm* comm = nullptr;
 };
 

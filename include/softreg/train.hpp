@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "softreg/comm.hpp"
 #include "softreg/data.hpp"
 #include "softreg/error.hpp"
 #include "softreg/kernel.hpp"
@@ -42,6 +43,13 @@ struct TrainOptions {
   /// validation loss (the first such epoch).
   int early_stopping = 0;
   unsigned threads = 0;  // 0: one per hardware thread
+  /// Across processes (issue 22; null or one process: the plain run): every process passes its
+  /// part of the training rows (the parts of the whole set in rank order) and of the test set,
+  /// and every process ends with the same model. Dense rows: synchronous minibatches over the
+  /// whole set, bit for bit the plain run's for every number of processes. Sparse rows: local
+  /// epochs, then the processes' weights averaged (docs/objective.md, "Sparse SGD across
+  /// processes"): the same for a fixed number of processes. Not with a validation set or a subset.
+  const Comm* comm = nullptr;
 };
 
 struct EpochMetrics {
@@ -56,6 +64,11 @@ struct EpochMetrics {
   double validation_loss = 0.0;
   double validation_accuracy = 0.0;
 };
+
+/// Every process's figures of a pass over its part (evaluate()) added up: rows, correct rows and
+/// the exact sum of the loss (PassStats::loss_exact), so that the figure is the one pass over
+/// the whole set would give, for every number of processes. comm null: `mine`.
+PassStats sum_across(const Comm* comm, const PassStats& mine);
 
 /// The epoch of `history` whose weights early stopping keeps: the first of the lowest
 /// validation loss (0 when no epoch was validated).

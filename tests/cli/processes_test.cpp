@@ -1,9 +1,9 @@
 // softreg train across processes (docs/cli.md, "Across processes"): `mpirun -np P softreg
-// train` with lbfgs or newton writes the model file of one process, byte for byte, for P = 2 and
-// 3 — Fashion-MNIST's bytes, CSV's floats, LIBSVM and text — and prints the same lines; a bad file
-// that one process alone reads ends the job with exit 2 and one line naming that process, the file
-// and the line; a process killed mid-run ends the job within seconds, naming it (bounded by a
-// timeout: no hang).
+// train` with lbfgs or newton, or SGD on dense rows, writes the model file of one process, byte
+// for byte, for P = 2 and 3 — Fashion-MNIST's bytes, CSV's floats, LIBSVM and text — and prints
+// the same lines; SGD on sparse rows is the same run to run; a bad file that one process alone
+// reads ends the job with exit 2 and one line naming that process, the file and the line; a
+// process killed mid-run ends the job within seconds, naming it (bounded by a timeout: no hang).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -98,6 +98,15 @@ std::string fasttext_lines(std::size_t n) {
   return s;
 }
 
+// LIBSVM and fastText training and test files in `dir`; returns dir.
+std::string write_sparse_sets(const fs::path& dir) {
+  write_text(dir / "train.svm", libsvm_lines(2500));
+  write_text(dir / "test.svm", libsvm_lines(301));
+  write_text(dir / "train.ft", fasttext_lines(2200));
+  write_text(dir / "test.ft", fasttext_lines(120));
+  return dir.string();
+}
+
 TEST_F(Processes, FashionMnistLbfgsGivesTheOneProcessModelFile) {
   const fs::path real = real_fashion_mnist_dir();
   ASSERT_FALSE(real.empty()) << no_real_fashion_mnist();
@@ -112,11 +121,7 @@ TEST_F(Processes, NewtonOnImagesGivesTheOneProcessModelFile) {
 
 TEST_F(Processes, LibsvmAndTextGiveTheOneProcessModelFile) {
   TempDir dir;
-  write_text(dir.path() / "train.svm", libsvm_lines(2500));
-  write_text(dir.path() / "test.svm", libsvm_lines(301));
-  write_text(dir.path() / "train.ft", fasttext_lines(2200));
-  write_text(dir.path() / "test.ft", fasttext_lines(120));
-  const std::string d = dir.path().string();
+  const std::string d = write_sparse_sets(dir.path());
   for (const char* solver : {"lbfgs", "newton"}) {
     expect_same_model("--libsvm '" + d + "/train.svm' --test '" + d + "/test.svm' --solver " +
                       solver + " --max-iter 15 --class-weight balanced");
@@ -156,6 +161,67 @@ TEST_F(Processes, CsvFloatsGiveTheOneProcessModelFile) {
                     "' --model logistic --solver lbfgs --max-iter 30 --C 0.1");
 }
 
+// Dense SGD: every step's gradient is the plain step's, bit for bit (each chunk of the batch
+// computed by one process, the chunks' partial gradients added in chunk order), and so is every
+// epoch's test loss (an exact sum): the same file and lines for P = 2 and 3 — Fashion-MNIST with
+// the recipe's options, images whose parts are unequal or empty, CSV floats, logistic regression.
+TEST_F(Processes, DenseSgdGivesTheOneProcessModelFile) {
+  const fs::path real = real_fashion_mnist_dir();
+  ASSERT_FALSE(real.empty()) << no_real_fashion_mnist();
+  expect_same_model("--data '" + real.string() +
+                    "' --epochs 2 --momentum 0.9 --schedule cosine --warmup 10 --average 2 "
+                    "--batch-size 300");
+  TempDir dir;
+  // Whole stripes of about 1000 rows: 3001 rows are parts of two stripes and one for P = 2;
+  // 700 rows are one stripe, on one process, and the others have none.
+  write_tiny_fashion(dir.path() / "a", 3001, 200);
+  write_tiny_fashion(dir.path() / "b", 700, 90);
+  expect_same_model("--data '" + (dir.path() / "a").string() + "' --epochs 2 --batch-size 50");
+  expect_same_model("--data '" + (dir.path() / "b").string() + "' --epochs 2 --batch-size 64");
+  write_text(dir.path() / "train.csv", csv_lines(3001));
+  write_text(dir.path() / "test.csv", csv_lines(200));
+  const std::string d = dir.path().string();
+  expect_same_model("--csv '" + d + "/train.csv' --test '" + d +
+                    "/test.csv' --solver sgd --epochs 3 --lr 0.05");
+  // 30 columns of very different sizes: a row's logits must not depend on where a process's
+  // part of the test set starts.
+  const std::string cancer = std::string(SOFTREG_TEST_DATA) + "/breast_cancer.csv";
+  expect_same_model("--csv '" + cancer + "' --test '" + cancer +
+                    "' --model logistic --solver sgd --epochs 3");
+}
+
+// Sparse SGD: local epochs on each part, then the weights averaged (docs/objective.md, "Sparse
+// SGD across processes"): one process is the plain run, and for P = 2 and 3 the file and lines
+// are the same run to run.
+TEST_F(Processes, SparseSgdIsTheSameRunToRunForEachNumberOfProcesses) {
+  TempDir dir;
+  const std::string d = write_sparse_sets(dir.path());
+  for (const std::string& args :
+       {"--libsvm '" + d + "/train.svm' --test '" + d + "/test.svm' --solver sgd --epochs 3",
+        "--text '" + d + "/train.ft' --test '" + d +
+            "/test.ft' --hash-bits 12 --solver sgd --epochs 3 --momentum 0.9"}) {
+    const fs::path plain_file = dir.path() / "plain.safetensors";
+    const RunResult plain = run_softreg("train " + args + " --out '" + plain_file.string() + "'");
+    ASSERT_EQ(plain.status, 0) << describe(plain);
+    for (const int p : {1, 2, 3}) {
+      std::string bytes[2], lines[2];
+      for (int run = 0; run < 2; ++run) {
+        const fs::path file = dir.path() / "plain.safetensors";
+        const RunResult r = mpirun(p, args + " --threads 1 --out '" + file.string() + "'");
+        ASSERT_EQ(r.status, 0) << describe(r);
+        bytes[run] = bytes_of(file);
+        lines[run] = without_seconds(r.out);
+      }
+      EXPECT_EQ(bytes[0], bytes[1]) << p << " processes, run to run: " << args;
+      EXPECT_EQ(lines[0], lines[1]) << p << " processes, run to run";
+      if (p == 1) {
+        EXPECT_EQ(bytes[0], bytes_of(plain_file)) << "one process is the plain run: " << args;
+        EXPECT_EQ(lines[0], without_seconds(plain.out));
+      }
+    }
+  }
+}
+
 TEST_F(Processes, ABadLineThatOneProcessReadsEndsTheJobWithItsMessage) {
   TempDir dir;
   std::string text = libsvm_lines(900);
@@ -172,11 +238,12 @@ TEST_F(Processes, ABadLineThatOneProcessReadsEndsTheJobWithItsMessage) {
             std::string::npos)
       << describe(r);
   // An option a run across processes does not take: refused once, exit 2.
-  const RunResult sgd = mpirun(2, "--data /nonexistent --epochs 1");
-  EXPECT_EQ(sgd.status, 2) << describe(sgd);
-  EXPECT_EQ(sgd.err,
-            "softreg: across 2 processes (mpirun), softreg train fits with --solver lbfgs or "
-            "newton (SGD across processes is not built yet)\n");
+  const RunResult ck =
+      mpirun(2, "--data /nonexistent --epochs 1 --checkpoint '" + dir.path().string() + "/ck'");
+  EXPECT_EQ(ck.status, 2) << describe(ck);
+  EXPECT_EQ(ck.err,
+            "softreg: across 2 processes (mpirun), softreg train does not take --checkpoint or "
+            "--resume yet\n");
 }
 
 // Every option a run across processes does not take yet is refused before any data is read:
@@ -185,10 +252,20 @@ TEST_F(Processes, EveryOptionNotTakenAcrossProcessesIsRefusedByName) {
   TempDir dir;
   const std::string d = dir.path().string();
   write_text(dir.path() / "t.csv", "a,label\n1,0\n2,1\n");
+  // --resume reads its checkpoint as the options are parsed (it holds the run's options): a real
+  // one, of one process.
+  write_tiny_fashion(dir.path() / "tiny", 100, 10);
+  const RunResult first =
+      run_softreg("train --data '" + d + "/tiny' --epochs 1 --checkpoint '" + d + "/ck' --quiet");
+  ASSERT_EQ(first.status, 0) << describe(first);
   // Each case carries --data or a table of its own (a clash of those is refused first, at
-  // parsing). --validation* is not listed: it validates SGD, whose refusal comes first (above).
+  // parsing). The SGD options (--validation*, --checkpoint) come with --solver sgd; a resumed
+  // run takes its checkpoint's.
   const std::string images = "--data /nonexistent ";
   const std::pair<std::string, std::string> refused[] = {
+      {images + "--solver sgd --checkpoint '" + d + "/ck'", "--checkpoint or --resume"},
+      {"--data '" + d + "/tiny' --resume '" + d + "/ck' --epochs 2", "--checkpoint or --resume"},
+      {images + "--solver sgd --validation-split 0.1", "--validation"},
       {"--csv '" + d + "/t.csv'",
        "--test-split (give --test FILE: a split would need the whole file)"},
       {images + "--cv 3 --C 1,10", "--cv"},
@@ -202,7 +279,9 @@ TEST_F(Processes, EveryOptionNotTakenAcrossProcessesIsRefusedByName) {
       {"--text - --test '" + d + "/t.txt'", "--text - (standard input cannot be read in parts)"},
   };
   for (const auto& [option, name] : refused) {
-    const RunResult r = mpirun(2, option + " --solver lbfgs");
+    const bool sgd = option.find("--solver sgd") != std::string::npos ||
+                     option.find("--resume") != std::string::npos;
+    const RunResult r = mpirun(2, option + (sgd ? "" : " --solver lbfgs"));
     EXPECT_EQ(r.status, 2) << option << ": " << describe(r);
     EXPECT_EQ(r.err, "softreg: across 2 processes (mpirun), softreg train does not take " + name +
                          " yet\n")

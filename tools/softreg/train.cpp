@@ -462,9 +462,11 @@ void run(const TrainArgs& a) {
       }
   } else {
     // SGD on F: the penalty is λ of --l2 / --weight-decay, or 1 / (C n) for --C; none by default.
+    // n counts every process's rows.
+    const std::size_t trained_rows = rows_of_all(comm, data.train.rows);
     const double lambda = penalties_of(a, Penalty{Penalty::lambda, 0.0})
                               .front()
-                              .lambda_for(static_cast<double>(data.train.rows));
+                              .lambda_for(static_cast<double>(trained_rows));
     if (!a.class_weight.empty() || !a.data.sample_weight.empty())
       throw InputError(
           "--class-weight and --sample-weight weigh the objective of --solver "
@@ -475,6 +477,7 @@ void run(const TrainArgs& a) {
     options.sgd = {static_cast<float>(a.lr), static_cast<float>(a.momentum),
                    static_cast<float>(lambda)};
     options.threads = a.threads;
+    options.comm = comm;
     options.average_from = a.average;
     using Schedule = TrainOptions::Schedule;
     options.schedule = a.schedule == "linear"   ? Schedule::linear
@@ -541,6 +544,7 @@ void run(const TrainArgs& a) {
             fit_options.penalty = Penalty{Penalty::lambda, lambda};
             fit_options.sgd = options;
             fit_options.threads = a.threads;
+            fit_options.comm = comm;
             const FeatureView train_x = FeatureView::of(data.train);
             std::optional<FeatureView> test_x, validation_x;
             FitWatch watch;
@@ -580,8 +584,8 @@ void run(const TrainArgs& a) {
                   history.back().epoch, kept, last.validation_loss);
     std::printf(
         "trained %d epoch%s on %zu %s in %.2f s: loss %.4f  train acc %.4f  test acc %.4f\n",
-        history.back().epoch, history.back().epoch == 1 ? "" : "s", data.train.rows,
-        data.train.is_bytes()  ? "images"
+        history.back().epoch, history.back().epoch == 1 ? "" : "s", trained_rows,
+        !a.data.tabular()      ? "images"  // (not the part's storage: a part may be empty)
         : !a.data.text.empty() ? "documents"
                                : "examples",
         seconds, last.loss, last.train_accuracy, last.test_accuracy);

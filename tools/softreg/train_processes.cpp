@@ -10,12 +10,8 @@ namespace softreg::cli {
 
 void check_across_processes(const TrainArgs& a, const Comm& comm) {
   const std::string p = "across " + std::to_string(comm.size()) + " processes (mpirun), ";
-  const Solver solver = a.solver_kind();
-  if (solver == Solver::sgd)
-    throw InputError(p +
-                     "softreg train fits with --solver lbfgs or newton (SGD across processes "
-                     "is not built yet)");
   const std::pair<bool, const char*> refused[] = {
+      {!a.checkpoint.empty() || !a.resume.empty(), "--checkpoint or --resume"},
       {a.data.tabular() && a.data.test.empty(),
        "--test-split (give --test FILE: a split would need the whole file)"},
       {!a.data.validation.empty() || a.data.validation_split > 0, "--validation"},

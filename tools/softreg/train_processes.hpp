@@ -12,7 +12,7 @@
 
 namespace softreg::cli {
 
-/// InputError naming the first option a run across processes does not take (yet): SGD, --csv,
+/// InputError naming the first option a run across processes does not take (yet): checkpoints,
 /// a test split, validation, --cv, --stream, --cache, --limit, --standardize, --plot,
 /// --report, --backend torch, standard input.
 void check_across_processes(const TrainArgs& a, const Comm& comm);

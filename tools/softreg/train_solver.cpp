@@ -11,6 +11,7 @@
 #include "softreg/error.hpp"
 #include "softreg/kernel.hpp"
 #include "softreg/objective.hpp"
+#include "softreg/train.hpp"
 #include "train_args.hpp"
 
 namespace softreg::cli {
@@ -114,28 +115,6 @@ ClassWeights class_weights_of(const TrainArgs& a, const Dataset& train) {
   return w;
 }
 
-namespace {
-
-// Correct predictions and rows of every process's part.
-PassStats of_all(const Comm* comm, PassStats mine) {
-  if (comm == nullptr) return mine;
-  const std::vector<std::size_t> counts(static_cast<std::size_t>(comm->size()), 3);
-  const double v[3] = {static_cast<double>(mine.correct), static_cast<double>(mine.rows),
-                       mine.loss_sum};
-  std::vector<double> all(3 * counts.size());
-  comm->allgather(v, counts, all);
-  PassStats sum;
-  sum.loss_sum = 0;
-  for (std::size_t p = 0; p < counts.size(); ++p) {
-    sum.correct += static_cast<std::size_t>(all[3 * p]);
-    sum.rows += static_cast<std::size_t>(all[3 * p + 1]);
-    sum.loss_sum += all[3 * p + 2];
-  }
-  return sum;
-}
-
-}  // namespace
-
 SolverRun run_solver(const TrainArgs& a, const TrainTest& data, SoftmaxRegression& model, Rng& rng,
                      const std::function<bool()>& stop_requested, const Comm* comm) {
   using Clock = std::chrono::steady_clock;
@@ -225,9 +204,9 @@ SolverRun run_solver(const TrainArgs& a, const TrainTest& data, SoftmaxRegressio
                                          weights, fit_options, watch);
 
   const PassStats tr =
-      of_all(comm, evaluate(model, train_x, data.train.labels, data.train.rows, pool));
+      sum_across(comm, evaluate(model, train_x, data.train.labels, data.train.rows, pool));
   const PassStats te =
-      of_all(comm, evaluate(model, test_x, data.test.labels, data.test.rows, pool));
+      sum_across(comm, evaluate(model, test_x, data.test.labels, data.test.rows, pool));
   const double train_acc = static_cast<double>(tr.correct) / static_cast<double>(tr.rows);
   const double test_acc =
       te.rows ? static_cast<double>(te.correct) / static_cast<double>(te.rows) : 0;
