@@ -645,5 +645,59 @@ TEST(DataRealFashionMnistTest, LoadsTheInstalledDataSet) {
   EXPECT_EQ(tt.train.labels[0], 9);
 }
 
+// rows_fingerprint: any cut of a data set into parts (a process's rows each) sums to the whole
+// set's, for bytes, floats and sparse rows; a changed value, label or weight, or two rows
+// swapped, changes it.
+TEST(DataFingerprintTest, PartsAddUpToTheWholeAndAChangeShows) {
+  Dataset bytes, floats, sparse;
+  for (Dataset* d : {&bytes, &floats, &sparse}) {
+    d->rows = 7;
+    d->inputs = 5;
+    d->class_names = {"a", "b", "c"};
+    for (std::size_t i = 0; i < 7; ++i) d->labels.push_back(static_cast<std::int32_t>(i % 3));
+  }
+  bytes.scale = 1.0f / 255;
+  for (std::size_t i = 0; i < 35; ++i) bytes.pixels.push_back(static_cast<std::uint8_t>(i * 7));
+  for (std::size_t i = 0; i < 35; ++i) floats.values.push_back(0.25f * static_cast<float>(i));
+  floats.weights = {1, 2, 1, 0.5, 1, 1, 3};
+  sparse.sparse.offsets = {0};
+  for (std::uint32_t i = 0; i < 7; ++i) {
+    for (std::uint32_t j = i % 2; j < 5; j += 2) {
+      sparse.sparse.cols.push_back(j);
+      sparse.sparse.vals.push_back(static_cast<float>(i + j));
+    }
+    sparse.sparse.offsets.push_back(sparse.sparse.cols.size());
+  }
+  const auto whole = [](const Dataset& d) {
+    return fingerprint_of_rows(d.rows, rows_fingerprint(d, 0), d.inputs, d.class_names);
+  };
+  for (const Dataset* d : {&bytes, &floats, &sparse}) {
+    for (std::size_t cut = 0; cut <= d->rows; ++cut) {
+      Dataset head = d->empty_like("head"), tail = d->empty_like("tail");
+      for (std::size_t i = 0; i < d->rows; ++i) (i < cut ? head : tail).append_row(*d, i);
+      EXPECT_EQ(
+          fingerprint_of_rows(d->rows, rows_fingerprint(tail, cut) + rows_fingerprint(head, 0),
+                              d->inputs, d->class_names),
+          whole(*d))
+          << "cut at " << cut;
+    }
+    Dataset swapped = d->empty_like("swapped");
+    for (const std::size_t i : {1u, 0u, 2u, 3u, 4u, 5u, 6u}) swapped.append_row(*d, i);
+    EXPECT_NE(whole(swapped), whole(*d));
+    Dataset relabelled = *d;
+    relabelled.labels[4] = 0;
+    EXPECT_NE(whole(relabelled), whole(*d));
+  }
+  Dataset changed = bytes;
+  changed.pixels[17] ^= 1;
+  EXPECT_NE(whole(changed), whole(bytes));
+  changed = floats;
+  changed.weights[6] = 2;
+  EXPECT_NE(whole(changed), whole(floats));
+  changed = sparse;
+  changed.sparse.vals[3] = 0.5f;
+  EXPECT_NE(whole(changed), whole(sparse));
+}
+
 }  // namespace
 }  // namespace softreg

@@ -74,6 +74,16 @@ struct Dataset {
 /// records it to refuse resuming on other data.
 std::uint64_t fingerprint(const Dataset& data);
 
+/// A fingerprint that parts of a data set add up to, whoever reads them: the sum, modulo 2^64,
+/// of one XXH3-64 per row of its global index, storage, scale, features, label and weight. A
+/// process holding rows first_row, first_row + 1, ... of the whole gives its part's sum; the
+/// parts' sums added (in any order) are the whole set's, and fingerprint_of_rows seals that with
+/// the set's row count, inputs and class names. Checkpoints record it, so that a run across any
+/// number of processes can check the data it resumes on (docs/formats.md, "Checkpoints").
+std::uint64_t rows_fingerprint(const Dataset& part, std::uint64_t first_row);
+std::uint64_t fingerprint_of_rows(std::uint64_t rows, std::uint64_t rows_sum, std::size_t inputs,
+                                  const std::vector<std::string>& class_names);
+
 /// XXH3-64 of a file's bytes, read in 1 MB pieces (a streamed training file's fingerprint);
 /// InputError naming it when it cannot be read.
 std::uint64_t file_fingerprint(const std::filesystem::path& file);

@@ -1,8 +1,10 @@
-// What is done to a loaded data set: keep its first rows, standardise it, split it.
+// What is done to a loaded data set: keep its first rows, standardise it, split it; its
+// fingerprints.
 #include <xxhash.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <span>
 
@@ -247,6 +249,44 @@ std::uint64_t fingerprint(const Dataset& d) {
   add_vector(d.sparse.cols);
   add_vector(d.sparse.vals);
   return XXH3_64bits_digest(state.get());
+}
+
+std::uint64_t rows_fingerprint(const Dataset& d, std::uint64_t first_row) {
+  const std::uint8_t kind = d.is_sparse() ? 2 : d.is_bytes() ? 0 : 1;
+  std::uint64_t sum = 0;
+  for (std::size_t i = 0; i < d.rows; ++i) {
+    const std::uint64_t g = first_row + i;
+    std::uint64_t features[2] = {0, 0};
+    if (kind == 2) {
+      const std::uint64_t a = d.sparse.offsets[i], n = d.sparse.offsets[i + 1] - a;
+      features[0] = XXH3_64bits_withSeed(d.sparse.cols.data() + a, n * sizeof(std::uint32_t), g);
+      if (!d.sparse.vals.empty())
+        features[1] = XXH3_64bits_withSeed(d.sparse.vals.data() + a, n * sizeof(float), g);
+    } else if (kind == 0) {
+      features[0] = XXH3_64bits_withSeed(d.pixels.data() + i * d.inputs, d.inputs, g);
+    } else {
+      features[0] =
+          XXH3_64bits_withSeed(d.values.data() + i * d.inputs, d.inputs * sizeof(float), g);
+    }
+    const double weight = d.weights.empty() ? 1.0 : d.weights[i];
+    std::uint8_t row[16 + 4 + 8 + 4 + 1];
+    std::memcpy(row, features, 16);
+    std::memcpy(row + 16, &d.labels[i], 4);
+    std::memcpy(row + 20, &weight, 8);
+    std::memcpy(row + 28, &d.scale, 4);
+    row[32] = kind;
+    sum += XXH3_64bits_withSeed(row, sizeof row, g);
+  }
+  return sum;
+}
+
+std::uint64_t fingerprint_of_rows(std::uint64_t rows, std::uint64_t rows_sum, std::size_t inputs,
+                                  const std::vector<std::string>& class_names) {
+  std::string all;
+  const std::uint64_t head[3] = {rows, static_cast<std::uint64_t>(inputs), rows_sum};
+  all.append(reinterpret_cast<const char*>(head), sizeof head);
+  for (const std::string& name : class_names) all.append(name.c_str(), name.size() + 1);
+  return XXH3_64bits(all.data(), all.size());
 }
 
 }  // namespace softreg
