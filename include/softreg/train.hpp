@@ -46,9 +46,10 @@ struct TrainOptions {
   /// Across processes (issue 22; null or one process: the plain run): every process passes its
   /// part of the training rows (the parts of the whole set in rank order) and of the test set,
   /// and every process ends with the same model. Dense rows: synchronous minibatches over the
-  /// whole set, bit for bit the plain run's for every number of processes. Sparse rows: local
-  /// epochs, then the processes' weights averaged (docs/objective.md, "Sparse SGD across
-  /// processes"): the same for a fixed number of processes. Not with a validation set or a subset.
+  /// whole set, bit for bit the plain run's for every number of processes (so its checkpoints
+  /// resume on any number). Sparse rows: local epochs, then the processes' weights averaged
+  /// (docs/objective.md, "SGD across processes"): the same for a fixed number of processes, and
+  /// not checkpointed. Not with a validation set or a subset.
   const Comm* comm = nullptr;
 };
 

@@ -1,9 +1,11 @@
 // softreg train --checkpoint / --resume as a user runs them: 10 epochs equal 5 resumed for 5 more
 // (the model's weights bit for bit, the metrics' rows), for 1 and 2 threads, on images, sparse
-// rows in memory and streamed; a truncated, altered or foreign checkpoint, other data and
-// options that contradict the checkpoint exit 2 with one line naming the file or the option.
+// rows in memory and streamed, and from a checkpoint of an earlier softreg's fingerprints; a
+// truncated, altered or foreign checkpoint, other data and options that contradict the
+// checkpoint exit 2 with one line naming the file or the option.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -12,6 +14,7 @@
 #include "expect.hpp"
 #include "fixtures.hpp"
 #include "run.hpp"
+#include "softreg/data.hpp"
 #include "softreg/io.hpp"
 #include "softreg/random.hpp"
 
@@ -131,6 +134,35 @@ TEST_F(CheckpointCli, ResumingTheOtherThreadCountGivesTheSameWeights) {
   expect_ok(train("--resume " + quoted(path("c.ckpt")) + " --epochs 6 --threads 2 --out " +
                   quoted(path("resumed.st"))));
   expect_same_weights(path("full.st"), path("resumed.st"));
+}
+
+// A checkpoint of an earlier softreg holds 16 hex digits of fingerprint() over the whole data
+// set (not "rows:"): it resumes in one process, checked that way, and continues exactly; with
+// the wrong digits it is refused as other data.
+TEST_F(CheckpointCli, ACheckpointWithTheEarlierFingerprintsResumes) {
+  const std::string options = images() + " --momentum 0.5";
+  expect_ok(train(options + " --epochs 6 --out " + quoted(path("full.st"))));
+  expect_ok(train(options + " --epochs 3 --checkpoint " + quoted(path("c.ckpt"))));
+  Checkpoint c = load_checkpoint(path("c.ckpt"));
+  ASSERT_TRUE(c.notes.at("fingerprint.train").starts_with("rows:"));
+  const TrainTest data = load_fashion_mnist(dir_.path());
+  const auto hex = [](std::uint64_t v) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return std::string(buf);
+  };
+  c.notes["fingerprint.train"] = hex(fingerprint(data.train));
+  c.notes["fingerprint.test"] = hex(fingerprint(data.test));
+  save_checkpoint(path("earlier.ckpt"), c.state, c.notes);
+  expect_ok(train("--resume " + quoted(path("earlier.ckpt")) + " --epochs 6 --out " +
+                  quoted(path("resumed.st"))));
+  expect_same_weights(path("full.st"), path("resumed.st"));
+  c.notes["fingerprint.train"] = hex(fingerprint(data.train) ^ 1);
+  save_checkpoint(path("other.ckpt"), c.state, c.notes);
+  const RunResult r = train("--resume " + quoted(path("other.ckpt")) + " --epochs 6");
+  EXPECT_EQ(r.status, 2) << describe(r);
+  EXPECT_NE(r.err.find("the checkpoint was trained on other training data"), std::string::npos)
+      << describe(r);
 }
 
 class CheckpointCliRefuses : public CheckpointCli {

@@ -1,11 +1,13 @@
 // softreg train across processes (docs/cli.md, "Across processes"): `mpirun -np P softreg
 // train` with lbfgs or newton, or SGD on dense rows, writes the model file of one process, byte
 // for byte, for P = 2 and 3 — Fashion-MNIST's bytes, CSV's floats, LIBSVM and text — and prints
-// the same lines; SGD on sparse rows is the same run to run; a bad file that one process alone
-// reads ends the job with exit 2 and one line naming that process, the file and the line; a
-// process killed mid-run ends the job within seconds, naming it (bounded by a timeout: no hang).
+// the same lines; SGD on sparse rows is the same run to run; a checkpoint resumes on any number of
+// processes and continues exactly; a bad file that one process alone reads ends the job with exit
+// 2 and one line naming that process, the file and the line; a process killed mid-run ends the
+// job within seconds, naming it (bounded by a timeout: no hang).
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -35,6 +37,15 @@ RunResult mpirun(int processes, const std::string& args, bool quiet = true) {
 std::string bytes_of(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A safetensors file's tensors: the bytes after its header (the weights, not the metadata).
+std::string tensors_of(const fs::path& file) {
+  const std::string b = bytes_of(file);
+  std::uint64_t n = 0;
+  if (b.size() < 8) return {};
+  std::memcpy(&n, b.data(), 8);
+  return n > b.size() - 8 ? std::string() : b.substr(8 + n);
 }
 
 // The run's printed lines without the seconds, which differ run to run.
@@ -222,6 +233,47 @@ TEST_F(Processes, SparseSgdIsTheSameRunToRunForEachNumberOfProcesses) {
   }
 }
 
+// --checkpoint across processes: process 0 writes the state that every process holds, and a job
+// resumed on any number of processes — or in one — continues exactly: the weights of an
+// uninterrupted one-process run (dense SGD is its steps bit for bit, and the data's fingerprint
+// is the same for every P).
+TEST_F(Processes, ACheckpointResumesOnAnyNumberOfProcesses) {
+  TempDir dir;
+  write_tiny_fashion(dir.path() / "f", 3001, 200);
+  write_text(dir.path() / "train.csv", csv_lines(3001));
+  write_text(dir.path() / "test.csv", csv_lines(200));
+  const std::string d = dir.path().string();
+  const auto train = [&](int processes, const std::string& args) {
+    return processes == 1 ? run_softreg("train " + args) : mpirun(processes, args + " --threads 1");
+  };
+  for (const std::string& data :
+       {"--data '" + d + "/f' --batch-size 50 --momentum 0.9 --average 1",
+        "--csv '" + d + "/train.csv' --test '" + d + "/test.csv' --solver sgd --lr 0.05"}) {
+    const RunResult whole = run_softreg("train " + data + " --epochs 3 --out '" + d + "/whole.st'");
+    ASSERT_EQ(whole.status, 0) << describe(whole);
+    for (const auto& [first, then] : {std::pair{2, 3}, {3, 1}, {1, 2}}) {
+      const std::string ck = d + "/ck" + std::to_string(first) + std::to_string(then);
+      const RunResult r1 = train(first, data + " --epochs 1 --checkpoint '" + ck + "'");
+      ASSERT_EQ(r1.status, 0) << describe(r1);
+      const fs::path out = dir.path() / ("resumed" + std::to_string(first) + std::to_string(then));
+      const RunResult r2 =
+          train(then, "--resume '" + ck + "' --epochs 3 --out '" + out.string() + "'");
+      ASSERT_EQ(r2.status, 0) << describe(r2);
+      EXPECT_NE(r2.out.find("resuming " + ck + " after epoch 1 of 3"), std::string::npos)
+          << describe(r2);
+      EXPECT_EQ(tensors_of(out), tensors_of(dir.path() / "whole.st"))
+          << "1 epoch on " << first << ", resumed on " << then << ": " << data;
+    }
+  }
+  // Another training set under the same name: refused by its fingerprint, on every P.
+  write_text(dir.path() / "train.csv", csv_lines(3002));
+  // (The resumed runs went on writing their checkpoints: ck23 holds 3 epochs.)
+  const RunResult other = mpirun(2, "--resume '" + d + "/ck23' --epochs 4");
+  EXPECT_EQ(other.status, 2) << describe(other);
+  EXPECT_NE(other.err.find("the checkpoint was trained on other training data"), std::string::npos)
+      << describe(other);
+}
+
 TEST_F(Processes, ABadLineThatOneProcessReadsEndsTheJobWithItsMessage) {
   TempDir dir;
   std::string text = libsvm_lines(900);
@@ -239,11 +291,12 @@ TEST_F(Processes, ABadLineThatOneProcessReadsEndsTheJobWithItsMessage) {
       << describe(r);
   // An option a run across processes does not take: refused once, exit 2.
   const RunResult ck =
-      mpirun(2, "--data /nonexistent --epochs 1 --checkpoint '" + dir.path().string() + "/ck'");
+      mpirun(2, "--libsvm '" + dir.path().string() + "/train.svm' --test '" + dir.path().string() +
+                    "/test.svm' --solver sgd --checkpoint '" + dir.path().string() + "/ck'");
   EXPECT_EQ(ck.status, 2) << describe(ck);
   EXPECT_EQ(ck.err,
             "softreg: across 2 processes (mpirun), softreg train does not take --checkpoint or "
-            "--resume yet\n");
+            "--resume with sparse rows (--libsvm, --text) yet\n");
 }
 
 // Every option a run across processes does not take yet is refused before any data is read:
@@ -253,18 +306,21 @@ TEST_F(Processes, EveryOptionNotTakenAcrossProcessesIsRefusedByName) {
   const std::string d = dir.path().string();
   write_text(dir.path() / "t.csv", "a,label\n1,0\n2,1\n");
   // --resume reads its checkpoint as the options are parsed (it holds the run's options): a real
-  // one, of one process.
-  write_tiny_fashion(dir.path() / "tiny", 100, 10);
+  // one, of one process, on sparse rows.
+  write_text(dir.path() / "t.svm", libsvm_lines(50));
+  const std::string svm = "--libsvm '" + d + "/t.svm' --test '" + d + "/t.svm' --solver sgd ";
   const RunResult first =
-      run_softreg("train --data '" + d + "/tiny' --epochs 1 --checkpoint '" + d + "/ck' --quiet");
+      run_softreg("train " + svm + "--epochs 1 --checkpoint '" + d + "/ck' --quiet");
   ASSERT_EQ(first.status, 0) << describe(first);
+  const std::string sparse_checkpoints =
+      "--checkpoint or --resume with sparse rows (--libsvm, --text)";
   // Each case carries --data or a table of its own (a clash of those is refused first, at
   // parsing). The SGD options (--validation*, --checkpoint) come with --solver sgd; a resumed
-  // run takes its checkpoint's.
+  // run takes its checkpoint's. (Checkpoints of dense rows: ACheckpointResumesOnAnyNumber...)
   const std::string images = "--data /nonexistent ";
   const std::pair<std::string, std::string> refused[] = {
-      {images + "--solver sgd --checkpoint '" + d + "/ck'", "--checkpoint or --resume"},
-      {"--data '" + d + "/tiny' --resume '" + d + "/ck' --epochs 2", "--checkpoint or --resume"},
+      {svm + "--checkpoint '" + d + "/ck2'", sparse_checkpoints},
+      {"--resume '" + d + "/ck' --epochs 2", sparse_checkpoints},
       {images + "--solver sgd --validation-split 0.1", "--validation"},
       {"--csv '" + d + "/t.csv'",
        "--test-split (give --test FILE: a split would need the whole file)"},

@@ -380,11 +380,26 @@ void run(const TrainArgs& a) {
       std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
       return std::string(buf);
     };
+    // "rows:" and the hex of rows_fingerprint_of_all, the same for every number of processes;
+    // checkpoints before it hold the hex of fingerprint(), of the whole set, and are checked by
+    // it (in one process: it needs the whole set). A streamed file: the hex of its bytes' hash.
+    const auto of = [&](const Dataset& d, const std::string& part) {
+      bool earlier = false;
+      if (a.resumed) {
+        const auto saved = a.resumed->notes.find("fingerprint." + part);
+        earlier = saved != a.resumed->notes.end() && !saved->second.starts_with("rows:");
+      }
+      if (earlier && comm != nullptr)
+        throw InputError("--resume " + a.resume +
+                         ": the checkpoint was written by an earlier softreg, whose fingerprint "
+                         "of the data needs the whole set: resume it in one process");
+      return earlier ? hex(fingerprint(d)) : "rows:" + hex(rows_fingerprint_of_all(comm, d));
+    };
     checkpoint_notes["fingerprint.train"] =
-        hex(stream ? file_fingerprint(data.train.source) : fingerprint(data.train));
-    checkpoint_notes["fingerprint.test"] = hex(fingerprint(data.test));
+        stream ? hex(file_fingerprint(data.train.source)) : of(data.train, "train");
+    checkpoint_notes["fingerprint.test"] = of(data.test, "test");
     if (validation.rows != 0)
-      checkpoint_notes["fingerprint.validation"] = hex(fingerprint(validation));
+      checkpoint_notes["fingerprint.validation"] = of(validation, "validation");
     if (a.resumed)
       for (const auto& [part, source] :
            {std::pair<std::string, std::string>{"train", data.train.source},
@@ -512,7 +527,9 @@ void run(const TrainArgs& a) {
     int checkpointed = 0;  // the epoch the checkpoint file holds
     if (!a.checkpoint.empty())
       callbacks.on_checkpoint = [&](const TrainState& state) {
-        save_checkpoint(a.checkpoint, state, checkpoint_notes);
+        // Across processes every process holds the same state: process 0 writes it (and an
+        // error writing it ends every process).
+        on_first_process(comm, [&] { save_checkpoint(a.checkpoint, state, checkpoint_notes); });
         checkpointed = state.epoch;
       };
     if (a.resumed) {

@@ -2,7 +2,10 @@
 // processes"): what such a run takes, and the parts of the data each process reads.
 #include "train_processes.hpp"
 
+#include <array>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "softreg/error.hpp"
 
@@ -11,7 +14,9 @@ namespace softreg::cli {
 void check_across_processes(const TrainArgs& a, const Comm& comm) {
   const std::string p = "across " + std::to_string(comm.size()) + " processes (mpirun), ";
   const std::pair<bool, const char*> refused[] = {
-      {!a.checkpoint.empty() || !a.resume.empty(), "--checkpoint or --resume"},
+      {(!a.checkpoint.empty() || !a.resume.empty()) &&
+           (!a.data.libsvm.empty() || !a.data.text.empty()),
+       "--checkpoint or --resume with sparse rows (--libsvm, --text)"},
       {a.data.tabular() && a.data.test.empty(),
        "--test-split (give --test FILE: a split would need the whole file)"},
       {!a.data.validation.empty() || a.data.validation_split > 0, "--validation"},
@@ -79,6 +84,30 @@ std::size_t rows_of_all(const Comm* comm, std::size_t mine) {
   double all = 0;
   for (const double n : allgather_values(*comm, static_cast<double>(mine))) all += n;
   return static_cast<std::size_t>(all);
+}
+
+std::uint64_t rows_fingerprint_of_all(const Comm* comm, const Dataset& part) {
+  if (comm == nullptr)
+    return fingerprint_of_rows(part.rows, rows_fingerprint(part, 0), part.inputs, part.class_names);
+  const std::vector<double> rows = allgather_values(*comm, static_cast<double>(part.rows));
+  std::uint64_t first = 0, all = 0;
+  for (std::size_t p = 0; p < rows.size(); ++p) {
+    if (p == static_cast<std::size_t>(comm->rank())) first = all;
+    all += static_cast<std::uint64_t>(rows[p]);
+  }
+  const std::uint64_t mine = rows_fingerprint(part, first);
+  std::array<std::uint8_t, 8> bytes;
+  std::memcpy(bytes.data(), &mine, 8);
+  const std::vector<std::size_t> counts(rows.size(), 8);
+  std::vector<std::uint8_t> sums(8 * rows.size());
+  comm->allgather_bytes(bytes, counts, sums);
+  std::uint64_t sum = 0;
+  for (std::size_t p = 0; p < rows.size(); ++p) {
+    std::uint64_t s;
+    std::memcpy(&s, sums.data() + 8 * p, 8);
+    sum += s;  // modulo 2^64: the same in any order
+  }
+  return fingerprint_of_rows(all, sum, part.inputs, part.class_names);
 }
 
 }  // namespace softreg::cli

@@ -12,8 +12,9 @@
 
 namespace softreg::cli {
 
-/// InputError naming the first option a run across processes does not take (yet): checkpoints,
-/// a test split, validation, --cv, --stream, --cache, --limit, --standardize, --plot,
+/// InputError naming the first option a run across processes does not take (yet): checkpoints
+/// of sparse data, a test split, validation, --cv, --stream, --cache, --limit, --standardize,
+/// --plot,
 /// --report, --backend torch, standard input.
 void check_across_processes(const TrainArgs& a, const Comm& comm);
 
@@ -27,5 +28,9 @@ void on_first_process(const Comm* comm, const std::function<void()>& step);
 
 /// The sum of every process's `mine` (`mine` without processes).
 std::size_t rows_of_all(const Comm* comm, std::size_t mine);
+
+/// rows_fingerprint of the whole set whose part this process holds (the parts in rank order),
+/// sealed by fingerprint_of_rows: the same for every number of processes.
+std::uint64_t rows_fingerprint_of_all(const Comm* comm, const Dataset& part);
 
 }  // namespace softreg::cli
