@@ -463,6 +463,19 @@ void SparseSgd::restore(const SgdState& s) {
   }
 }
 
+std::vector<std::span<float>> SparseSgd::state_in_place() {
+  flush();
+  std::vector<std::span<float>> parts = {wt_, bias_};
+  for (std::span<float> p : {std::span<float>(vt_), std::span<float>(bias_v_),
+                             std::span<float>(g2_), std::span<float>(bias_g2_)})
+    if (!p.empty()) parts.push_back(p);
+  if (averaging_) {
+    parts.push_back(avg_);
+    parts.push_back(avg_bias_);
+  }
+  return parts;
+}
+
 void SparseSgd::write_to(SoftmaxRegression& model) {
   if (model.inputs() != inputs_ || model.outputs() != outputs_)
     throw std::invalid_argument("SparseSgd::write_to: a model of another shape");

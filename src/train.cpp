@@ -431,29 +431,30 @@ void merge_across(const Comm& comm, SparseSgd& sgd, std::size_t rows, int epoch,
     }
   double total = 0;
   for (std::size_t p = 0; p < procs; ++p) total += all[5 * p + 4];
-  SgdState state = sgd.state();
-  // Every float of the state, in one list: W, b, then the optimizer's, then the average's.
-  std::vector<std::span<float>> parts = {state.weights.weight(), state.weights.bias(),
-                                         state.slow_weight, state.slow_bias};
-  if (state.average) {
-    parts.push_back(state.average->weight());
-    parts.push_back(state.average->bias());
-  }
-  std::vector<double> flat;
+  // Every float of the state, in the trainer's layout (the same on every process: the same
+  // shape and options), sent as the floats they are and averaged in double, in place.
+  const std::vector<std::span<float>> parts = sgd.state_in_place();
+  std::vector<float> flat;
   for (const auto part : parts) flat.insert(flat.end(), part.begin(), part.end());
-  const std::vector<std::size_t> counts(procs, flat.size());
-  std::vector<double> every(flat.size() * procs);
-  comm.allgather(flat, counts, every);
+  const std::size_t bytes = flat.size() * sizeof(float);
+  const std::vector<std::size_t> counts(procs, bytes);
+  std::vector<std::uint8_t> every(bytes * procs);
+  comm.allgather_bytes(
+      std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(flat.data()), bytes),
+      counts, every);
   std::vector<double> mean(flat.size(), 0.0);
   for (std::size_t p = 0; p < procs; ++p) {
     const double weight = all[5 * p + 4] / total;
-    const double* v = every.data() + p * flat.size();
-    for (std::size_t i = 0; i < flat.size(); ++i) mean[i] += weight * v[i];
+    const std::uint8_t* v = every.data() + p * bytes;
+    for (std::size_t i = 0; i < flat.size(); ++i) {
+      float x;
+      std::memcpy(&x, v + i * sizeof(float), sizeof x);
+      mean[i] += weight * x;
+    }
   }
   std::size_t at = 0;
   for (const auto part : parts)
     for (float& f : part) f = static_cast<float>(mean[at++]);
-  sgd.restore(state);
 }
 
 }  // namespace

@@ -256,6 +256,11 @@ class SparseSgd {
   /// Puts a saved state back (right after construction, with the options it was saved under);
   /// std::invalid_argument when its shapes are not this trainer's.
   void restore(const SgdState& state);
+  /// Flushes and returns every float of the state in this trainer's own layout (feature-major,
+  /// padded with zeros to the stride), W, b, then the optimizer's and the average's: what
+  /// trainers of the same shape and options can average element by element in place (SGD
+  /// across processes), without state()'s and restore()'s copies into the model's layout.
+  std::vector<std::span<float>> state_in_place();
 
  private:
   // Applies the steps [from, steps_) (since the last flush) to classes [k0, k1) of column col.
