@@ -412,28 +412,42 @@ void merge_across(const Comm& comm, SparseSgd& sgd, std::size_t rows, int epoch,
                   const std::optional<std::pair<std::size_t, double>>& diverged,
                   std::size_t stopped_at, SoftmaxRegression& model) {
   const std::size_t procs = static_cast<std::size_t>(comm.size());
-  const double mine[5] = {diverged ? 1.0 : 0.0, diverged ? static_cast<double>(diverged->first) : 0,
-                          diverged ? diverged->second : 0.0, static_cast<double>(stopped_at),
-                          static_cast<double>(rows)};
-  const std::vector<std::size_t> five(procs, 5);
-  std::vector<double> all(5 * procs);
-  comm.allgather(mine, five, all);
-  for (std::size_t p = 0; p < procs; ++p)
-    if (all[5 * p] != 0) {
-      sgd.write_to(model);
-      throw DivergenceError(epoch, static_cast<std::size_t>(all[5 * p + 1]), batches,
-                            all[5 * p + 2], sgd.lr());
-    }
-  for (std::size_t p = 0; p < procs; ++p)
-    if (all[5 * p + 3] != 0) {
-      sgd.write_to(model);
-      throw Interrupted(epoch, static_cast<std::size_t>(all[5 * p + 3]), batches);
-    }
-  double total = 0;
-  for (std::size_t p = 0; p < procs; ++p) total += all[5 * p + 4];
   // Every float of the state, in the trainer's layout (the same on every process: the same
   // shape and options), sent as the floats they are and averaged in double, in place.
-  const std::vector<std::span<float>> parts = sgd.state_in_place();
+  const std::vector<std::span<float>> parts = sgd.state_in_place();  // (flushed)
+  constexpr std::size_t kFigures = 6;
+  const double mine[kFigures] = {diverged ? 1.0 : 0.0,
+                                 diverged ? static_cast<double>(diverged->first) : 0,
+                                 diverged ? diverged->second : 0.0,
+                                 static_cast<double>(stopped_at),
+                                 static_cast<double>(rows),
+                                 static_cast<double>(sgd.averaged())};
+  const std::vector<std::size_t> figures(procs, kFigures);
+  std::vector<double> all(kFigures * procs);
+  comm.allgather(mine, figures, all);
+  const auto figure = [&](std::size_t p, std::size_t i) { return all[kFigures * p + i]; };
+  for (std::size_t p = 0; p < procs; ++p)
+    if (figure(p, 0) != 0) {
+      sgd.write_to(model);
+      throw DivergenceError(epoch, static_cast<std::size_t>(figure(p, 1)), batches, figure(p, 2),
+                            sgd.lr());
+    }
+  for (std::size_t p = 0; p < procs; ++p)
+    if (figure(p, 3) != 0) {
+      sgd.write_to(model);
+      throw Interrupted(epoch, static_cast<std::size_t>(figure(p, 3)), batches);
+    }
+  double total = 0;
+  for (std::size_t p = 0; p < procs; ++p) total += figure(p, 4);
+  // The running average's steps: the processes' counts weighted by their rows, rounded down,
+  // so that every process holds the same state (and a checkpoint of one is every process's).
+  unsigned __int128 weighted = 0, all_rows = 0;
+  for (std::size_t p = 0; p < procs; ++p) {
+    weighted +=
+        static_cast<unsigned __int128>(figure(p, 4)) * static_cast<unsigned __int128>(figure(p, 5));
+    all_rows += static_cast<unsigned __int128>(figure(p, 4));
+  }
+  sgd.set_averaged(all_rows == 0 ? 0 : static_cast<std::uint64_t>(weighted / all_rows));
   std::vector<float> flat;
   for (const auto part : parts) flat.insert(flat.end(), part.begin(), part.end());
   const std::size_t bytes = flat.size() * sizeof(float);
@@ -444,7 +458,7 @@ void merge_across(const Comm& comm, SparseSgd& sgd, std::size_t rows, int epoch,
       counts, every);
   std::vector<double> mean(flat.size(), 0.0);
   for (std::size_t p = 0; p < procs; ++p) {
-    const double weight = all[5 * p + 4] / total;
+    const double weight = figure(p, 4) / total;
     const std::uint8_t* v = every.data() + p * bytes;
     for (std::size_t i = 0; i < flat.size(); ++i) {
       float x;
@@ -703,20 +717,17 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
   // every process's weights and optimizer state averaged, weighted by the processes' rows.
   const Comm* comm =
       options_.comm != nullptr && options_.comm->size() > 1 ? options_.comm : nullptr;
-  if (comm != nullptr && (resume_ != nullptr || callbacks.on_checkpoint))
-    throw InputError("across processes, SGD on sparse data does not checkpoint or resume yet");
   if (resume_) check_resume(*resume_, options_, model);
   ThreadPool pool(options_.threads);
   SparseSgd sgd(model, options_.sgd, &pool);
-  // This process's order: from a generator of its own, seeded by the run's generator and the
-  // rank (the same for every run of the same processes).
-  std::optional<Rng> own_rng;
-  if (comm != nullptr)
-    own_rng.emplace(rng.next() ^
-                    (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(comm->rank() + 1)));
-  Rng& order_rng = own_rng ? *own_rng : rng;
   BestEpoch best(options_.early_stopping);
   const std::size_t batches = (rows + options_.batch_size - 1) / options_.batch_size;
+  // Across processes the schedule's steps are each process's own; a checkpoint counts the
+  // steps of one process holding every row, as one process resuming it would.
+  const std::size_t all_batches =
+      comm == nullptr ? batches
+                      : (sum_over(comm, PassStats{0.0, 0, rows}).rows + options_.batch_size - 1) /
+                            options_.batch_size;
   std::optional<BatchOrder> order;
   std::vector<EpochMetrics> history;
   std::uint64_t step = 0;  // over the run, for the schedule
@@ -730,19 +741,37 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
           "the checkpoint's optimizer state is not --optimizer's / --momentum's / --average's");
     }
     // The order of the last buffer (the whole set in memory); the next buffer of as many rows
-    // shuffles it again.
-    if (r.order.size() > rows)
+    // shuffles it again. (Across processes every epoch draws its orders afresh.)
+    if (comm == nullptr && r.order.size() > rows)
       throw InputError("the checkpoint's order has more rows than the training set");
-    if (!r.order.empty())
+    if (comm == nullptr && !r.order.empty())
       order.emplace(
           resumed_order(r, r.order.size(), std::min(options_.batch_size, r.order.size())));
-    step = r.step;
+    step = comm != nullptr ? static_cast<std::uint64_t>(r.epoch) * batches : r.step;
     rng = Rng::from_state(r.rng);
     best.load(r);
     history = r.history;
     first = r.epoch + 1;
   }
+  // Across processes each process shuffles its own rows every epoch, from their first order,
+  // with a generator drawn from the run's generator's state (not from its draws: it makes none
+  // across processes, so a checkpoint holds that state), the epoch and the rank: the same
+  // orders every run of the same processes, and in a run resumed from a checkpoint.
+  const auto mix = [](std::uint64_t z) {  // SplitMix64's finaliser
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  };
+  std::uint64_t base = 0;
+  for (const std::uint64_t w : rng.state()) base = mix(base ^ w);
   for (int epoch = first; epoch <= options_.epochs; ++epoch) {
+    std::optional<Rng> own_rng;
+    if (comm != nullptr) {
+      own_rng.emplace(mix(base ^ mix(static_cast<std::uint64_t>(epoch)) ^
+                          mix(~static_cast<std::uint64_t>(comm->rank()))));
+      order.reset();
+    }
+    Rng& order_rng = own_rng ? *own_rng : rng;
     const auto start = Clock::now();
     if (epoch == options_.average_from) sgd.start_averaging();
     PassStats seen;
@@ -819,9 +848,11 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
     if (callbacks.on_checkpoint) {
       TrainState state;
       state.epoch = epoch;
-      state.step = step;
+      state.step = comm != nullptr ? static_cast<std::uint64_t>(epoch) * all_batches : step;
       state.rng = rng.state();
-      if (order) state.order.assign(order->order().begin(), order->order().end());
+      // Across processes each order is a process's own, and the next is drawn afresh.
+      if (order && comm == nullptr)
+        state.order.assign(order->order().begin(), order->order().end());
       state.sgd = sgd.state();
       best.save(state);
       state.stopped = stop;

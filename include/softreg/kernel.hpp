@@ -261,6 +261,10 @@ class SparseSgd {
   /// trainers of the same shape and options can average element by element in place (SGD
   /// across processes), without state()'s and restore()'s copies into the model's layout.
   std::vector<std::span<float>> state_in_place();
+  /// The steps the running average holds (after a flush), and setting them: processes whose
+  /// averages were averaged agree on one count.
+  std::uint64_t averaged() const { return averaged_; }
+  void set_averaged(std::uint64_t steps) { averaged_ = steps; }
 
  private:
   // Applies the steps [from, steps_) (since the last flush) to classes [k0, k1) of column col.

@@ -48,8 +48,8 @@ struct TrainOptions {
   /// and every process ends with the same model. Dense rows: synchronous minibatches over the
   /// whole set, bit for bit the plain run's for every number of processes (so its checkpoints
   /// resume on any number). Sparse rows: local epochs, then the processes' weights averaged
-  /// (docs/objective.md, "SGD across processes"): the same for a fixed number of processes, and
-  /// not checkpointed. Not with a validation set or a subset.
+  /// (docs/objective.md, "SGD across processes"): the same for a fixed number of processes, whose
+  /// checkpoints continue exactly on that number. Not with a validation set or a subset.
   const Comm* comm = nullptr;
 };
 

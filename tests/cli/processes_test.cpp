@@ -234,15 +234,17 @@ TEST_F(Processes, SparseSgdIsTheSameRunToRunForEachNumberOfProcesses) {
 }
 
 // --checkpoint across processes: process 0 writes the state that every process holds, and a job
-// resumed on any number of processes — or in one — continues exactly: the weights of an
-// uninterrupted one-process run (dense SGD is its steps bit for bit, and the data's fingerprint
-// is the same for every P).
+// of dense rows resumed on any number of processes — or in one — continues exactly: the weights
+// of an uninterrupted one-process run (dense SGD is its steps bit for bit, and the data's
+// fingerprint is the same for every P).
 TEST_F(Processes, ACheckpointResumesOnAnyNumberOfProcesses) {
   TempDir dir;
   write_tiny_fashion(dir.path() / "f", 3001, 200);
   write_text(dir.path() / "train.csv", csv_lines(3001));
   write_text(dir.path() / "test.csv", csv_lines(200));
   const std::string d = dir.path().string();
+  const TempDir sparse_dir;
+  const std::string sets = write_sparse_sets(sparse_dir.path());
   const auto train = [&](int processes, const std::string& args) {
     return processes == 1 ? run_softreg("train " + args) : mpirun(processes, args + " --threads 1");
   };
@@ -265,6 +267,34 @@ TEST_F(Processes, ACheckpointResumesOnAnyNumberOfProcesses) {
           << "1 epoch on " << first << ", resumed on " << then << ": " << data;
     }
   }
+  // Sparse rows: each P averages its own local epochs, so a checkpoint continues exactly on the
+  // P that wrote it (the orders are drawn afresh each epoch from the run's generator, the epoch
+  // and the rank), and on another P goes on with that P's epochs, the same run to run.
+  const std::string sparse = "--libsvm '" + sets + "/train.svm' --test '" + sets +
+                             "/test.svm' --solver sgd --batch-size 16 --schedule constant";
+  for (const std::string& options : {std::string(" --momentum 0.9"), std::string(" --average 1")}) {
+    for (const int p : {2, 3}) {
+      const std::string ck = d + "/sparse" + std::to_string(p);
+      const RunResult whole = train(p, sparse + options + " --epochs 3 --out '" + d + "/sw.st'");
+      ASSERT_EQ(whole.status, 0) << describe(whole);
+      const RunResult r1 = train(p, sparse + options + " --epochs 2 --checkpoint '" + ck + "'");
+      ASSERT_EQ(r1.status, 0) << describe(r1);
+      const RunResult r2 = train(p, "--resume '" + ck + "' --epochs 3 --out '" + d + "/sr.st'");
+      ASSERT_EQ(r2.status, 0) << describe(r2);
+      EXPECT_EQ(tensors_of(dir.path() / "sr.st"), tensors_of(dir.path() / "sw.st"))
+          << p << " processes, resumed on the same:" << options;
+      // Resumed on another number (the checkpoint now holds 3 epochs): twice the same.
+      std::string again[2];
+      for (std::string& bytes : again) {
+        const RunResult r3 = train(5 - p, "--resume '" + ck + "' --epochs 4 --checkpoint '" + ck +
+                                              "x' --out '" + d + "/so.st'");
+        ASSERT_EQ(r3.status, 0) << describe(r3);
+        bytes = tensors_of(dir.path() / "so.st");
+      }
+      EXPECT_EQ(again[0], again[1]) << "written by " << p << ", resumed on " << 5 - p;
+    }
+  }
+
   // Another training set under the same name: refused by its fingerprint, on every P.
   write_text(dir.path() / "train.csv", csv_lines(3002));
   // (The resumed runs went on writing their checkpoints: ck23 holds 3 epochs.)
@@ -289,14 +319,6 @@ TEST_F(Processes, ABadLineThatOneProcessReadsEndsTheJobWithItsMessage) {
                        "/train.svm: line 901, pair 2: indices must increase"),
             std::string::npos)
       << describe(r);
-  // An option a run across processes does not take: refused once, exit 2.
-  const RunResult ck =
-      mpirun(2, "--libsvm '" + dir.path().string() + "/train.svm' --test '" + dir.path().string() +
-                    "/test.svm' --solver sgd --checkpoint '" + dir.path().string() + "/ck'");
-  EXPECT_EQ(ck.status, 2) << describe(ck);
-  EXPECT_EQ(ck.err,
-            "softreg: across 2 processes (mpirun), softreg train does not take --checkpoint or "
-            "--resume with sparse rows (--libsvm, --text) yet\n");
 }
 
 // Every option a run across processes does not take yet is refused before any data is read:
@@ -305,23 +327,20 @@ TEST_F(Processes, EveryOptionNotTakenAcrossProcessesIsRefusedByName) {
   TempDir dir;
   const std::string d = dir.path().string();
   write_text(dir.path() / "t.csv", "a,label\n1,0\n2,1\n");
-  // --resume reads its checkpoint as the options are parsed (it holds the run's options): a real
-  // one, of one process, on sparse rows.
-  write_text(dir.path() / "t.svm", libsvm_lines(50));
-  const std::string svm = "--libsvm '" + d + "/t.svm' --test '" + d + "/t.svm' --solver sgd ";
+  // --resume reads its checkpoint as the options are parsed, and takes the run's options from
+  // it: a real one, of one process, with an option not taken across processes.
+  write_tiny_fashion(dir.path() / "tiny", 100, 10);
   const RunResult first =
-      run_softreg("train " + svm + "--epochs 1 --checkpoint '" + d + "/ck' --quiet");
+      run_softreg("train --data '" + d + "/tiny' --epochs 1 --validation-split 0.2 --checkpoint '" +
+                  d + "/ck' --quiet");
   ASSERT_EQ(first.status, 0) << describe(first);
-  const std::string sparse_checkpoints =
-      "--checkpoint or --resume with sparse rows (--libsvm, --text)";
   // Each case carries --data or a table of its own (a clash of those is refused first, at
-  // parsing). The SGD options (--validation*, --checkpoint) come with --solver sgd; a resumed
-  // run takes its checkpoint's. (Checkpoints of dense rows: ACheckpointResumesOnAnyNumber...)
+  // parsing). --validation* comes with --solver sgd (what it validates); a resumed run takes its
+  // checkpoint's options.
   const std::string images = "--data /nonexistent ";
   const std::pair<std::string, std::string> refused[] = {
-      {svm + "--checkpoint '" + d + "/ck2'", sparse_checkpoints},
-      {"--resume '" + d + "/ck' --epochs 2", sparse_checkpoints},
       {images + "--solver sgd --validation-split 0.1", "--validation"},
+      {"--resume '" + d + "/ck' --epochs 2", "--validation"},
       {"--csv '" + d + "/t.csv'",
        "--test-split (give --test FILE: a split would need the whole file)"},
       {images + "--cv 3 --C 1,10", "--cv"},

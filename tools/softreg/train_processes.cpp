@@ -14,9 +14,6 @@ namespace softreg::cli {
 void check_across_processes(const TrainArgs& a, const Comm& comm) {
   const std::string p = "across " + std::to_string(comm.size()) + " processes (mpirun), ";
   const std::pair<bool, const char*> refused[] = {
-      {(!a.checkpoint.empty() || !a.resume.empty()) &&
-           (!a.data.libsvm.empty() || !a.data.text.empty()),
-       "--checkpoint or --resume with sparse rows (--libsvm, --text)"},
       {a.data.tabular() && a.data.test.empty(),
        "--test-split (give --test FILE: a split would need the whole file)"},
       {!a.data.validation.empty() || a.data.validation_split > 0, "--validation"},

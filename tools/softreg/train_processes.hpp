@@ -12,8 +12,8 @@
 
 namespace softreg::cli {
 
-/// InputError naming the first option a run across processes does not take (yet): checkpoints
-/// of sparse data, a test split, validation, --cv, --stream, --cache, --limit, --standardize,
+/// InputError naming the first option a run across processes does not take (yet): a test
+/// split, validation, --cv, --stream, --cache, --limit, --standardize,
 /// --plot,
 /// --report, --backend torch, standard input.
 void check_across_processes(const TrainArgs& a, const Comm& comm);
