@@ -1,16 +1,20 @@
 // Caches of parsed sparse data (src/data/cache.cpp): written then read gives the same data set;
 // a truncated or altered cache is refused naming the file; a cache of another source, or of
-// this one before it changed, is stale (nullopt), not an error.
+// this one before it changed, is stale (nullopt), not an error; read in parts across processes,
+// the parts are the whole and every change is refused on every process.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "fixtures.hpp"
+#include "softreg/comm.hpp"
 #include "softreg/data.hpp"
 #include "softreg/error.hpp"
+#include "thread_comm.hpp"
 
 namespace softreg {
 namespace {
@@ -175,6 +179,61 @@ TEST_F(Cache, StreamOfATruncatedOrAlteredCacheIsRefused) {
   }
   put_bytes(cache_, good);
   EXPECT_EQ(error(), "");
+}
+
+// read_cache_part with threads standing in for processes: for P = 1 to 5 (more processes than
+// rows too) the parts, in rank order, are the whole data set, each part shard_rows()'s rows;
+// every single-byte change of the file is refused, on every process at once (one message,
+// naming the process that found it); another key is stale on every process.
+TEST_F(Cache, ReadInPartsIsTheDataSetAndEveryChangeIsRefused) {
+  const CacheKey key = cache_key_of(source_, "libsvm");
+  const Dataset d = load_libsvm(source_);
+  write_cache(cache_, d, key);
+  for (int procs = 1; procs <= 5; ++procs) {
+    std::vector<std::optional<Dataset>> parts(static_cast<std::size_t>(procs));
+    test::ThreadGroup(procs).run([&](const Comm& comm) {
+      parts[static_cast<std::size_t>(comm.rank())] = read_cache_part(cache_, key, comm);
+    });
+    Dataset all = d.empty_like("parts");
+    for (int p = 0; p < procs; ++p) {
+      ASSERT_TRUE(parts[static_cast<std::size_t>(p)].has_value());
+      const Dataset& part = *parts[static_cast<std::size_t>(p)];
+      EXPECT_EQ(part.rows,
+                shard_rows(d.rows, static_cast<std::uint32_t>(procs), static_cast<std::uint32_t>(p))
+                    .size());
+      EXPECT_EQ(part.inputs, d.inputs);
+      EXPECT_EQ(part.class_names, d.class_names);
+      for (std::size_t i = 0; i < part.rows; ++i) all.append_row(part, i);
+    }
+    EXPECT_EQ(all.sparse.offsets, d.sparse.offsets) << procs;
+    EXPECT_EQ(all.sparse.cols, d.sparse.cols);
+    EXPECT_EQ(all.sparse.vals, d.sparse.vals);
+    EXPECT_EQ(all.labels, d.labels);
+    bool stale = true;
+    test::ThreadGroup(procs).run([&](const Comm& comm) {
+      if (read_cache_part(cache_, cache_key_of(binary_, "libsvm"), comm)) stale = false;
+    });
+    EXPECT_TRUE(stale) << procs;
+  }
+  const std::vector<char> good = bytes_of(cache_);
+  for (std::size_t i = 0; i < good.size(); ++i) {
+    std::vector<char> b = good;
+    b[i] = static_cast<char>(b[i] ^ 0x10);
+    put_bytes(cache_, b);
+    std::vector<std::string> errors(3);
+    test::ThreadGroup(3).run([&](const Comm& comm) {
+      try {
+        read_cache_part(cache_, key, comm);
+      } catch (const InputError& e) {
+        errors[static_cast<std::size_t>(comm.rank())] = e.what();
+      }
+    });
+    ASSERT_NE(errors[0].find(cache_.string() + ": not a valid softreg cache"), std::string::npos)
+        << "byte " << i << ": " << errors[0];
+    EXPECT_EQ(errors[1], errors[0]);
+    EXPECT_EQ(errors[2], errors[0]);
+    EXPECT_EQ(errors[0].rfind("process ", 0), 0u) << errors[0];
+  }
 }
 
 }  // namespace

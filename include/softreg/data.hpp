@@ -376,6 +376,15 @@ void write_cache(const std::filesystem::path& file, SparseStream& stream, const 
 /// the file when it is not a valid cache (truncated, altered, not a cache).
 std::optional<Dataset> read_cache(const std::filesystem::path& file, const CacheKey& key);
 
+class Comm;
+/// Across processes (--cache with mpirun): this process's rows of the cache, shard_rows() of
+/// them, and nothing else of it read but the header and 1/P of the file for the checksum, which
+/// the processes compute in turn, each going on from its predecessor's state. nullopt when the
+/// cache is of another key (stale), on every process; an InputError on any process ends every
+/// one of them (agree_on_errors).
+std::optional<Dataset> read_cache_part(const std::filesystem::path& file, const CacheKey& key,
+                                       const Comm& comm);
+
 /// A cache read in blocks of rows (about `block_bytes` each; a longer row is read whole), never
 /// held whole: --stream with --cache. Opening reads the file through once to check its checksum
 /// and every block's rows as read_cache does; each block is checked again when it is read.

@@ -5,6 +5,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+// The state's definition, so that a checksum begun by one process can go on in the next.
+#define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
 #include <algorithm>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "load.hpp"
+#include "softreg/comm.hpp"
 #include "softreg/data.hpp"
 #include "softreg/error.hpp"
 #include "softreg/io.hpp"
@@ -507,6 +510,129 @@ bool SparseCacheStream::next(Dataset& block) {
   block.source = name_;
   row_ += rows;
   return true;
+}
+
+// ------------------------------------------------------------------------------------- parts
+
+std::optional<Dataset> read_cache_part(const fs::path& file, const CacheKey& key,
+                                       const Comm& comm) {
+  const auto procs = static_cast<std::uint32_t>(comm.size());
+  const auto me = static_cast<std::uint32_t>(comm.rank());
+  int fd = -1;
+  std::uint64_t size = 0;
+  std::optional<Layout> layout;
+  bool stale = false;
+  Dataset d;
+  try {
+    // 1. The file's size and the header's length, read by every process.
+    std::uint64_t n = 0;
+    together(comm, [&] {
+      fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) fail(file, std::string("cannot open the cache (") + std::strerror(errno) + ")");
+      struct stat st {};
+      if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        fail(file, "the cache is not a regular file");
+      size = static_cast<std::uint64_t>(st.st_size);
+      std::uint8_t first[16] = {};
+      if (size >= 16) read_at(fd, first, 0, file);
+      n = header_length(file, first, size);
+    });
+    // 2. The checksum of every byte before it (first, as read_cache: everything after it may
+    // then be trusted to be what was written), in P pieces of the file, one a process in rank
+    // order: each goes on from the state its predecessor sends (the same program, so the same
+    // state layout; its pointer to the default secret is set to this process's), and the last
+    // one compares. Each process reads 1/P of the file for it. A
+    // process that fails still sends on (with a flag), so that none waits for ever.
+    {
+      const std::uint64_t body = size - 8, from = body * me / procs, to = body * (me + 1) / procs;
+      XXH3_state_t state;
+      constexpr std::size_t kWords = (sizeof(XXH3_state_t) + 7) / 8;
+      std::vector<double> words(kWords + 1, 0.0);  // the state, then whether a piece failed
+      std::string error;
+      bool failed = false;
+      if (me == 0) {
+        XXH3_64bits_reset(&state);
+      } else {
+        comm.receive(static_cast<int>(me) - 1, words);
+        std::memcpy(&state, words.data(), sizeof state);
+        // The one pointer in the state, to the library's default secret: this process's.
+        XXH3_state_t fresh;
+        XXH3_64bits_reset(&fresh);
+        state.extSecret = fresh.extSecret;
+        failed = words[kWords] != 0;
+      }
+      try {
+        std::vector<std::uint8_t> buffer(std::size_t{1} << 20);
+        for (std::uint64_t at = from; at < to && !failed; at += buffer.size()) {
+          const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), to - at));
+          read_at(fd, {buffer.data(), n}, at, file);
+          XXH3_64bits_update(&state, buffer.data(), n);
+        }
+        if (me + 1 == procs && !failed) {
+          std::uint8_t trailer[8];
+          read_at(fd, trailer, body, file);
+          if (XXH3_64bits_digest(&state) != le64(trailer))
+            bad(file, "its checksum does not match (the file was altered or cut short)");
+        }
+      } catch (const InputError& e) {
+        error = e.what();
+        failed = true;
+      }
+      if (me + 1 < procs) {
+        std::memcpy(words.data(), &state, sizeof state);
+        words[kWords] = failed ? 1.0 : 0.0;
+        comm.send(static_cast<int>(me) + 1, words);
+      }
+      agree_on_errors(comm, error);
+    }
+    // 3. The header, now known to be the writer's: its key (stale or not) and the layout.
+    together(comm, [&] {
+      std::vector<std::uint8_t> header(n);
+      read_at(fd, header, 16, file);
+      layout = parse_header(file, header.data(), n, size, key);
+      stale = !layout;
+      if (layout && !layout->labelled) bad(file, "it has no labels to train on");
+    });
+    // (The same file for all: stale for one is stale for all, but they agree all the same.)
+    double stale_anywhere = 0;
+    for (const double v : allgather_values(comm, stale ? 1.0 : 0.0)) stale_anywhere += v;
+    if (stale_anywhere != 0) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    const Layout& l = *layout;
+    // 4. This process's rows, checked as a loader checks them.
+    together(comm, [&] {
+      const RowRange part = shard_rows(l.rows, procs, me);
+      const std::size_t rows = part.size();
+      SparseRows& x = d.sparse;
+      read_array(fd, x.offsets, rows + 1, l.offsets + 8 * part.begin, file);
+      if (part.begin == 0 && x.offsets[0] != 0) bad(file, "row offsets do not run from 0 to nnz");
+      if (part.end == l.rows && x.offsets[rows] != l.nnz)
+        bad(file, "row offsets do not run from 0 to nnz");
+      const std::uint64_t first = x.offsets[0], last = x.offsets[rows];
+      if (first > last || last > l.nnz)
+        bad(file, "row offsets decrease at row " + std::to_string(part.begin));
+      read_array(fd, x.cols, last - first, l.cols + 4 * first, file);
+      if (!l.binary) read_array(fd, x.vals, last - first, l.vals + 4 * first, file);
+      read_array(fd, d.labels, rows, l.labels + 4 * part.begin, file);
+      // (A part's last offset is the next part's first: the same bytes, so the offsets of
+      // all the parts increase as one.)
+      check_rows(file, l, part.begin, x.offsets, x.cols, x.vals, d.labels);
+      for (std::uint64_t& o : x.offsets) o -= first;
+      d.rows = rows;
+    });
+  } catch (...) {
+    if (fd >= 0) ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  const Layout& l = *layout;
+  d.inputs = l.inputs;
+  d.class_names = l.classes;
+  d.shape = {d.inputs};
+  d.source = key.source;
+  return d;
 }
 
 }  // namespace softreg

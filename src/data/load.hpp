@@ -14,10 +14,24 @@
 #include <string_view>
 #include <vector>
 
+#include "softreg/comm.hpp"
 #include "softreg/data.hpp"
 #include "softreg/error.hpp"
 
 namespace softreg {
+
+/// Runs `step` in every process; an InputError in any ends all of them with the same message
+/// (agree_on_errors: every process must call it, in the same order).
+template <typename Step>
+void together(const Comm& comm, Step step) {
+  std::string error;
+  try {
+    step();
+  } catch (const InputError& e) {
+    error = e.what();
+  }
+  agree_on_errors(comm, error);
+}
 
 /// Throws InputError "FILE: WHAT".
 [[noreturn]] inline void fail(const std::filesystem::path& file, const std::string& what) {

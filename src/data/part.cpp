@@ -169,18 +169,6 @@ void refuse_gzip(const ReadOnlyFile& f, const std::string& name) {
          "uncompressed");
 }
 
-// Runs `step` in every process; an InputError in any ends all of them with the same message.
-template <typename Step>
-void together(const Comm& comm, Step step) {
-  std::string error;
-  try {
-    step();
-  } catch (const InputError& e) {
-    error = e.what();
-  }
-  agree_on_errors(comm, error);
-}
-
 // Labels of every part mapped to the classes of every part, ordered as one loader orders the
 // labels of the whole file (LabelReader; `column` names the labels in its errors).
 void agree_on_classes(Dataset& d, const Comm& comm, const std::string& name,

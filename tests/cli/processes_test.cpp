@@ -304,6 +304,47 @@ TEST_F(Processes, ACheckpointResumesOnAnyNumberOfProcesses) {
       << describe(other);
 }
 
+// --cache across processes: each process reads its rows of a cache that one process wrote (and
+// 1/P of the file for its checksum, computed in turn), and lbfgs gives the one-process model
+// file. A missing cache is not written across processes: the file is read in parts, and a line
+// says so. An altered cache ends the job with exit 2, naming the process that found it.
+TEST_F(Processes, ACacheIsReadInParts) {
+  TempDir dir;
+  const std::string d = write_sparse_sets(dir.path());
+  const std::string args = "--libsvm '" + d + "/train.svm' --test '" + d +
+                           "/test.svm' --solver lbfgs --max-iter 15 --cache '" + d;
+  const RunResult plain = run_softreg("train " + args + "/c.cache' --out '" + d + "/one.st'");
+  ASSERT_EQ(plain.status, 0) << describe(plain);
+  ASSERT_NE(plain.out.find("wrote the cache"), std::string::npos) << describe(plain);
+  for (const int p : {2, 3}) {
+    const RunResult r = mpirun(p, args + "/c.cache' --threads 1 --out '" + d + "/many.st'");
+    ASSERT_EQ(r.status, 0) << describe(r);
+    EXPECT_NE(r.out.find("from the cache " + d + "/c.cache (each process its rows)"),
+              std::string::npos)
+        << describe(r);
+    EXPECT_EQ(bytes_of(dir.path() / "many.st"), bytes_of(dir.path() / "one.st")) << p;
+  }
+  const RunResult missing = mpirun(2, args + "/none.cache' --threads 1 --out '" + d + "/m.st'");
+  ASSERT_EQ(missing.status, 0) << describe(missing);
+  EXPECT_NE(missing.out.find("the cache " + d +
+                             "/none.cache is missing: across processes it is "
+                             "not written"),
+            std::string::npos)
+      << describe(missing);
+  EXPECT_FALSE(fs::exists(dir.path() / "none.cache"));
+  EXPECT_EQ(bytes_of(dir.path() / "m.st"), bytes_of(dir.path() / "one.st"));
+  // One byte changed in the middle of the cache (its columns): the checksum, which the last
+  // process completes, no longer matches.
+  std::string cache = bytes_of(dir.path() / "c.cache");
+  cache[cache.size() / 2] ^= 0x01;
+  write_text(dir.path() / "c.cache", cache);
+  const RunResult altered = mpirun(3, args + "/c.cache' --threads 1");
+  EXPECT_EQ(altered.status, 2) << describe(altered);
+  EXPECT_EQ(altered.err, "softreg: process 2: " + d +
+                             "/c.cache: not a valid softreg cache: its checksum does not match "
+                             "(the file was altered or cut short)\n");
+}
+
 TEST_F(Processes, ABadLineThatOneProcessReadsEndsTheJobWithItsMessage) {
   TempDir dir;
   std::string text = libsvm_lines(900);
@@ -345,7 +386,6 @@ TEST_F(Processes, EveryOptionNotTakenAcrossProcessesIsRefusedByName) {
        "--test-split (give --test FILE: a split would need the whole file)"},
       {images + "--cv 3 --C 1,10", "--cv"},
       {images + "--stream 100", "--stream"},
-      {images + "--cache '" + d + "/c.cache'", "--cache"},
       {images + "--limit 5", "--limit"},
       {images + "--standardize", "--standardize"},
       {images + "--plot '" + d + "/p.svg'", "--plot"},

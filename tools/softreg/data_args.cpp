@@ -78,6 +78,13 @@ char separator(const std::string& sep) {
   return sep[0];
 }
 
+CacheKey training_cache_key(const DataArgs& a, const std::string& file) {
+  if (!a.csv.empty())
+    throw InputError("--cache keeps sparse rows: it applies to --libsvm and --text");
+  return cache_key_of(file, a.text.empty() ? "libsvm" : "text",
+                      a.text.empty() ? "" : text_options_note(a.text_options));
+}
+
 namespace {
 
 // `weights`: the training table, whose --sample-weight column is required (elsewhere it is
@@ -97,14 +104,6 @@ Dataset read_table(const DataArgs& a, const std::string& file,
   }
   if (!a.text.empty()) return load_text(file, a.text_options, classes, require_label);
   return load_libsvm(file, inputs, classes);
-}
-
-// What --cache holds for the training file `file` as it is now (and, for text, these options).
-CacheKey training_cache_key(const DataArgs& a, const std::string& file) {
-  if (!a.csv.empty())
-    throw InputError("--cache keeps sparse rows: it applies to --libsvm and --text");
-  return cache_key_of(file, a.text.empty() ? "libsvm" : "text",
-                      a.text.empty() ? "" : text_options_note(a.text_options));
 }
 
 // The line saying that --cache was written.

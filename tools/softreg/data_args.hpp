@@ -63,6 +63,10 @@ std::string number_text(double v);
 /// The file of --csv, --libsvm or --text (empty for Fashion-MNIST).
 const std::string& table_file(const DataArgs& a);
 
+/// What --cache holds for the training file `file` as it is now (and, for text, the text
+/// options); InputError for a CSV.
+CacheKey training_cache_key(const DataArgs& a, const std::string& file);
+
 /// The training file of --libsvm or --text read in blocks (--stream): from --cache when it is
 /// given and holds this file as it is now, else from the file (and the cache written from it,
 /// block by block, for next time).

@@ -4,6 +4,9 @@
 
 #include <array>
 #include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,7 +22,6 @@ void check_across_processes(const TrainArgs& a, const Comm& comm) {
       {!a.data.validation.empty() || a.data.validation_split > 0, "--validation"},
       {a.cv > 0, "--cv"},
       {a.stream > 0, "--stream"},
-      {!a.data.cache.empty(), "--cache"},
       {a.limit > 0, "--limit"},
       {a.data.standardize, "--standardize"},
       {!a.plot.empty(), "--plot"},
@@ -59,7 +61,34 @@ TrainTest load_training_parts(const TrainArgs& a, const Comm& comm, Output outpu
     return tt;
   }
   const SparseFormat format = a.data.text.empty() ? SparseFormat::libsvm : SparseFormat::text;
-  tt.train = load_sparse_part(table_file(a.data), format, a.data.text_options, comm);
+  const std::string& file = table_file(a.data);
+  bool cached = false;
+  if (!a.data.cache.empty()) {
+    // Each process its rows of the cache; one that is missing (for any process) or stale is
+    // not written across processes, where no process holds every row: the file is read in
+    // parts instead.
+    std::error_code ec;
+    double missing = 0;
+    for (const double v :
+         allgather_values(comm, std::filesystem::exists(a.data.cache, ec) ? 0.0 : 1.0))
+      missing += v;
+    if (missing == 0)
+      if (std::optional<Dataset> d =
+              read_cache_part(a.data.cache, training_cache_key(a.data, file), comm)) {
+        tt.train = std::move(*d);
+        tt.train.source = file;
+        cached = true;
+      }
+    if (!a.quiet)
+      std::cout << (cached ? "read " + file + " from the cache " + a.data.cache +
+                                 " (each process its rows)"
+                           : "the cache " + a.data.cache + " is " +
+                                 (missing != 0 ? "missing" : "stale") +
+                                 ": across processes it is not written, and " + file +
+                                 " is read in parts (write the cache with one process)")
+                << "\n";
+  }
+  if (!cached) tt.train = load_sparse_part(file, format, a.data.text_options, comm);
   tt.test = load_sparse_part(a.data.test, format, a.data.text_options, comm, tt.train.class_names,
                              tt.train.inputs);
   return tt;

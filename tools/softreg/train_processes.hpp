@@ -13,13 +13,14 @@
 namespace softreg::cli {
 
 /// InputError naming the first option a run across processes does not take (yet): a test
-/// split, validation, --cv, --stream, --cache, --limit, --standardize,
+/// split, validation, --cv, --stream, --limit, --standardize,
 /// --plot,
 /// --report, --backend torch, standard input.
 void check_across_processes(const TrainArgs& a, const Comm& comm);
 
 /// This process's part of the training and test data: Fashion-MNIST's IDX rows, or the lines of
-/// --libsvm / --text and of --test (read with the training classes and features).
+/// --libsvm / --text (or its rows of --cache, when the cache holds the file as it is) and of
+/// --test (read with the training classes and features).
 TrainTest load_training_parts(const TrainArgs& a, const Comm& comm, Output output);
 
 /// Runs `step` on process 0 only (all of it without processes); an InputError there ends every
