@@ -16,6 +16,7 @@
 #include "expect.hpp"
 #include "fixtures.hpp"
 #include "run.hpp"
+#include "softreg/io.hpp"
 
 namespace softreg::test {
 namespace {
@@ -302,6 +303,17 @@ TEST_F(Processes, ACheckpointResumesOnAnyNumberOfProcesses) {
   EXPECT_EQ(other.status, 2) << describe(other);
   EXPECT_NE(other.err.find("the checkpoint was trained on other training data"), std::string::npos)
       << describe(other);
+  // A checkpoint of an earlier softreg (its fingerprints 16 hex digits of the whole set's hash,
+  // not "rows:"): refused across processes, by name, exit 2.
+  Checkpoint c = load_checkpoint(d + "/ck12");
+  c.notes["fingerprint.train"] = "0123456789abcdef";
+  save_checkpoint(d + "/earlier.ckpt", c.state, c.notes);
+  const RunResult earlier = mpirun(2, "--resume '" + d + "/earlier.ckpt' --epochs 4");
+  EXPECT_EQ(earlier.status, 2) << describe(earlier);
+  EXPECT_EQ(earlier.err, "softreg: --resume " + d +
+                             "/earlier.ckpt: the checkpoint was written by an earlier softreg, "
+                             "whose fingerprint of the data needs the whole set: resume it in one "
+                             "process\n");
 }
 
 // --cache across processes: each process reads its rows of a cache that one process wrote (and
