@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -155,13 +156,67 @@ void BM_StepCeiling(benchmark::State& state) {
   std::size_t step = 0;
   for (auto _ : state) {
     const auto rows = shuffled_batch(step++);
-    team.run_team(members, [&](std::size_t i) {
+    team.run(members, [&](std::size_t i) {
       team_members[i].trainee.step(rows.subspan(i * kHalf, kHalf), team_members[i].alone);
     });
   }
   count_step_flops(state, members * kHalf);
 }
 BENCHMARK(BM_StepCeiling)->Arg(1)->Arg(2)->UseRealTime();
+
+// The sparse SGD step on rows shaped like the Debian text task's (2^18 hashed columns, 58
+// classes, 12 stored values a row), batch of range(0) rows, on range(1) threads, every step
+// shared with the pool when range(2) is 1 (else on the calling thread alone): the measurement
+// behind SparseSgd::kSharedEntries (a step is worth sharing from about that many stored values x
+// classes).
+void BM_SparseStep(benchmark::State& state) {
+  constexpr std::size_t kSparseInputs = 1 << 18, kSparseClasses = 58, kPerRow = 12;
+  constexpr std::size_t kSparseRows = 50000;
+  static const auto rows = [] {
+    Rng rng(5);
+    struct Rows {
+      std::vector<std::uint64_t> offsets{0};
+      std::vector<std::uint32_t> cols;
+      std::vector<float> vals;
+      std::vector<std::int32_t> labels;
+    } r;
+    for (std::size_t i = 0; i < kSparseRows; ++i) {
+      for (std::size_t k = 0; k < kPerRow; ++k) {
+        // Zipf-like columns: a few frequent words, many rare ones.
+        const double u = rng.uniform();
+        r.cols.push_back(static_cast<std::uint32_t>(std::pow(u, 3.0) * (kSparseInputs - 1)));
+        r.vals.push_back(0.3f);
+      }
+      std::sort(r.cols.end() - kPerRow, r.cols.end());
+      r.offsets.push_back(r.cols.size());
+      r.labels.push_back(static_cast<std::int32_t>(rng.below(kSparseClasses)));
+    }
+    return r;
+  }();
+  const auto batch = static_cast<std::size_t>(state.range(0));
+  ThreadPool pool(static_cast<unsigned>(state.range(1)));
+  SoftmaxRegression model(kSparseInputs, kSparseClasses);
+  SparseSgd sgd(model, SgdOptions{.lr = 0.1f}, &pool);
+  sgd.set_shared_entries(state.range(2) == 1 ? 0 : SIZE_MAX);
+  Features x;
+  x.inputs = kSparseInputs;
+  x.offsets = rows.offsets.data();
+  x.cols = rows.cols.data();
+  x.vals = rows.vals.data();
+  std::vector<std::uint32_t> order(batch);
+  std::size_t next = 0;
+  for (auto _ : state) {
+    for (auto& r : order) r = static_cast<std::uint32_t>(next++ % kSparseRows);
+    benchmark::DoNotOptimize(sgd.step(x, rows.labels, order));
+  }
+  state.counters["entries"] = static_cast<double>(batch * kPerRow * kSparseClasses);
+  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(state.iterations() * batch),
+                                                benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_SparseStep)
+    ->ArgsProduct({{32, 64, 128, 256, 512, 1024, 2048}, {1, 2}, {1}})
+    ->Args({32, 2, 0})
+    ->UseRealTime();
 
 // Evaluation (forward, loss, accuracy) of 10000 rows.
 void BM_Evaluate(benchmark::State& state) {

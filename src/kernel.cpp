@@ -9,7 +9,6 @@
 #include <utility>
 
 #include "kernel_loss.hpp"
-#include "spin.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 // GCC 12 warns that the unused masked-off operand inside the AVX-512 widening and shuffle
@@ -25,70 +24,6 @@ namespace softreg {
 
 using detail::block_loss;
 using detail::predicted_class;
-
-using detail::spin_until;
-
-// ------------------------------------------------------------------------------------ threads
-
-ThreadPool::ThreadPool(unsigned threads) {
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned t = 1; t < threads; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
-}
-
-ThreadPool::~ThreadPool() {
-  stop_.store(true, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);
-  generation_.notify_all();
-  for (auto& w : workers_) w.join();
-}
-
-void ThreadPool::work(std::size_t member) {
-  if (team_) {
-    if (member < tasks_) (*task_)(member);
-    return;
-  }
-  for (std::size_t t; (t = next_.fetch_add(1, std::memory_order_relaxed)) < tasks_;) (*task_)(t);
-}
-
-void ThreadPool::worker_loop(std::size_t member) {
-  std::uint64_t seen = 0;
-  for (;;) {
-    seen = spin_until(generation_, [seen](std::uint64_t g) { return g != seen; });
-    if (stop_.load(std::memory_order_relaxed)) return;
-    work(member);
-    if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) busy_.notify_one();
-  }
-}
-
-void ThreadPool::run(std::size_t tasks, const std::function<void(std::size_t)>& task) {
-  if (workers_.empty() || tasks <= 1) {
-    for (std::size_t t = 0; t < tasks; ++t) task(t);
-    return;
-  }
-  start(tasks, task, false);
-}
-
-void ThreadPool::run_team(std::size_t members, const std::function<void(std::size_t)>& task) {
-  if (members > size())
-    throw std::invalid_argument("ThreadPool::run_team: more members than threads");
-  if (members <= 1) {
-    if (members == 1) task(0);
-    return;
-  }
-  start(members, task, true);
-}
-
-void ThreadPool::start(std::size_t tasks, const std::function<void(std::size_t)>& task, bool team) {
-  task_ = &task;
-  tasks_ = tasks;
-  team_ = team;
-  next_.store(0, std::memory_order_relaxed);
-  busy_.store(static_cast<unsigned>(workers_.size()), std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);
-  generation_.notify_all();
-  work(0);
-  spin_until(busy_, [](unsigned left) { return left == 0; });
-}
 
 // ------------------------------------------------------------------------------------ vectors
 
@@ -479,6 +414,8 @@ void grad_columns(const T* const* rows, std::size_t n_rows, const float* dlogits
 // partial gradient is summed over its rows in row order and the partials are added in chunk
 // order. So the result does not depend on which thread computed what.
 constexpr std::size_t kRowsPerChunk = 128;
+// The columns of dW summed and updated by one task of a step's second half: whole vectors.
+constexpr std::size_t kColumnBlock = 4 * kLanes;
 constexpr std::size_t kEvalRowsPerTask = 128;
 
 std::size_t ceil_div(std::size_t a, std::size_t b) {
@@ -550,11 +487,6 @@ struct ChunkLayout {
         size(weight + round_up(k_all * d, kLineFloats)) {}
 };
 
-// Waits until flag holds value.
-void wait_for(const std::atomic<std::uint64_t>& flag, std::uint64_t value) {
-  spin_until(flag, [value](std::uint64_t now) { return now == value; });
-}
-
 }  // namespace
 
 void SoftmaxKernel::reserve(std::size_t batch) {
@@ -595,98 +527,45 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
   auto partial_weight = [&](std::size_t c) {
     return chunks == 1 ? grad.weight.data() : scratch + c * layout.size + layout.weight;
   };
-  // The step runs on a team of threads, member m always on the same thread. Member m takes the
-  // chunks m, m + members, ... and owns the columns [col_begin(m), col_begin(m + 1)) of dW and
-  // W: it adds up the chunks' partial gradients there and updates W there, step after step, so
-  // those entries stay in its core's cache. What must cross between the cores is each member's
-  // partial gradient of the other members' columns, which it computes first and then raises its
-  // flag; it computes its own columns while the others do the same. And the next step's forward
-  // pass reads the other members' columns of W.
-  const std::size_t members = std::min<std::size_t>(pool.size(), chunks);
-  auto col_begin = [&](std::size_t m) {
-    return m == members ? d : m * d / members / kLanes * kLanes;
-  };
-  if (flags_.size() < members) flags_ = std::vector<detail::LineFlag>(members);
-  const std::uint64_t seq = ++steps_;
 
+  // 1. Each chunk of rows, on whichever thread claims it: forward, softmax (or sigmoid), loss,
+  // dO = (p - onehot(y)) / n, the chunk's db and its partial gradient Σ_r dO_r x_rᵀ over every
+  // column, the latter while the chunk's rows are still in this core's cache.
   with_type(x, [&](const auto* base) {
     using T = std::remove_cv_t<std::remove_pointer_t<decltype(base)>>;
     for (std::size_t r = 0; r < n; ++r) row_ptr_[r] = base + static_cast<std::size_t>(rows[r]) * d;
     const T* const* row = reinterpret_cast<const T* const*>(row_ptr_.data());
-
-    // Chunk c's partial gradient Σ_r dO_r x_rᵀ over the columns [j0, j1), into out (K x D).
-    auto chunk_gradient = [&](std::size_t c, std::size_t j0, std::size_t j1, float* out) {
+    pool.run(chunks, [&](std::size_t c) {
       const std::size_t begin = c * kRowsPerChunk, end = std::min(n, begin + kRowsPerChunk);
-      grad_columns(row + begin, end - begin, scratch + c * layout.size + layout.logits, k_all, j0,
-                   j1, d, x.scale, out);
-    };
+      float* const o = scratch + c * layout.size + layout.logits;
+      float* const db = scratch + c * layout.size + layout.bias;
+      logits_of_rows(row + begin, end - begin, w, b, d, k_all, x.scale, o);
+      const PassStats s = block_loss(output, o, end - begin, k_all,
+                                     [&](std::size_t r) { return labels[rows[begin + r]]; });
+      chunk_stats_[c].loss_sum = s.loss_sum;
+      chunk_stats_[c].correct = s.correct;
+      std::fill(db, db + k_all, 0.0f);
+      for (std::size_t r = begin; r < end; ++r) {
+        float* const dr = o + (r - begin) * k_all;
+        for (std::size_t k = 0; k < k_all; ++k) db[k] += dr[k] *= inv_n;
+      }
+      grad_columns(row + begin, end - begin, o, k_all, 0, d, d, x.scale, partial_weight(c));
+    });
+  });
 
-    pool.run_team(members, [&](std::size_t m) {
-      const std::size_t own0 = col_begin(m), own1 = col_begin(m + 1);
-      // Forward, softmax (or sigmoid), loss and dO = (p - onehot(y)) / n of each chunk's rows.
-      for (std::size_t c = m; c < chunks; c += members) {
-        const std::size_t begin = c * kRowsPerChunk, end = std::min(n, begin + kRowsPerChunk);
-        float* const o = scratch + c * layout.size + layout.logits;
-        float* const db = scratch + c * layout.size + layout.bias;
-        logits_of_rows(row + begin, end - begin, w, b, d, k_all, x.scale, o);
-        const PassStats s = block_loss(output, o, end - begin, k_all,
-                                       [&](std::size_t r) { return labels[rows[begin + r]]; });
-        chunk_stats_[c].loss_sum = s.loss_sum;
-        chunk_stats_[c].correct = s.correct;
-        std::fill(db, db + k_all, 0.0f);
-        for (std::size_t r = begin; r < end; ++r) {
-          float* const dr = o + (r - begin) * k_all;
-          for (std::size_t k = 0; k < k_all; ++k) db[k] += dr[k] *= inv_n;
-        }
-        // Alone, the member forms each chunk's partial gradient right after its forward pass,
-        // while the chunk's rows are in the nearest caches.
-        if (members == 1) chunk_gradient(c, 0, d, partial_weight(c));
-      }
-      // The chunks' partial gradients Σ_r dO_r x_rᵀ, while the rows are still in this core's
-      // cache: first the columns the other members own, then this member's. Each entry is the
-      // same sum over the chunk's rows in row order, whichever columns are computed together.
-      auto partials = [&](std::size_t j0, std::size_t j1) {
-        for (std::size_t c = m; c < chunks; c += members)
-          chunk_gradient(c, j0, j1, partial_weight(c));
-      };
-      if (members > 1) {
-        partials(0, own0);
-        partials(own1, d);
-        flags_[m].value.store(seq, std::memory_order_release);
-        flags_[m].value.notify_all();
-      }
-      // Two members, two chunks: dW of this member's columns is this chunk's partial plus the
-      // other's, in either order (a sum of two). So each block of columns is written straight
-      // into dW and the other chunk's partial added there at once: its loads from the other
-      // core overlap the next block's arithmetic instead of queueing in a loop of their own.
-      const bool fused = members == 2 && chunks == 2;
-      if (fused) {
-        wait_for(flags_[1 - m].value, seq);
-        const float* other = partial_weight(1 - m);
-        float* const out = grad.weight.data();
-        constexpr std::size_t kBlock = 2 * kColumnVectors * kLanes;
-        for (std::size_t j0 = own0; j0 < own1; j0 += kBlock) {
-          const std::size_t j1 = std::min(own1, j0 + kBlock);
-          chunk_gradient(m, j0, j1, out);
-          for (std::size_t k = 0; k < k_all; ++k)
-            for (std::size_t j = j0; j < j1; ++j) out[k * d + j] += other[k * d + j];
-        }
-      } else if (members > 1) {
-        partials(own0, own1);
-        for (std::size_t u = 0; u < members; ++u)
-          if (u != m) wait_for(flags_[u].value, seq);  // then the other chunks' partials are final
-      }
-
-      // A diverged batch (loss not finite) must not touch W: the caller stops there, with the
-      // weights from before the batch.
-      double loss = 0.0;
-      for (std::size_t c = 0; c < chunks; ++c) loss += chunk_stats_[c].loss_sum;
-      const bool update = on_weight_block && std::isfinite(loss);
-      // dW = the chunks' partial gradients added in chunk order, and the caller's update of W,
-      // over this member's columns.
+  // 2. dW = the chunks' partial gradients added in chunk order, and the caller's update of W,
+  // block of columns by block. Thread m takes the same blocks step after step while every
+  // thread runs, so those columns of dW and W stay in its core's cache. A diverged batch (loss
+  // not finite) must not touch W: the caller stops there, with the weights from before it.
+  double loss = 0.0;
+  for (std::size_t c = 0; c < chunks; ++c) loss += chunk_stats_[c].loss_sum;
+  const bool update = on_weight_block && std::isfinite(loss);
+  if (chunks > 1 || update)
+    pool.run(ceil_div(d, kColumnBlock), [&](std::size_t t) {
+      const std::size_t j0 = t * kColumnBlock, j1 = std::min(d, j0 + kColumnBlock);
       for (std::size_t k = 0; k < k_all; ++k) {
-        const std::size_t i0 = k * d + own0, i1 = k * d + own1;
-        if (chunks > 1 && !fused) {
+        const std::size_t i0 = k * d + j0, i1 = k * d + j1;
+        if (chunks > 1) {
           float* out = grad.weight.data();
           std::copy(partial_weight(0) + i0, partial_weight(0) + i1, out + i0);
           for (std::size_t c = 1; c < chunks; ++c) {
@@ -694,10 +573,9 @@ PassStats SoftmaxKernel::step(const SoftmaxRegression& model, const Features& x,
             for (std::size_t i = i0; i < i1; ++i) out[i] += p[i];
           }
         }
-        if (update && i1 > i0) on_weight_block(i0, i1);
+        if (update) on_weight_block(i0, i1);
       }
     });
-  });
 
   // db and the batch's figures: the chunks' partial sums in chunk order.
   PassStats stats;

@@ -9,7 +9,6 @@
 
 #include "kernel_loss.hpp"
 #include "softreg/kernel.hpp"
-#include "spin.hpp"
 
 namespace softreg {
 
@@ -17,15 +16,12 @@ namespace {
 
 constexpr std::uint32_t kNoSlot = std::numeric_limits<std::uint32_t>::max();
 
-// Classes are split between a team's members in blocks of 16 floats (a cache line): below two
+// A shared step's tasks split the classes in blocks of 16 floats (a cache line): below two
 // blocks a step stays on one thread, and the weights keep their plain stride K.
 constexpr std::size_t kClassBlock = 16;
 constexpr std::size_t kTeamClasses = 2 * kClassBlock;
-// A step whose batch touches fewer entries (stored values x classes) than this stays on one
-// thread: the team's start and its two waits, a few microseconds, would cost more than it saves.
-constexpr std::size_t kTeamEntries = 8192;
 // The batch's rows are taken in blocks of this many, each block's loss summed on its own and
-// the blocks' sums added in order: the same sums whichever member takes which block.
+// the blocks' sums added in order: the same sums whichever thread takes which block.
 constexpr std::size_t kLossRows = 8;
 // The most steps between two flushes while the rate changes from step to step: the tree of their
 // maps (80 bytes a step) stays under 11 MB, and a flush, O(D K), comes at most this often.
@@ -85,22 +81,9 @@ SparseSgd::SparseSgd(const SoftmaxRegression& model, const SgdOptions& options, 
   slot_.assign(d, kNoSlot);
 }
 
-std::size_t SparseSgd::team_size(std::size_t entries) const {
-  if (pool_ == nullptr || stride_ < kTeamClasses || entries < kTeamEntries) return 1;
-  return std::min<std::size_t>(pool_->size(), stride_ / kClassBlock);
-}
-
-std::size_t SparseSgd::class_begin(std::size_t m, std::size_t members) const {
-  if (m >= members) return stride_;
-  return m * (stride_ / kClassBlock) / members * kClassBlock;
-}
-
-void SparseSgd::arrive_and_wait(std::size_t m, std::size_t members, std::uint64_t phase) {
-  flags_[m].value.store(phase, std::memory_order_release);
-  flags_[m].value.notify_all();
-  for (std::size_t u = 0; u < members; ++u)
-    if (u != m)
-      detail::spin_until(flags_[u].value, [phase](std::uint64_t now) { return now >= phase; });
+bool SparseSgd::threaded(std::size_t entries) const {
+  return pool_ != nullptr && pool_->size() > 1 && stride_ >= kTeamClasses &&
+         entries >= shared_entries_;
 }
 
 void SparseSgd::catch_up(std::size_t col, std::uint32_t from, std::size_t k0, std::size_t k1) {
@@ -258,123 +241,118 @@ PassStats SparseSgd::step(const Features& x, std::span<const std::int32_t> label
     }
   }
   grad_.resize(touched_.size() * st);
-  const std::size_t members = team_size(stored * k_all);
-  if (flags_.size() < members) flags_ = std::vector<detail::LineFlag>(members);
+  const bool shared = threaded(stored * k_all);
   const std::size_t blocks = (n + kLossRows - 1) / kLossRows;
   rows_stats_.resize(blocks);
   logits_.resize(n * st);
   const float inv_n = 1.0f / static_cast<float>(n);
   const float lr = options_.lr, mu = options_.momentum, wd = options_.weight_decay;
   const float eps = options_.eps;
-  const std::uint64_t phase = phase_;
-  phase_ += 2;
-  bool finite = true;
+  // f(k0, k1) for the blocks of kClassBlock classes, or f(0, S) on this thread.
+  auto by_classes = [&](const auto& f) {
+    if (!shared) return f(0, st);
+    pool_->run(st / kClassBlock, [&](std::size_t t) { f(t * kClassBlock, (t + 1) * kClassBlock); });
+  };
 
-  // Every loop over classes runs over [0, S) (or a member's range of it): whole vectors. The
-  // padding's weights and bias are 0, so its logits are 0 and its dO is set to 0.
-  auto member = [&](std::size_t m) {
-    const std::size_t k0 = class_begin(m, members), k1 = class_begin(m + 1, members);
-    // 2. The touched columns caught up with the steps they missed, this member's classes.
-    if (lazy) {
+  // Every loop over classes runs over [0, S) (or a block of it): whole vectors. The padding's
+  // weights and bias are 0, so its logits are 0 and its dO is set to 0.
+  // 2. The touched columns caught up with the steps they missed.
+  if (lazy)
+    by_classes([&](std::size_t k0, std::size_t k1) {
       for (std::size_t s = 0; s < touched_.size(); ++s) catch_up(touched_[s], missed_[s], k0, k1);
-      if (members > 1) arrive_and_wait(m, members, phase + 1);
-    }
+    });
 
-    // 3. This member's blocks of rows: logits, loss, dO = (p − onehot(y)) / n.
-    for (std::size_t blk = m * blocks / members; blk < (m + 1) * blocks / members; ++blk) {
-      const std::size_t i0 = blk * kLossRows, i1 = std::min(n, i0 + kLossRows);
-      for (std::size_t i = i0; i < i1; ++i) {
-        float* const o = logits_.data() + i * st;
-        std::copy(bias_.begin(), bias_.end(), o);
-        const std::uint32_t r = rows[i];
-        for (std::uint64_t k = x.offsets[r]; k < x.offsets[r + 1]; ++k) {
-          const float v = x.value(k);
-          const float* const w = wt_.data() + std::size_t{x.cols[k]} * st;
-          for (std::size_t c = 0; c < st; ++c) o[c] += w[c] * v;
-        }
-      }
-      const PassStats s = detail::block_loss(
-          output_, logits_.data() + i0 * st, i1 - i0, k_all,
-          [&](std::size_t i) { return labels[rows[i0 + i]]; }, st);
-      rows_stats_[blk].loss_sum = s.loss_sum;
-      rows_stats_[blk].correct = s.correct;
-      for (std::size_t i = i0; i < i1; ++i) {
-        float* const d_o = logits_.data() + i * st;
-        for (std::size_t c = 0; c < k_all; ++c) d_o[c] *= inv_n;
-        std::fill(d_o + k_all, d_o + st, 0.0f);
-      }
-    }
-    if (members > 1) arrive_and_wait(m, members, phase + 2);
-    double loss = 0.0;
-    for (std::size_t blk = 0; blk < blocks; ++blk) loss += rows_stats_[blk].loss_sum;
-    if (!std::isfinite(loss)) {
-      if (m == 0) finite = false;
-      return;
-    }
-
-    // 4. dW of the touched columns, this member's classes, each entry summed over the rows in
-    // batch order.
-    for (std::size_t s = 0; s < touched_.size(); ++s)
-      std::fill(grad_.data() + s * st + k0, grad_.data() + s * st + k1, 0.0f);
-    for (std::size_t i = 0; i < n; ++i) {
-      const float* const d_o = logits_.data() + i * st;
+  // 3. Each block of rows: logits, loss, dO = (p − onehot(y)) / n.
+  auto row_block = [&](std::size_t blk) {
+    const std::size_t i0 = blk * kLossRows, i1 = std::min(n, i0 + kLossRows);
+    for (std::size_t i = i0; i < i1; ++i) {
+      float* const o = logits_.data() + i * st;
+      std::copy(bias_.begin(), bias_.end(), o);
       const std::uint32_t r = rows[i];
       for (std::uint64_t k = x.offsets[r]; k < x.offsets[r + 1]; ++k) {
         const float v = x.value(k);
-        float* const g = grad_.data() + std::size_t{slot_[x.cols[k]]} * st;
-        for (std::size_t c = k0; c < k1; ++c) g[c] += d_o[c] * v;
+        const float* const w = wt_.data() + std::size_t{x.cols[k]} * st;
+        for (std::size_t c = 0; c < st; ++c) o[c] += w[c] * v;
       }
     }
-
-    // 5. The eager update of the touched columns (Sgd's arithmetic), then of b (no decay).
-    for (std::size_t s = 0; s < touched_.size(); ++s) {
-      const std::size_t c = touched_[s];
-      float* const w = wt_.data() + c * st;
-      const float* const g = grad_.data() + s * st;
-      if (!g2_.empty()) {
-        float* const g2 = g2_.data() + c * st;
-        for (std::size_t k = k0; k < k1; ++k) {
-          g2[k] += g[k] * g[k];
-          w[k] -= lr * g[k] / (std::sqrt(g2[k]) + eps);
-        }
-      } else if (vt_.empty()) {
-        for (std::size_t k = k0; k < k1; ++k) w[k] -= lr * (g[k] + wd * w[k]);
-      } else {
-        float* const v = vt_.data() + c * st;
-        for (std::size_t k = k0; k < k1; ++k) {
-          v[k] = mu * v[k] + (g[k] + wd * w[k]);
-          w[k] -= lr * v[k];
-        }
-      }
-      if (averaging_) {
-        const double t = static_cast<double>(averaged_ + steps_);
-        float* const avg = avg_.data() + c * st;
-        for (std::size_t k = k0; k < k1; ++k)
-          avg[k] = static_cast<float>((t * avg[k] + w[k]) / (t + 1));
-      }
-    }
-    for (std::size_t k = k0; k < k1; ++k) {
-      float db = 0.0f;
-      for (std::size_t i = 0; i < n; ++i) db += logits_[i * st + k];
-      if (!bias_g2_.empty()) {
-        bias_g2_[k] += db * db;
-        bias_[k] -= lr * db / (std::sqrt(bias_g2_[k]) + eps);
-      } else if (bias_v_.empty()) {
-        bias_[k] -= lr * db;
-      } else {
-        bias_v_[k] = mu * bias_v_[k] + db;
-        bias_[k] -= lr * bias_v_[k];
-      }
-      if (averaging_) {
-        const double t = static_cast<double>(averaged_ + steps_);
-        avg_bias_[k] = static_cast<float>((t * avg_bias_[k] + bias_[k]) / (t + 1));
-      }
+    const PassStats s = detail::block_loss(
+        output_, logits_.data() + i0 * st, i1 - i0, k_all,
+        [&](std::size_t i) { return labels[rows[i0 + i]]; }, st);
+    rows_stats_[blk].loss_sum = s.loss_sum;
+    rows_stats_[blk].correct = s.correct;
+    for (std::size_t i = i0; i < i1; ++i) {
+      float* const d_o = logits_.data() + i * st;
+      for (std::size_t c = 0; c < k_all; ++c) d_o[c] *= inv_n;
+      std::fill(d_o + k_all, d_o + st, 0.0f);
     }
   };
-  if (members > 1)
-    pool_->run_team(members, member);
+  if (shared)
+    pool_->run(blocks, row_block);
   else
-    member(0);
+    for (std::size_t blk = 0; blk < blocks; ++blk) row_block(blk);
+  double loss = 0.0;
+  for (std::size_t blk = 0; blk < blocks; ++blk) loss += rows_stats_[blk].loss_sum;
+  const bool finite = std::isfinite(loss);
+
+  // 4. dW of the touched columns, classes [k0, k1), each entry summed over the rows in batch
+  // order; 5. the eager update of the touched columns (Sgd's arithmetic), then of b (no decay).
+  if (finite)
+    by_classes([&](std::size_t k0, std::size_t k1) {
+      for (std::size_t s = 0; s < touched_.size(); ++s)
+        std::fill(grad_.data() + s * st + k0, grad_.data() + s * st + k1, 0.0f);
+      for (std::size_t i = 0; i < n; ++i) {
+        const float* const d_o = logits_.data() + i * st;
+        const std::uint32_t r = rows[i];
+        for (std::uint64_t k = x.offsets[r]; k < x.offsets[r + 1]; ++k) {
+          const float v = x.value(k);
+          float* const g = grad_.data() + std::size_t{slot_[x.cols[k]]} * st;
+          for (std::size_t c = k0; c < k1; ++c) g[c] += d_o[c] * v;
+        }
+      }
+      for (std::size_t s = 0; s < touched_.size(); ++s) {
+        const std::size_t c = touched_[s];
+        float* const w = wt_.data() + c * st;
+        const float* const g = grad_.data() + s * st;
+        if (!g2_.empty()) {
+          float* const g2 = g2_.data() + c * st;
+          for (std::size_t k = k0; k < k1; ++k) {
+            g2[k] += g[k] * g[k];
+            w[k] -= lr * g[k] / (std::sqrt(g2[k]) + eps);
+          }
+        } else if (vt_.empty()) {
+          for (std::size_t k = k0; k < k1; ++k) w[k] -= lr * (g[k] + wd * w[k]);
+        } else {
+          float* const v = vt_.data() + c * st;
+          for (std::size_t k = k0; k < k1; ++k) {
+            v[k] = mu * v[k] + (g[k] + wd * w[k]);
+            w[k] -= lr * v[k];
+          }
+        }
+        if (averaging_) {
+          const double t = static_cast<double>(averaged_ + steps_);
+          float* const avg = avg_.data() + c * st;
+          for (std::size_t k = k0; k < k1; ++k)
+            avg[k] = static_cast<float>((t * avg[k] + w[k]) / (t + 1));
+        }
+      }
+      for (std::size_t k = k0; k < k1; ++k) {
+        float db = 0.0f;
+        for (std::size_t i = 0; i < n; ++i) db += logits_[i * st + k];
+        if (!bias_g2_.empty()) {
+          bias_g2_[k] += db * db;
+          bias_[k] -= lr * db / (std::sqrt(bias_g2_[k]) + eps);
+        } else if (bias_v_.empty()) {
+          bias_[k] -= lr * db;
+        } else {
+          bias_v_[k] = mu * bias_v_[k] + db;
+          bias_[k] -= lr * bias_v_[k];
+        }
+        if (averaging_) {
+          const double t = static_cast<double>(averaged_ + steps_);
+          avg_bias_[k] = static_cast<float>((t * avg_bias_[k] + bias_[k]) / (t + 1));
+        }
+      }
+    });
 
   PassStats stats;
   stats.rows = n;

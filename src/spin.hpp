@@ -1,5 +1,5 @@
-// Waiting on another thread without a system call for the short waits inside a step: spin a
-// little, then sleep on the atomic (kernel.cpp's pool and teams, kernel_sparse.cpp's teams).
+// Waiting on another thread without a system call for the short waits between and inside jobs
+// of the thread pool (parallel.cpp): spin a little, then sleep on the atomic.
 #pragma once
 
 #include <atomic>

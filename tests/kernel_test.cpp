@@ -339,56 +339,6 @@ TEST(KernelTest, DivergedBatchDoesNotCallTheWeightUpdate) {
   EXPECT_EQ(calls.load(), 0);
 }
 
-TEST(ThreadPoolTest, RunsEveryTaskOnce) {
-  for (unsigned threads : {1u, 2u, 4u}) {
-    ThreadPool pool(threads);
-    EXPECT_EQ(pool.size(), threads);
-    for (std::size_t tasks : {0u, 1u, 3u, 100u}) {
-      std::vector<std::atomic<int>> hits(tasks);
-      for (int round = 0; round < 50; ++round)
-        pool.run(tasks, [&](std::size_t t) { hits[t].fetch_add(1); });
-      for (auto& h : hits) EXPECT_EQ(h.load(), 50);
-    }
-  }
-}
-
-TEST(ThreadPoolTest, TeamMembersRunTogetherEachOnAThreadOfItsOwn) {
-  for (unsigned threads : {1u, 2u, 4u}) {
-    ThreadPool pool(threads);
-    for (std::size_t members = 1; members <= threads; ++members) {
-      std::vector<std::thread::id> first(members);
-      for (int round = 0; round < 20; ++round) {
-        // Every member waits (with a deadline, so that a failure cannot hang the test) until all
-        // have arrived: that only ends if they run at the same time.
-        std::atomic<std::size_t> arrived{0};
-        std::vector<std::thread::id> ids(members);
-        std::vector<char> met(members, 0);
-        pool.run_team(members, [&](std::size_t m) {
-          ids[m] = std::this_thread::get_id();
-          arrived.fetch_add(1);
-          const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-          while (arrived.load() < members && std::chrono::steady_clock::now() < deadline) {
-          }
-          met[m] = arrived.load() == members;
-        });
-        for (std::size_t m = 0; m < members; ++m) EXPECT_TRUE(met[m]) << "member " << m;
-        EXPECT_EQ(ids[0], std::this_thread::get_id());  // the caller is member 0
-        std::vector<std::thread::id> distinct = ids;
-        std::sort(distinct.begin(), distinct.end());
-        EXPECT_EQ(std::unique(distinct.begin(), distinct.end()), distinct.end());
-        if (round == 0) first = ids;
-        EXPECT_EQ(ids, first) << "a member moved to another thread";
-      }
-    }
-    try {
-      pool.run_team(threads + 1, [](std::size_t) {});
-      ADD_FAILURE() << "a team larger than the pool ran";
-    } catch (const std::invalid_argument& e) {
-      EXPECT_STREQ(e.what(), "ThreadPool::run_team: more members than threads");
-    }
-  }
-}
-
 }  // namespace
 }  // namespace softreg
 

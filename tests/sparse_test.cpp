@@ -404,9 +404,9 @@ INSTANTIATE_TEST_SUITE_P(Recipes, LazySgd,
                                                "AveragedAdaGrad", {0.5f, 0.0f, 0.0f, true}, true}),
                          [](const auto& info) { return std::string(info.param.name); });
 
-// With 32 classes or more a step runs on a team of threads, each member its rows' logits and its
-// range of classes' update: every thread count gives the same weights bit for bit, and they are
-// the plain eager update's (37 classes: a stride of 48, split at 16; 58: 64, split at 32).
+// With 32 classes or more a step can be shared with the pool, its rows' logits and its blocks of
+// classes' update each a task: every thread count gives the same weights bit for bit, and they
+// are the plain eager update's (37 classes: a stride of 48, blocks of 16; 58: 64).
 TEST(SparseSgdTeam, EveryThreadCountGivesTheEagerUpdateBitForBit) {
   for (const std::size_t classes : {std::size_t{37}, std::size_t{58}}) {
     const Shape s{"Team", 150, 90, classes, 0.3, false, Output::softmax};
@@ -424,8 +424,8 @@ TEST(SparseSgdTeam, EveryThreadCountGivesTheEagerUpdateBitForBit) {
       for (const unsigned threads : {1u, 2u, 3u}) {
         ThreadPool pool(threads);
         SparseSgd sgd(model, recipe.sgd, &pool);
+        sgd.set_shared_entries(0);  // every step shared with the pool, however small
         EagerSgd eager = eager_from(model, recipe.sgd);
-        // Batches of 40 rows of about 27 values: above the size where a step takes a team.
         Rng rng(5);
         run_side_by_side(sgd, eager, sp, de, 40, recipe.average, 0.5f, rng);
         SoftmaxRegression out(s.inputs, s.classes);
@@ -453,14 +453,14 @@ TEST(SparseSgdTeam, EveryThreadCountGivesTheEagerUpdateBitForBit) {
 
 // A rate that changes at every step (a cosine with warm-up, as the schedules give): each column's
 // missed steps are caught up with the rates they had, from the tree of the steps' maps, and the
-// weights are still the eager update's; on one thread and on a team alike.
+// weights are still the eager update's; on one thread and shared with the pool alike.
 TEST(SparseSgdRates, ARateChangingEveryStepGivesTheEagerUpdate) {
   const auto lr_at = [](std::size_t t) {
     return static_cast<float>(0.4 * (1.0 + std::cos(0.05 * static_cast<double>(t))) *
                               std::min(1.0, static_cast<double>(t + 1) / 5));
   };
   // 4 classes, batches of 10 rows of about 4.5 values: most columns miss most steps; 37 classes,
-  // batches of 30 rows of about 9: a team's step, columns missing some steps.
+  // batches of 30 rows of about 9: shared steps, columns missing some steps.
   for (const auto& [classes, fill, batch] : {std::tuple{std::size_t{4}, 0.05, std::size_t{10}},
                                              std::tuple{std::size_t{37}, 0.1, std::size_t{30}}}) {
     const Shape s{"Rates", 150, 90, classes, fill, false, Output::softmax};
@@ -477,6 +477,7 @@ TEST(SparseSgdRates, ARateChangingEveryStepGivesTheEagerUpdate) {
         model.init(init, 0.3f);
         ThreadPool pool(threads);
         SparseSgd sgd(model, recipe.sgd, &pool);
+        sgd.set_shared_entries(0);  // every step shared with the pool, however small
         EagerSgd eager = eager_from(model, recipe.sgd);
         Rng rng(5);
         run_side_by_side(sgd, eager, sp, de, batch, recipe.average, 1.0f, rng, lr_at);

@@ -29,44 +29,9 @@
 #include "softreg/data.hpp"
 #include "softreg/model.hpp"
 #include "softreg/optim.hpp"
+#include "softreg/parallel.hpp"
 
 namespace softreg {
-
-/// A fixed set of worker threads that run the tasks of one job at a time; the calling thread
-/// works too. Between jobs the workers spin briefly, then sleep.
-class ThreadPool {
- public:
-  /// threads = 0: one per hardware thread.
-  explicit ThreadPool(unsigned threads = 0);
-  ~ThreadPool();
-  ThreadPool(const ThreadPool&) = delete;
-  ThreadPool& operator=(const ThreadPool&) = delete;
-
-  unsigned size() const { return static_cast<unsigned>(workers_.size()) + 1; }
-  /// Calls task(t) for t in [0, tasks), spread over the threads; returns when all are done.
-  void run(std::size_t tasks, const std::function<void(std::size_t)>& task);
-  /// Calls task(m) for m in [0, members) at the same time, each member on a thread of its own,
-  /// and always the same thread for the same m (the calling thread is member 0): the members
-  /// may wait for each other, and what member m wrote in one call is in its core's cache in the
-  /// next. members <= size().
-  void run_team(std::size_t members, const std::function<void(std::size_t)>& task);
-
- private:
-  void start(std::size_t tasks, const std::function<void(std::size_t)>& task, bool team);
-  void work(std::size_t member);
-  void worker_loop(std::size_t member);
-
-  // Each counter on a cache line of its own: the threads spin on generation_ and busy_ while
-  // next_ is taken, and sharing a line would make every fetch_add pull it from the spinning core.
-  std::vector<std::thread> workers_;
-  const std::function<void(std::size_t)>* task_ = nullptr;
-  std::size_t tasks_ = 0;
-  bool team_ = false;
-  std::atomic<bool> stop_{false};
-  alignas(64) std::atomic<std::size_t> next_{0};
-  alignas(64) std::atomic<unsigned> busy_{0};
-  alignas(64) std::atomic<std::uint64_t> generation_{0};
-};
 
 /// Rows of features to read: bytes, floats or compressed sparse rows, times scale.
 struct Features {
@@ -127,16 +92,11 @@ struct Gradients {
 
 /// Runs the fused steps of a model of a given shape; holds the scratch memory for a batch.
 namespace detail {
-/// What a block of rows found (loss and correct rows), a cache line of its own: the teams'
-/// members each write their blocks' figures.
+/// What a block of rows found (loss and correct rows), a cache line of its own: the threads
+/// each write their blocks' figures.
 struct alignas(64) LineStats {
   double loss_sum = 0.0;
   std::size_t correct = 0;
-};
-/// A team member's flag, a cache line of its own: it holds the last step (or phase) whose
-/// shared results the member has published.
-struct alignas(64) LineFlag {
-  std::atomic<std::uint64_t> value{0};
 };
 }  // namespace detail
 
@@ -184,10 +144,6 @@ class SoftmaxKernel {
   AlignedFloats scratch_;                       // per chunk of rows: dO, partial db, partial dW
   std::vector<detail::LineStats> chunk_stats_;  // per chunk of rows
   std::vector<const void*> row_ptr_;            // the batch's rows
-  /// A member of a step's team has published its partial gradients of the other members'
-  /// columns when its flag holds the step's number; one per member of the largest team so far.
-  std::vector<detail::LineFlag> flags_;
-  std::uint64_t steps_ = 0;
 };
 
 /// What SGD carries from one step to the next besides its options, in the model's layout: the
@@ -214,11 +170,12 @@ struct SgdState {
 ///
 /// W is kept feature-major (wt[j S + k], S = stride()): a stored feature reads and writes one
 /// contiguous run of K weights. With 32 classes or more, S is K rounded up to 16 (a run starts
-/// on a cache line) and a step runs on a team of the pool's threads: each member computes the
-/// logits and losses of its share of the batch's rows, then the gradient and update of its range
-/// of classes (a multiple of 16 wide, so no two members write one cache line) over all the
-/// batch's columns. Every entry is the same arithmetic in the same order whichever member
-/// computes it, and every sum runs in row order: the result is the same for every thread count.
+/// on a cache line) and a step large enough to pay for it is shared with the pool's threads in
+/// three jobs of fixed tasks (parallel.hpp): the touched columns caught up, block of 16 classes by
+/// block; the logits and losses, block of rows by block; the gradient and update, block of
+/// classes by block, over all the batch's columns (no two tasks write one cache line). Every entry
+/// is the same arithmetic in the same order whichever thread computes it, and every sum runs in
+/// row order: the result is the same for every thread count.
 class SparseSgd {
  public:
   /// Starts from the model's weights and bias; `pool`, when given, runs the steps and flush()
@@ -265,6 +222,11 @@ class SparseSgd {
   /// averages were averaged agree on one count.
   std::uint64_t averaged() const { return averaged_; }
   void set_averaged(std::uint64_t steps) { averaged_ = steps; }
+  /// The smallest step, in stored values x classes of its batch, that is shared with the pool
+  /// (smaller ones run on the calling thread: sharing would cost more than it saves). The
+  /// default was measured (bench/kernel_bench.cpp, BM_SparseStep); benchmarks and tests change it.
+  static constexpr std::size_t kSharedEntries = std::size_t{1} << 19;
+  void set_shared_entries(std::size_t entries) { shared_entries_ = entries; }
 
  private:
   // Applies the steps [from, steps_) (since the last flush) to classes [k0, k1) of column col.
@@ -274,17 +236,14 @@ class SparseSgd {
   // The product of the maps of steps [from, to) and, without momentum, the sum of its prefix
   // products of (1 − ηλ) (for averaging): {a, b, c, d, sum}.
   std::array<double, 5> steps_map(std::uint32_t from, std::uint32_t to) const;
-  // How many threads run a step touching `entries` (stored values x classes).
-  std::size_t team_size(std::size_t entries) const;
-  // The first class of member m of a team of `members` (members: K).
-  std::size_t class_begin(std::size_t m, std::size_t members) const;
-  // Member m has reached `phase` of the current step; waits until every member has.
-  void arrive_and_wait(std::size_t m, std::size_t members, std::uint64_t phase);
+  // Whether a step touching `entries` (stored values x classes) is shared with the pool.
+  bool threaded(std::size_t entries) const;
 
   std::size_t inputs_, outputs_, stride_;
   Output output_;
   SgdOptions options_;
   ThreadPool* pool_;
+  std::size_t shared_entries_ = kSharedEntries;
   AlignedFloats wt_, vt_;               // D x S; vt_ (momentum) empty without momentum
   AlignedFloats g2_;                    // AdaGrad's Σ d², D x S; empty without AdaGrad
   std::vector<float> bias_g2_;          // and the bias's, S
@@ -301,8 +260,6 @@ class SparseSgd {
   std::uint64_t averaged_ = 0;                 // steps averaged before the last flush
   AlignedFloats logits_;                       // batch x S
   std::vector<detail::LineStats> rows_stats_;  // per block of the batch's rows
-  std::vector<detail::LineFlag> flags_;        // per member: the last phase it reached
-  std::uint64_t phase_ = 0;                    // phases begun, over all steps
   // Rates that changed since the last flush: each step's rate, and a segment tree of the steps'
   // maps (leaves_ leaves from index leaves_, node i the product of its children 2i, 2i + 1).
   bool varying_ = false;
