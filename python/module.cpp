@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -25,6 +26,17 @@ using namespace softreg;
 
 namespace {
 
+// Whether an array's values are of a kind ('f' floating, 'i' signed integer) and size, in this
+// machine's byte order. By what the dtype says, not by identity: an array read back by pickle
+// (joblib's worker processes, pandas.read_pickle) has a dtype object of its own.
+bool holds(const py::array& a, char kind, py::ssize_t size) {
+  const py::dtype t = a.dtype();
+  const char order = t.byteorder();  // '=' native, '|' not applicable, '<' little, '>' big
+  const bool native = order == '=' || order == '|' ||
+                      order == (std::endian::native == std::endian::little ? '<' : '>');
+  return t.kind() == kind && t.itemsize() == size && native;
+}
+
 // X: a dense array (2-D, float32 or float64, any strides) or a CSR triple (indptr, indices,
 // data) with its shape. The arrays must outlive the view: the caller keeps them.
 struct Input {
@@ -38,8 +50,8 @@ struct Input {
       if (dense.ndim() != 2) throw InputError("X: expected a 2-D array");
       DenseMatrix m;
       m.data = dense.data();
-      m.f64 = dense.dtype().is(py::dtype::of<double>());
-      if (!m.f64 && !dense.dtype().is(py::dtype::of<float>()))
+      m.f64 = holds(dense, 'f', 8);
+      if (!m.f64 && !holds(dense, 'f', 4))
         throw InputError("X: expected float32 or float64 values");
       m.rows = static_cast<std::size_t>(dense.shape(0));
       m.cols = static_cast<std::size_t>(dense.shape(1));
@@ -57,12 +69,12 @@ struct Input {
       if (a.ndim() != 1 || !(a.flags() & py::array::c_style))
         throw InputError(std::string(what) + ": expected a contiguous 1-D array");
       if (floating) {
-        if (a.dtype().is(py::dtype::of<double>())) return true;
-        if (a.dtype().is(py::dtype::of<float>())) return false;
+        if (holds(a, 'f', 8)) return true;
+        if (holds(a, 'f', 4)) return false;
         throw InputError(std::string(what) + ": expected float32 or float64");
       }
-      if (a.dtype().is(py::dtype::of<std::int64_t>())) return true;
-      if (a.dtype().is(py::dtype::of<std::int32_t>())) return false;
+      if (holds(a, 'i', 8)) return true;
+      if (holds(a, 'i', 4)) return false;
       throw InputError(std::string(what) + ": expected int32 or int64 indices");
     };
     m.indptr64 = kind(indptr, "X.indptr", false);

@@ -3,6 +3,7 @@ fitted by softreg's C++ solvers (docs/api.md)."""
 import numbers
 import warnings
 
+import joblib
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -57,13 +58,19 @@ def _as_model_reads(est, X):
     return X
 
 
+_MAX_THREADS = 256  # the C++ pool's limit, and the CLI's --threads
+
+
 def _threads(n_jobs):
-    """n_jobs to softreg's threads: None or -1 is every core (results do not depend on it)."""
-    if n_jobs is None or n_jobs == -1:
-        return 0
-    if not isinstance(n_jobs, numbers.Integral) or n_jobs < 1:
-        raise ValueError(f"n_jobs must be None, -1 or a whole number >= 1, got {n_jobs!r}")
-    return int(n_jobs)
+    """n_jobs to softreg's threads, with scikit-learn's (joblib's) meaning: None is 1, unless
+    inside a joblib.parallel_backend (parallel_config) context that says how many; -1 is every
+    core, -2 all but one, ...; a whole number >= 1 is that many. Results do not depend on it."""
+    if n_jobs is not None and (not isinstance(n_jobs, numbers.Integral)
+                               or isinstance(n_jobs, (bool, np.bool_)) or n_jobs == 0
+                               or n_jobs > _MAX_THREADS):
+        raise ValueError(f"n_jobs must be None, a whole number from 1 to {_MAX_THREADS}, or -1 "
+                         f"(every core), -2 (all but one), ...; got {n_jobs!r}")
+    return max(1, min(int(joblib.effective_n_jobs(n_jobs)), _MAX_THREADS))
 
 
 class _Scoring:
@@ -121,7 +128,8 @@ class LogisticRegression(_Scoring, ClassifierMixin, BaseEstimator):
         lesson's minibatch SGD: epochs, batch_size, lr, momentum below; it approximates the
         optimum)
     warm_start : start from the last fit's coef_ and intercept_
-    n_jobs : threads; None or -1 is every core. Results are bit-identical for every value.
+    n_jobs : threads, with scikit-learn's meaning: None is 1 (unless inside a joblib
+        parallel_backend context), -1 every core. Results are bit-identical for every value.
     lbfgs_memory, epochs, batch_size, lr, momentum : softreg's own
 
     Attributes: classes_, coef_ (1 x n_features for two classes), intercept_, n_features_in_,

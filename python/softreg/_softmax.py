@@ -36,7 +36,8 @@ class SoftmaxRegression(_Scoring, ClassifierMixin, BaseEstimator):
         (scikit-learn's SGDClassifier scores accuracy and keeps the last weights)
     random_state : the seed (a whole number; None is 0)
     warm_start : fit goes on from the last coef_ and intercept_
-    n_jobs : threads; None or -1 is every core. Results are bit-identical for every value.
+    n_jobs : threads, with scikit-learn's meaning: None is 1 (unless inside a joblib
+        parallel_backend context), -1 every core. Results are bit-identical for every value.
 
     partial_fit(X, y, classes) trains one epoch on the rows given, from the current weights
     (the first call needs `classes`); each call shuffles with the seed plus the calls so far.
