@@ -110,7 +110,9 @@ void hold_thread(int) {
 }
 
 // Holds every thread of this process but the calling one in a signal handler until the object
-// is destroyed: threads that exist but do not run.
+// is destroyed: threads that exist but do not run. (ThreadSanitizer delivers a signal to a thread
+// only when it passes through one of its interceptors, which a thread asleep in the pool's futex
+// wait does not: under it the tests that freeze threads are skipped.)
 class FreezeOtherThreads {
  public:
   FreezeOtherThreads() {
@@ -148,7 +150,14 @@ class FreezeOtherThreads {
   int frozen_ = 0, expected_ = 0;
 };
 
+#if defined(__SANITIZE_THREAD__)
+#define SKIP_UNDER_TSAN() GTEST_SKIP() << "ThreadSanitizer defers the signal that freezes a thread"
+#else
+#define SKIP_UNDER_TSAN() (void)0
+#endif
+
 TEST(ThreadPoolTest, AJobDoesNotWaitForAThreadThatDoesNotRun) {
+  SKIP_UNDER_TSAN();
   for (unsigned threads : {2u, 4u}) {
     ThreadPool pool(threads);
     pool.run(8, [](std::size_t) {});  // the workers have started and wait for work
@@ -238,9 +247,11 @@ TEST(ThreadPoolTest, DenseAndSparseStepsEndWithOneThreadsBitsWhileTheOthersAreFr
   for (unsigned threads : {2u, 3u}) {
     ThreadPool pool(threads);
     EXPECT_EQ(train_steps(data, pool), want) << threads << " threads, all running";
+#if !defined(__SANITIZE_THREAD__)
     FreezeOtherThreads freeze;
     ASSERT_EQ(freeze.frozen(), freeze.expected());
     EXPECT_EQ(train_steps(data, pool), want) << threads << " threads, all but this one frozen";
+#endif
   }
 }
 
