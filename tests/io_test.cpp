@@ -361,6 +361,30 @@ TEST_F(ModelFileInvalid, Metadata) {
   expect_invalid(with("input_scale", "-1"), "input_scale: expected a number > 0");
   expect_invalid(with("input_scale", "1e99"), "input_scale: expected a number > 0");
   expect_invalid(with("input_mean", "[0]"), "come together");
+  // The notes that describe the inputs must fit W: a text pipeline's 2^hash_bits columns (predict
+  // would read W past its end), one name per input.
+  const std::string text =
+      R"({"tokenizer":"softreg-words-1","ngrams":2,"hash":"xxh3_64","seed":0,"hash_bits":24,)"
+      R"("weighting":"binary","norm":"none"})";
+  expect_invalid(with("text_features", text),
+                 "__metadata__ text_features: hash_bits 24 means 16777216 inputs but the model has "
+                 "input_shape 28x28 (weight: 784 inputs)");
+  expect_invalid(with("text_features", "{"), "the model's text_features are not JSON");
+  expect_invalid(with("feature_names", R"(["a","b","c"])"),
+                 "__metadata__ feature_names: 3 names but the model has 784 inputs");
+  expect_invalid(with("feature_names", "[1]"), "feature_names: expected a JSON list of names");
+}
+
+TEST(ModelFile, RefusesToWriteNotesThatDoNotFitTheInputs) {
+  const SoftmaxRegression m = random_model(784, 10, 1);
+  ModelInfo info = fashion_info();
+  TextOptions text;
+  text.hash_bits = 10;
+  info.notes["text_features"] = text_options_note(text);
+  EXPECT_THROW(model_file_bytes(m, info), std::invalid_argument);
+  info = fashion_info();
+  info.notes["feature_names"] = R"(["a"])";
+  EXPECT_THROW(model_file_bytes(m, info), std::invalid_argument);
 }
 
 TEST_F(ModelFileInvalid, NonFiniteWeights) {

@@ -3,8 +3,10 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
@@ -255,6 +257,39 @@ std::string shape_text(std::span<const std::size_t> shape) {
   return s;
 }
 
+namespace {
+
+// The notes that describe the inputs, checked against the model's D inputs: the text pipeline's
+// 2^hash_bits columns and one feature name per input. `where` names the file (or the writer) in
+// the messages; `fail` throws. The one check of a model's notes, made by the loader that every
+// command and Python use, and by the writer.
+void check_notes_fit_inputs(const ModelInfo& info, std::size_t d, const std::string& where,
+                            const std::function<void(const std::string&)>& fail_with) {
+  if (const std::optional<TextOptions> text = model_text_options(info.notes, where)) {
+    const std::size_t columns = std::size_t{1} << text->hash_bits;
+    if (info.input_shape != std::vector<std::size_t>{columns})
+      fail_with("__metadata__ text_features: hash_bits " + std::to_string(text->hash_bits) +
+                " means " + std::to_string(columns) + " inputs but the model has input_shape " +
+                shape_text(info.input_shape) + " (weight: " + std::to_string(d) + " inputs)");
+  }
+  if (const auto it = info.notes.find("feature_names"); it != info.notes.end()) {
+    json names;
+    try {
+      names = json::parse(it->second);
+    } catch (const json::exception&) {
+      fail_with("__metadata__ feature_names: expected a JSON list of names but it is not JSON");
+    }
+    if (!names.is_array() ||
+        !std::all_of(names.begin(), names.end(), [](const json& n) { return n.is_string(); }))
+      fail_with("__metadata__ feature_names: expected a JSON list of names");
+    if (names.size() != d)
+      fail_with("__metadata__ feature_names: " + std::to_string(names.size()) +
+                " names but the model has " + std::to_string(d) + " inputs");
+  }
+}
+
+}  // namespace
+
 std::vector<std::uint8_t> model_file_bytes(const SoftmaxRegression& model, const ModelInfo& info) {
   // k rows of W: one per class for softmax, one for logistic regression (of class 1).
   const std::size_t k = model.outputs(), d = model.inputs();
@@ -277,6 +312,7 @@ std::vector<std::uint8_t> model_file_bytes(const SoftmaxRegression& model, const
     if (!std::isfinite(info.input_mean[j]) || !std::isfinite(info.input_std[j]) ||
         info.input_std[j] <= 0)
       bad("standardisation of input " + std::to_string(j) + " is not finite with std > 0");
+  check_notes_fit_inputs(info, d, "model_file_bytes", bad);
   for (float v : model.weight())
     if (!std::isfinite(v)) bad("the weights hold NaN or infinity");
   for (float v : model.bias())
@@ -402,6 +438,7 @@ SavedModel parse_model_file(std::span<const std::uint8_t> bytes, const std::stri
   }
   for (const auto& [key, value] : m)
     if (!is_reserved(key)) info.notes.emplace(key, value);
+  check_notes_fit_inputs(info, d, file, [&](const std::string& what) { fail(file, what); });
 
   // 4. Only now the numbers.
   saved.model = SoftmaxRegression(d, classes, output);

@@ -155,7 +155,11 @@ void make_sparse(Examples& ex, std::size_t d) {
   ex.values.clear();
 }
 
-void add_rows(const std::string& file, const Dataset& t, Examples& ex) {
+// Rows of the model's d inputs (every loader keeps a row's columns below its inputs).
+void add_rows(const std::string& file, const Dataset& t, std::size_t d, Examples& ex) {
+  if (t.inputs != d)
+    throw InputError(file + ": rows of " + std::to_string(t.inputs) +
+                     " features but the model expects " + std::to_string(d));
   for (std::size_t i = 0; i < t.rows; ++i) {
     ex.names.push_back(file + "[" + std::to_string(i) + "]");
     ex.inverted.push_back(-1);
@@ -198,11 +202,7 @@ void add_csv(const fs::path& file, const SavedModel& saved, Examples& ex) {
     o.weight_column = w->second;
     o.require_weights = false;
   }
-  const Dataset t = load_csv(file, o);
-  if (t.inputs != d)
-    throw InputError(file.string() + ": rows of " + std::to_string(t.inputs) +
-                     " features but the model expects " + std::to_string(d));
-  add_rows(file.string(), t, ex);
+  add_rows(file.string(), load_csv(file, o), d, ex);
 }
 
 // Rows of a LIBSVM file (label index:value ..., read by the data module's loader): sparse rows of
@@ -213,7 +213,7 @@ void add_csv(const fs::path& file, const SavedModel& saved, Examples& ex) {
 void add_libsvm(const fs::path& file, const SavedModel& saved, Examples& ex) {
   add_rows(file.string(),
            load_libsvm(file, saved.model.inputs(), saved.info.class_names, /*keep_labels=*/false),
-           ex);
+           saved.model.inputs(), ex);
 }
 
 // Documents in fastText's format (- for standard input), as train --text read them: the model's
@@ -221,7 +221,7 @@ void add_libsvm(const fs::path& file, const SavedModel& saved, Examples& ex) {
 void add_text(const std::string& file, const SavedModel& saved, const TextOptions& options,
               Examples& ex) {
   const Dataset t = load_text(file, options, saved.info.class_names, /*require_label=*/false);
-  add_rows(file == "-" ? std::string("stdin") : file, t, ex);
+  add_rows(file == "-" ? std::string("stdin") : file, t, saved.model.inputs(), ex);
 }
 
 std::string csv_field(const std::string& s) {
