@@ -82,10 +82,9 @@ struct Input {
     m.data64 = kind(data, "X.data", true);
     if (static_cast<std::size_t>(indptr.shape(0)) != rows + 1)
       throw InputError("X.indptr: expected rows + 1 entries");
-    const std::int64_t nnz = m.indptr64 ? static_cast<const std::int64_t*>(indptr.data())[rows]
-                                        : static_cast<const std::int32_t*>(indptr.data())[rows];
-    if (nnz < 0 || indices.shape(0) < nnz || data.shape(0) < nnz)
-      throw InputError("X: indptr's last entry is not the number of stored values");
+    // FeatureView::of checks indptr against these before it reads an index or a value.
+    m.indices_size = static_cast<std::size_t>(indices.shape(0));
+    m.data_size = static_cast<std::size_t>(data.shape(0));
     m.indptr = indptr.data();
     m.indices = indices.data();
     m.data = data.data();
@@ -242,8 +241,8 @@ PYBIND11_MODULE(_core, mod) {
          double weight_decay, bool fit_intercept, int step_every, double step_gamma,
          std::uint64_t warmup, double validation_fraction, int early_stopping,
          const py::object& test_x, const py::object& test_shape,
-         std::optional<py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>>
-             test_y) {
+         std::optional<py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>> test_y,
+         int lbfgs_memory) {
         const Input in = input_of(x, shape);
         const FeatureView view = in.view();
         if (classes < 2) throw InputError("y: needs at least two classes");
@@ -258,6 +257,7 @@ PYBIND11_MODULE(_core, mod) {
         o.penalty = penalize ? Penalty{Penalty::c, C} : Penalty{Penalty::lambda, weight_decay};
         o.tol = tol;
         o.max_iter = max_iter;
+        o.lbfgs_memory = lbfgs_memory;
         o.threads = threads;
         o.seed = seed;
         o.sgd.epochs = epochs;
@@ -353,7 +353,7 @@ PYBIND11_MODULE(_core, mod) {
       py::arg("fit_intercept") = true, py::arg("step_every") = 1, py::arg("step_gamma") = 0.1,
       py::arg("warmup") = 0, py::arg("validation_fraction") = 0.0, py::arg("early_stopping") = 0,
       py::arg("test_X") = py::none(), py::arg("test_shape") = py::none(),
-      py::arg("test_y") = py::none(),
+      py::arg("test_y") = py::none(), py::arg("lbfgs_memory") = 10,
       "Fits on X (an array or a CSR triple) and y (class indices); returns (coef, intercept, "
       "n_iter, objective, converged, read_in_place, history, kept_epoch).");
 

@@ -77,12 +77,20 @@ FeatureView FeatureView::of(const Dataset& d) {
 
 FeatureView FeatureView::of(const CsrMatrix& m, const char* what) {
   FeatureView v(m.rows, m.cols, what);
+  // indptr first, whole: every index and value read below is then within the caller's arrays.
   if (index_at(m.indptr, m.indptr64, 0) != 0) bad(what, "indptr does not start at 0");
+  for (std::size_t i = 0; i < m.rows; ++i)
+    if (index_at(m.indptr, m.indptr64, i + 1) < index_at(m.indptr, m.indptr64, i))
+      bad(what, "indptr decreases at row " + std::to_string(i));
+  const std::int64_t last = index_at(m.indptr, m.indptr64, m.rows);
+  if (static_cast<std::uint64_t>(last) > std::min(m.indices_size, m.data_size))
+    bad(what, "indptr ends at " + std::to_string(last) + " but indices has " +
+                  std::to_string(m.indices_size) + " entries and data " +
+                  std::to_string(m.data_size));
   bool sorted = true;
   for (std::size_t i = 0; i < m.rows; ++i) {
     const std::int64_t b = index_at(m.indptr, m.indptr64, i);
     const std::int64_t e = index_at(m.indptr, m.indptr64, i + 1);
-    if (e < b) bad(what, "indptr decreases at row " + std::to_string(i));
     for (std::int64_t k = b; k < e; ++k) {
       const std::int64_t j = index_at(m.indices, m.indices64, static_cast<std::size_t>(k));
       if (j < 0 || static_cast<std::size_t>(j) >= m.cols)

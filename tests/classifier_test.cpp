@@ -66,7 +66,7 @@ TEST(FeatureView, CsrOfTheKernelsLayoutIsReadInPlaceOthersAreSortedAndSummed) {
   const std::vector<std::int64_t> indptr = {0, 2, 2, 3};
   const std::vector<std::int32_t> indices = {0, 3, 1};
   const std::vector<float> data = {1.5f, -2, 4};
-  const CsrMatrix m{3, 4, indptr.data(), true, indices.data(), false, data.data(), false};
+  const CsrMatrix m{3, 4, indptr.data(), true, indices.data(), false, data.data(), false, 3, 3};
   const FeatureView view = FeatureView::of(m);
   EXPECT_TRUE(view.is_view());
   EXPECT_EQ(reinterpret_cast<const void*>(view.features().cols), indices.data());
@@ -75,7 +75,7 @@ TEST(FeatureView, CsrOfTheKernelsLayoutIsReadInPlaceOthersAreSortedAndSummed) {
   const std::vector<std::int64_t> unsorted = {3, 0, 3, 1};
   const std::vector<double> values = {-1, 1.5, -1, 4};
   const FeatureView copy = FeatureView::of(
-      CsrMatrix{3, 4, indptr32.data(), false, unsorted.data(), true, values.data(), true});
+      CsrMatrix{3, 4, indptr32.data(), false, unsorted.data(), true, values.data(), true, 4, 4});
   EXPECT_FALSE(copy.is_view());
   const Features& x = copy.features();
   ASSERT_EQ(x.offsets[3], 3u);
@@ -96,16 +96,32 @@ TEST(FeatureView, BadMatricesAreInputErrorsNamingWhatIsWrong) {
   const std::vector<std::int32_t> indices = {0, 9};
   const std::vector<float> data = {1, 2};
   EXPECT_NE(message([&] {
-              FeatureView::of(
-                  CsrMatrix{1, 4, indptr.data(), true, indices.data(), false, data.data(), false});
+              FeatureView::of(CsrMatrix{1, 4, indptr.data(), true, indices.data(), false,
+                                        data.data(), false, 2, 2});
             }).find("column index 9 in row 0 is outside [0, 4)"),
             std::string::npos);
-  EXPECT_NE(
-      message([&] {
-        const std::vector<std::int32_t> ok = {0, 1};
-        FeatureView::of(CsrMatrix{2, 4, indptr.data(), true, ok.data(), false, data.data(), false});
-      }).find("indptr decreases at row 1"),
-      std::string::npos);
+  EXPECT_NE(message([&] {
+              const std::vector<std::int32_t> ok = {0, 1};
+              FeatureView::of(
+                  CsrMatrix{2, 4, indptr.data(), true, ok.data(), false, data.data(), false, 2, 2});
+            }).find("indptr decreases at row 1"),
+            std::string::npos);
+  // indptr pointing past the stored values: refused before any index is read (the indices
+  // array here is short, and reading it at the row's range would read past it).
+  const std::vector<std::int64_t> past = {0, 100000000, 5};
+  const std::vector<std::int32_t> five = {0, 1, 2, 3, 4};
+  const std::vector<float> five_values(5, 1.0f);
+  EXPECT_EQ(message([&] {
+              FeatureView::of(CsrMatrix{2, 8, past.data(), true, five.data(), false,
+                                        five_values.data(), false, 5, 5});
+            }),
+            "X: indptr decreases at row 1");
+  const std::vector<std::int64_t> beyond = {0, 2, 7};
+  EXPECT_EQ(message([&] {
+              FeatureView::of(CsrMatrix{2, 8, beyond.data(), true, five.data(), false,
+                                        five_values.data(), false, 5, 5});
+            }),
+            "X: indptr ends at 7 but indices has 5 entries and data 5");
   const std::vector<float> nan = {1, std::numeric_limits<float>::quiet_NaN()};
   EXPECT_NE(
       message([&] { FeatureView::of(c_order(nan, 1, 2)); }).find("row 0, column 1 is not a finite"),
@@ -149,7 +165,7 @@ TEST(FitClassifier, DenseAndSparseViewsOfOneTableReachOneOptimumForEveryThreadCo
     EXPECT_TRUE(r.converged);
     fit_classifier(sparse,
                    FeatureView::of(CsrMatrix{t.n, t.d, indptr.data(), true, indices.data(), false,
-                                             values.data(), false}),
+                                             values.data(), false, indices.size(), values.size()}),
                    t.y, {}, o);
     const auto a = parameters(dense), b = parameters(sparse);
     for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-4) << i;

@@ -41,12 +41,15 @@ struct CsrMatrix {
   bool indices64 = false;  // int64, else int32
   const void* data = nullptr;
   bool data64 = false;  // double, else float
+  /// The entries the caller's indices and data arrays hold: indptr must stay within both.
+  std::size_t indices_size = 0, data_size = 0;
 };
 
 /// The features as the kernels read them (float32 rows, or CSR with 64-bit offsets, 32-bit
 /// columns and float32 values): a view of the caller's memory when it is laid out so (C order
 /// float32; CSR with int64 indptr, int32 indices and float32 data), else a copy converted once.
-/// Checks what it reads: a column index outside [0, cols), indptr not from 0 and not decreasing,
+/// Checks what it reads, indptr whole before any index or value: indptr not from 0, decreasing, or
+/// ending past the indices or data arrays; a column index outside [0, cols),
 /// columns not increasing within a row (scipy's canonical form; unsorted rows are sorted in the
 /// copy), or a value that is not finite, is InputError naming `what` (e.g. "X").
 class FeatureView {
