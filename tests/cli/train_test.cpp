@@ -845,8 +845,28 @@ TEST(TrainCliDivergence, HugeLearningRateStopsWithStatusOne) {
   EXPECT_EQ(lines_of(r.err).size(), 1u) << describe(r);
   for (const char* part : {"softreg: training diverged", "in epoch 1", "--lr"})
     EXPECT_NE(r.err.find(part), std::string::npos) << part << "\n" << describe(r);
-  // Nothing non-finite reaches the metrics file: just its header.
-  EXPECT_EQ(slurp(metrics), "epoch,loss,train_acc,test_acc,test_loss,seconds,lr\n");
+  // Only a run that succeeded writes its metrics: nothing is written.
+  EXPECT_FALSE(fs::exists(metrics));
+}
+
+// An earlier metrics file survives every run that does not succeed: refused after its data was
+// read (--model logistic on ten classes, an --init file that is not there) or diverged.
+TEST(TrainCliMetrics, ARunThatDoesNotSucceedKeepsTheEarlierFile) {
+  TempDir dir;
+  write_tiny_fashion(dir.path(), kTrain, kTest);
+  const fs::path metrics = dir.path() / "metrics.csv";
+  { std::ofstream(metrics) << "precious\n"; }
+  const std::string common = "--data " + quoted(dir.path()) + " --metrics " + quoted(metrics);
+  for (const auto& [options, status] : {std::pair<std::string, int>{" --model logistic", 2},
+                                        {" --init " + quoted(dir.path() / "none.safetensors"), 2},
+                                        {" --epochs 3 --batch-size 50 --lr 1e38", 1}}) {
+    const RunResult r = train(common + options);
+    EXPECT_EQ(r.status, status) << options << "\n" << describe(r);
+    EXPECT_EQ(slurp(metrics), "precious\n") << options;
+  }
+  const RunResult ok = train(common + " --epochs 2");
+  ASSERT_EQ(ok.status, 0) << describe(ok);
+  EXPECT_EQ(lines_of(slurp(metrics)).size(), 3u) << "the header and two epochs";
 }
 
 // --- The real Fashion-MNIST ----------------------------------------------------------------

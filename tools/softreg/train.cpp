@@ -273,6 +273,7 @@ void run(const TrainArgs& a) {
   if (comm != nullptr) check_across_processes(a, *comm);
   // Before any work: a model that cannot be saved should not cost a training run.
   if (!a.out.empty()) on_first_process(comm, [&] { check_writable(a.out, "--out"); });
+  if (!a.metrics.empty()) on_first_process(comm, [&] { check_writable(a.metrics, "--metrics"); });
   if (!a.data.cache.empty()) check_writable(a.data.cache, "--cache");
   if (!a.plot.empty()) check_picture_file(a.plot, "--plot", {".svg", ".png"});
   if (!a.report.empty()) prepare_report_folder(a.report);
@@ -425,17 +426,14 @@ void run(const TrainArgs& a) {
   if (!a.quiet && validation.rows != 0)
     std::printf("validation: %zu rows of %s\n", validation.rows, validation.source.c_str());
 
-  std::unique_ptr<std::ofstream> metrics;
-  if (!a.metrics.empty() && (comm == nullptr || comm->rank() == 0)) {
-    metrics = std::make_unique<std::ofstream>(a.metrics);
-    if (!*metrics) throw InputError(a.metrics + ": cannot open for writing (--metrics)");
-    *metrics
-        << (solver == Solver::sgd
-                ? (validation.rows != 0
-                       ? "epoch,loss,train_acc,test_acc,test_loss,seconds,lr,val_loss,val_acc\n"
-                       : "epoch,loss,train_acc,test_acc,test_loss,seconds,lr\n")
-                : "iteration,objective,train_acc,test_acc,test_loss,seconds\n");
-  }
+  // The metrics file's text, written (atomically) only when the run has succeeded.
+  std::optional<std::string> metrics;
+  if (!a.metrics.empty() && (comm == nullptr || comm->rank() == 0))
+    metrics = solver == Solver::sgd
+                  ? (validation.rows != 0
+                         ? "epoch,loss,train_acc,test_acc,test_loss,seconds,lr,val_loss,val_acc\n"
+                         : "epoch,loss,train_acc,test_acc,test_loss,seconds,lr\n")
+                  : "iteration,objective,train_acc,test_acc,test_loss,seconds\n";
 
   const Output output = a.model == "logistic" ? Output::logistic : Output::softmax;
   if (output == Output::logistic && data.train.classes() != 2)
@@ -473,7 +471,7 @@ void run(const TrainArgs& a) {
         char row[200];
         std::snprintf(row, sizeof row, "%d,%.12g,%.6f,%.6f,%.6f,%.6f\n", m.epoch, m.loss,
                       m.train_accuracy, m.test_accuracy, m.test_loss, m.seconds);
-        *metrics << row;
+        *metrics += row;
       }
   } else {
     // SGD on F: the penalty is λ of --l2 / --weight-decay, or 1 / (C n) for --C; none by default.
@@ -515,7 +513,7 @@ void run(const TrainArgs& a) {
           std::snprintf(row + n, sizeof row - static_cast<std::size_t>(n), ",%.6f,%.6f",
                         m.validation_loss, m.validation_accuracy);
         std::strcat(row, "\n");
-        *metrics << row << std::flush;
+        *metrics += row;
       }
     };
     TrainCallbacks callbacks;
@@ -622,6 +620,9 @@ void run(const TrainArgs& a) {
     save_model(a.out, model, info);
     if (!a.quiet) std::printf("saved the model to %s\n", a.out.c_str());
   }
+  if (metrics)
+    write_file_atomic(a.metrics, std::span(reinterpret_cast<const std::uint8_t*>(metrics->data()),
+                                           metrics->size()));
   if (!a.plot.empty() && !history.empty()) {
     const std::string what = solver == Solver::sgd
                                  ? "lr " + number_text(a.lr) + ", batch " +
