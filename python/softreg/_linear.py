@@ -13,6 +13,15 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from . import _core
+from ._params import (FLOAT_MAX, check_bool, check_choice, check_class_weight, check_classes,
+                      check_documents, check_int, check_real, check_seed)
+
+# softreg train's limits (tools/softreg/train.cpp): --max-iter, --lbfgs-memory, --epochs,
+# --batch-size; SoftmaxRegression's are in _softmax.py.
+MAX_ITER = 100_000_000
+MAX_LBFGS_MEMORY = 1000
+MAX_EPOCHS = 1_000_000
+MAX_BATCH_SIZE = 2**31
 
 
 def _core_input(X):
@@ -34,6 +43,7 @@ def _documents_as_rows(est, X):
     if isinstance(X, str):
         X = [X]
     if isinstance(X, (list, tuple, np.ndarray)) and len(X) and all(isinstance(d, str) for d in X):
+        check_documents("X", X)
         indptr, indices, data, columns = _core.text_rows(list(X), note)
         return sp.csr_matrix((data, indices, indptr), shape=(len(X), columns))
     return X
@@ -123,7 +133,8 @@ class LogisticRegression(_Scoring, ClassifierMixin, BaseEstimator):
     max_iter : the most solver iterations
     fit_intercept : False holds the intercept at 0 (lbfgs and newton)
     class_weight : None, "balanced" or {class: weight}
-    random_state : seeds solver="sgd" (the exact solvers are deterministic)
+    random_state : seeds solver="sgd" (the exact solvers are deterministic): None (0), a whole
+        number from 0 to 2**64 - 1, or a numpy RandomState, from which a seed is drawn
     solver : "lbfgs" (default), "newton" (Newton-CG, liblinear's preconditioner) or "sgd" (the
         lesson's minibatch SGD: epochs, batch_size, lr, momentum below; it approximates the
         optimum)
@@ -157,28 +168,39 @@ class LogisticRegression(_Scoring, ClassifierMixin, BaseEstimator):
         self.momentum = momentum
 
     def _check_params(self):
-        if self.penalty not in ("l2", None, "none"):
-            raise ValueError(f"penalty must be 'l2' or None, got {self.penalty!r}")
-        if self.solver not in ("lbfgs", "newton", "sgd"):
-            raise ValueError(f"solver must be 'lbfgs', 'newton' or 'sgd', got {self.solver!r}")
-        if not isinstance(self.C, numbers.Real) or not np.isfinite(self.C) or self.C <= 0:
-            raise ValueError(f"C must be a finite number > 0, got {self.C!r}")
-        if not isinstance(self.tol, numbers.Real) or not np.isfinite(self.tol) or self.tol <= 0:
-            raise ValueError(f"tol must be a finite number > 0, got {self.tol!r}")
-        if not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1:
-            raise ValueError(f"max_iter must be a whole number >= 1, got {self.max_iter!r}")
-        if not isinstance(self.fit_intercept, (bool, np.bool_)):
-            raise ValueError(f"fit_intercept must be True or False, got {self.fit_intercept!r}")
-        if not self.fit_intercept and self.solver == "sgd":
+        """The parameters as _core.fit takes them (Python ints, floats and bools), or
+        ValueError naming the first bad one (_params); the SGD ones are checked for every
+        solver."""
+        p = {"penalty": check_choice("penalty", self.penalty, ("l2", None, "none")),
+             "solver": check_choice("solver", self.solver, ("lbfgs", "newton", "sgd")),
+             "C": check_real("C", self.C, 0, low_open=True),
+             "tol": check_real("tol", self.tol, 0, low_open=True),
+             "max_iter": check_int("max_iter", self.max_iter, 1, MAX_ITER),
+             "fit_intercept": check_bool("fit_intercept", self.fit_intercept),
+             "class_weight": check_class_weight("class_weight", self.class_weight),
+             "warm_start": check_bool("warm_start", self.warm_start),
+             "lbfgs_memory": check_int("lbfgs_memory", self.lbfgs_memory, 1, MAX_LBFGS_MEMORY),
+             "epochs": check_int("epochs", self.epochs, 1, MAX_EPOCHS),
+             "batch_size": check_int("batch_size", self.batch_size, 1, MAX_BATCH_SIZE),
+             "lr": check_real("lr", self.lr, 0, FLOAT_MAX, low_open=True),
+             "momentum": check_real("momentum", self.momentum, 0, FLOAT_MAX)}
+        # A RandomState seeds solver="sgd" (a seed drawn from it); the exact solvers use none.
+        if isinstance(self.random_state, np.random.RandomState) and p["solver"] != "sgd":
+            p["seed"] = 0
+        else:
+            p["seed"] = check_seed("random_state", self.random_state, random_state=True)
+        if not p["fit_intercept"] and p["solver"] == "sgd":
             raise ValueError("fit_intercept=False is for solver='lbfgs' and 'newton'")
-        return _threads(self.n_jobs)
+        p["threads"] = _threads(self.n_jobs)
+        return p
 
     def fit(self, X, y, sample_weight=None):
-        threads = self._check_params()
+        p = self._check_params()
         X, y = self._validate_data(X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
                                    y_numeric=False)
         check_classification_targets(y)
         classes, y_index = np.unique(y, return_inverse=True)
+        check_classes("y", len(classes))
         if len(classes) < 2:
             raise ValueError("This solver needs samples of at least 2 classes in the data, but "
                              f"the data contains only one class: {classes[0]!r}")
@@ -189,17 +211,16 @@ class LogisticRegression(_Scoring, ClassifierMixin, BaseEstimator):
                 per_class = compute_class_weight(self.class_weight, classes=classes, y=y)
                 weights = weights * per_class[y_index]
         coef = intercept = None
-        if self.warm_start and getattr(self, "coef_", None) is not None and \
+        if p["warm_start"] and getattr(self, "coef_", None) is not None and \
                 np.array_equal(getattr(self, "classes_", None), classes) and \
                 self.coef_.shape[1] == X.shape[1]:
             coef, intercept = self.coef_, self.intercept_
-        seed = self.random_state if isinstance(self.random_state, numbers.Integral) else 0
         data, shape = _core_input(X)
         w, b, n_iter, _objective, converged, _in_place, history, _kept = _core.fit(
-            data, shape, y_index.astype(np.int32), len(classes), weights, self.solver,
-            float(self.C), self.penalty == "l2", float(self.tol), int(self.max_iter), threads,
-            int(seed), coef, intercept, int(self.epochs), int(self.batch_size), float(self.lr),
-            float(self.momentum), fit_intercept=bool(self.fit_intercept))
+            data, shape, y_index.astype(np.int32), len(classes), weights, p["solver"], p["C"],
+            p["penalty"] == "l2", p["tol"], p["max_iter"], p["threads"], p["seed"], coef,
+            intercept, p["epochs"], p["batch_size"], p["lr"], p["momentum"],
+            fit_intercept=p["fit_intercept"], lbfgs_memory=p["lbfgs_memory"])
         self.classes_ = classes
         self.coef_ = w.astype(np.float64)
         self.intercept_ = b.astype(np.float64)
@@ -207,9 +228,9 @@ class LogisticRegression(_Scoring, ClassifierMixin, BaseEstimator):
         self.history_ = history
         # scikit-learn warns when max_iter ends the run; softreg's lbfgs also stops, converged
         # to the rounding of the objective, when no step lowers it any more: not a warning.
-        if not converged and self.solver != "sgd" and n_iter >= self.max_iter:
-            warnings.warn(f"{self.solver} failed to converge (status: reached max_iter="
-                          f"{self.max_iter}). Increase the number of iterations (max_iter).",
+        if not converged and p["solver"] != "sgd" and n_iter >= p["max_iter"]:
+            warnings.warn(f"{p['solver']} failed to converge (status: reached max_iter="
+                          f"{p['max_iter']}). Increase the number of iterations (max_iter).",
                           ConvergenceWarning)
         return self
 

@@ -1,13 +1,20 @@
 """softreg.SoftmaxRegression: the lesson's model (softmax over K logits, for two classes too)
 trained by the lesson's minibatch SGD, the loop `softreg train` runs (docs/api.md)."""
-import numbers
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 
 from . import _core
-from ._linear import _core_input, _Scoring, _threads
+from ._linear import MAX_BATCH_SIZE, MAX_EPOCHS, _core_input, _Scoring, _threads
+from ._params import (FLOAT_MAX, SEED_MAX, check_bool, check_choice, check_classes, check_int,
+                      check_real, check_seed)
+
+# softreg train's limits (tools/softreg/train.cpp): --step-every, --warmup, --average,
+# --early-stopping (n_iter_no_change: 0 there is "no early stopping", early_stopping=False here).
+MAX_STEP_EVERY = 1_000_000
+MAX_WARMUP = 2**40
+MAX_AVERAGE = 1_000_000
+MAX_N_ITER_NO_CHANGE = 1_000_000
 
 
 def _class_index(classes, y, message):
@@ -73,40 +80,41 @@ class SoftmaxRegression(_Scoring, ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.n_jobs = n_jobs
 
-    def _check_params(self):
-        for name, low in (("epochs", 1), ("batch_size", 1), ("average", 0), ("step_every", 1),
-                          ("warmup", 0), ("n_iter_no_change", 1)):
-            v = getattr(self, name)
-            if not isinstance(v, numbers.Integral) or v < low:
-                raise ValueError(f"{name} must be a whole number >= {low}, got {v!r}")
-        if not isinstance(self.lr, numbers.Real) or not np.isfinite(self.lr) or self.lr <= 0:
-            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
-        for name in ("momentum", "alpha"):
-            v = getattr(self, name)
-            if not isinstance(v, numbers.Real) or not np.isfinite(v) or v < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
-        if self.optimizer not in ("sgd", "adagrad"):
-            raise ValueError(f"optimizer must be 'sgd' or 'adagrad', got {self.optimizer!r}")
-        if self.schedule not in ("constant", "step", "cosine", "linear"):
-            raise ValueError(f"schedule must be 'constant', 'step', 'cosine' or 'linear', got "
-                             f"{self.schedule!r}")
-        if not isinstance(self.step_gamma, numbers.Real) or not 0 < self.step_gamma <= 1:
-            raise ValueError(f"step_gamma must be in (0, 1], got {self.step_gamma!r}")
-        if not isinstance(self.early_stopping, (bool, np.bool_)):
-            raise ValueError(f"early_stopping must be True or False, got {self.early_stopping!r}")
-        if not isinstance(self.validation_fraction, numbers.Real) or \
-                not 0 < self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be in (0, 1), got "
-                             f"{self.validation_fraction!r}")
-        if self.init not in ("lesson", "zeros"):
-            raise ValueError(f"init must be 'lesson' or 'zeros', got {self.init!r}")
-        seed = 0 if self.random_state is None else self.random_state
-        if not isinstance(seed, numbers.Integral) or seed < 0:
-            raise ValueError(f"random_state must be None or a whole number >= 0, got "
-                             f"{self.random_state!r}")
-        return _threads(self.n_jobs), int(seed)
+    def _check_params(self, epochs=None):
+        """The parameters as _core.fit takes them (Python ints, floats and bools), or
+        ValueError naming the first bad one (_params); `epochs` is what this call trains (fit:
+        the parameter, partial_fit: 1), which average must not exceed."""
+        p = {"epochs": check_int("epochs", self.epochs, 1, MAX_EPOCHS),
+             "batch_size": check_int("batch_size", self.batch_size, 1, MAX_BATCH_SIZE),
+             "lr": check_real("lr", self.lr, 0, FLOAT_MAX, low_open=True),
+             "momentum": check_real("momentum", self.momentum, 0, FLOAT_MAX),
+             "optimizer": check_choice("optimizer", self.optimizer, ("sgd", "adagrad")),
+             "schedule": check_choice("schedule", self.schedule,
+                                      ("constant", "step", "cosine", "linear")),
+             "step_every": check_int("step_every", self.step_every, 1, MAX_STEP_EVERY),
+             "step_gamma": check_real("step_gamma", self.step_gamma, 0, 1, low_open=True),
+             "warmup": check_int("warmup", self.warmup, 0, MAX_WARMUP),
+             "average": check_int("average", self.average, 0, MAX_AVERAGE),
+             "alpha": check_real("alpha", self.alpha, 0),
+             "init": check_choice("init", self.init, ("lesson", "zeros")),
+             "early_stopping": check_bool("early_stopping", self.early_stopping),
+             "validation_fraction": check_real("validation_fraction", self.validation_fraction,
+                                               0, 1, low_open=True, high_open=True),
+             "n_iter_no_change": check_int("n_iter_no_change", self.n_iter_no_change, 1,
+                                           MAX_N_ITER_NO_CHANGE),
+             "seed": check_seed("random_state", self.random_state),
+             "warm_start": check_bool("warm_start", self.warm_start)}
+        if p["optimizer"] == "adagrad" and p["momentum"] != 0:
+            raise ValueError(f"momentum must be 0 with optimizer='adagrad' (AdaGrad has none), "
+                             f"got {self.momentum!r}")
+        trained = p["epochs"] if epochs is None else epochs
+        if p["average"] > trained:
+            raise ValueError(f"average must be at most the epochs trained ({trained}): averaging "
+                             f"would start after the last one, got {self.average!r}")
+        p["threads"] = _threads(self.n_jobs)
+        return p
 
-    def _train(self, X, y_index, epochs, seed, threads, start, hold_out=False, test=None):
+    def _train(self, X, y_index, p, epochs, seed, start, hold_out=False, test=None):
         data, shape = _core_input(X)
         test_data, test_shape, test_y = None, None, None
         if test is not None:
@@ -114,14 +122,13 @@ class SoftmaxRegression(_Scoring, ClassifierMixin, BaseEstimator):
         coef, intercept = start if start is not None else (None, None)
         w, b, n_iter, _obj, _conv, _in_place, history, kept = _core.fit(
             data, shape, y_index.astype(np.int32), len(self.classes_), None, "sgd", 1.0, False,
-            1e-4, 1, threads, seed, coef, intercept, int(epochs), int(self.batch_size),
-            float(self.lr), float(self.momentum), softmax_always=True,
-            lesson_init=self.init == "lesson", optimizer=self.optimizer,
-            schedule=self.schedule, average=int(self.average), weight_decay=float(self.alpha),
-            step_every=int(self.step_every), step_gamma=float(self.step_gamma),
-            warmup=int(self.warmup),
-            validation_fraction=float(self.validation_fraction) if hold_out else 0.0,
-            early_stopping=int(self.n_iter_no_change) if hold_out else 0,
+            1e-4, 1, p["threads"], seed, coef, intercept, epochs, p["batch_size"], p["lr"],
+            p["momentum"], softmax_always=True, lesson_init=p["init"] == "lesson",
+            optimizer=p["optimizer"], schedule=p["schedule"], average=p["average"],
+            weight_decay=p["alpha"], step_every=p["step_every"], step_gamma=p["step_gamma"],
+            warmup=p["warmup"],
+            validation_fraction=p["validation_fraction"] if hold_out else 0.0,
+            early_stopping=p["n_iter_no_change"] if hold_out else 0,
             test_X=test_data, test_shape=test_shape, test_y=test_y)
         self.coef_ = w.astype(np.float64)
         self.intercept_ = b.astype(np.float64)
@@ -133,15 +140,16 @@ class SoftmaxRegression(_Scoring, ClassifierMixin, BaseEstimator):
         """Trains for `epochs` epochs. eval_set=(X_test, y_test): rows evaluated after every
         epoch, whose loss and accuracy go into history_ ("test_loss", "test_accuracy"), as the
         test set's do in `softreg train`'s epoch lines; they choose nothing."""
-        threads, seed = self._check_params()
+        p = self._check_params()
         X, y = self._validate_data(X, y, accept_sparse="csr", dtype=[np.float64, np.float32])
         check_classification_targets(y)
         classes, y_index = np.unique(y, return_inverse=True)
+        check_classes("y", len(classes))
         if len(classes) < 2:
             raise ValueError("SoftmaxRegression needs samples of at least 2 classes in the data, "
                              f"but the data contains only one class: {classes[0]!r}")
         start = None
-        if self.warm_start and getattr(self, "coef_", None) is not None and \
+        if p["warm_start"] and getattr(self, "coef_", None) is not None and \
                 np.array_equal(getattr(self, "classes_", None), classes):
             start = (self.coef_, self.intercept_)
         self.classes_ = classes
@@ -155,13 +163,13 @@ class SoftmaxRegression(_Scoring, ClassifierMixin, BaseEstimator):
             if len(y_test) != X_test.shape[0]:
                 raise ValueError(message)
             test = (X_test, _class_index(classes, y_test, message))
-        self.n_iter_ = self._train(X, y_index, self.epochs, seed, threads, start,
-                                   hold_out=bool(self.early_stopping), test=test)
+        self.n_iter_ = self._train(X, y_index, p, p["epochs"], p["seed"], start,
+                                   hold_out=p["early_stopping"], test=test)
         self.t_ = 0
         return self
 
     def partial_fit(self, X, y, classes=None):
-        threads, seed = self._check_params()
+        p = self._check_params(epochs=1)
         first = getattr(self, "coef_", None) is None
         X, y = self._validate_data(X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
                                    reset=first)
@@ -169,15 +177,17 @@ class SoftmaxRegression(_Scoring, ClassifierMixin, BaseEstimator):
         if first:
             if classes is None:
                 raise ValueError("classes must be given at the first call to partial_fit")
-            self.classes_ = np.unique(classes)
-            if len(self.classes_) < 2:
+            given = np.unique(classes)
+            check_classes("classes", len(given))
+            if len(given) < 2:
                 raise ValueError("classes must hold at least 2 classes")
+            self.classes_ = given
             self.t_ = 0
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError("classes differ from those of the first call to partial_fit")
         y_index = _class_index(self.classes_, y, "y holds a label that is not one of classes")
         start = None if first else (self.coef_, self.intercept_)
-        self._train(X, y_index, 1, seed + self.t_, threads, start)
+        self._train(X, y_index, p, 1, (p["seed"] + self.t_) % (SEED_MAX + 1), start)
         self.t_ += 1
         self.n_iter_ = self.best_epoch_ = self.t_
         return self
