@@ -223,7 +223,20 @@ void add_info(py::module_& m) {
 
 PYBIND11_MODULE(_core, mod) {
   mod.doc() = "softreg's C++ core: fit and predict on numpy arrays and CSR triples";
-  py::register_exception<InputError>(mod, "InputError", PyExc_ValueError);
+  // softreg's InputError is softreg._core.InputError, a ValueError. Its message may quote a file's
+  // bytes that are not UTF-8: decoded with backslashreplace, never lost.
+  static py::exception<InputError> input_error(mod, "InputError", PyExc_ValueError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const InputError& e) {
+      const std::string_view m = e.what();
+      PyObject* text =
+          PyUnicode_DecodeUTF8(m.data(), static_cast<py::ssize_t>(m.size()), "backslashreplace");
+      PyErr_SetObject(input_error.ptr(), text);
+      Py_XDECREF(text);
+    }
+  });
 
   mod.def(
       "fit",

@@ -252,7 +252,10 @@ ClassifierFit fit_classifier(SoftmaxRegression& model, const FeatureView& x,
     }
   }
   if (rows == 0) throw InputError(x.name() + ": no rows");
-  if (weighted && weight_sum <= 0) throw InputError("sample_weight: the weights sum to 0");
+  if (weighted && weight_sum <= 0)
+    throw InputError(x.name() +
+                     ": the rows' weights (sample weights times class weights) sum to 0: no row "
+                     "would count");
   const Penalty& penalty = options.penalty;
   if (!(penalty.value >= 0 && std::isfinite(penalty.value)) ||
       (penalty.kind == Penalty::c && penalty.value == 0))

@@ -205,6 +205,9 @@ std::vector<double> example_weights(const Dataset& data, const ClassWeights& cla
                                     const Comm* comm) {
   const std::vector<double> per_class = class_weights.of(data, comm);
   if (per_class.empty() && data.weights.empty()) return {};
+  if (!per_class.empty() &&
+      std::all_of(per_class.begin(), per_class.end(), [](double w) { return w == 0; }))
+    throw InputError(data.source + ": every class weight is 0, so no row would count");
   std::vector<double> s(data.rows, 1.0);
   for (std::size_t i = 0; i < data.rows; ++i) {
     if (!data.weights.empty()) s[i] = data.weights[i];

@@ -3,9 +3,13 @@
 // this one before it changed, is stale (nullopt), not an error; read in parts across processes,
 // the parts are the whole and every change is refused on every process.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <xxhash.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +41,48 @@ std::string error_of(const fs::path& cache, const CacheKey& key) {
     return e.what();
   }
   return "";
+}
+
+// The cache with its header's JSON changed by `change`, laid out again (the pieces after the
+// header move with its length, to the next multiple of 8) and its checksum recomputed: a forgery
+// that only the header's checks can find.
+void forge_header(const fs::path& cache, const std::function<void(nlohmann::json&)>& change) {
+  const std::vector<char> b = bytes_of(cache);
+  std::uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n |= std::uint64_t{static_cast<unsigned char>(b[8 + i])} << (8 * i);
+  nlohmann::json h = nlohmann::json::parse(b.begin() + 16, b.begin() + 16 + static_cast<long>(n));
+  change(h);
+  const std::string header = h.dump();
+  const auto padded = [](std::uint64_t at) { return (at + 7) / 8 * 8; };
+  std::vector<char> out(b.begin(), b.begin() + 8);
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(header.size() >> (8 * i)));
+  out.insert(out.end(), header.begin(), header.end());
+  out.resize(padded(out.size()), 0);
+  out.insert(out.end(), b.begin() + static_cast<long>(padded(16 + n)), b.end() - 8);
+  const std::uint64_t sum = XXH3_64bits(out.data(), out.size());
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(sum >> (8 * i)));
+  put_bytes(cache, out);
+}
+
+// What each of the three readers says of `cache` (the in-memory one, the stream, the parts).
+std::vector<std::string> errors_of_every_reader(const fs::path& cache, const CacheKey& key) {
+  std::vector<std::string> out = {error_of(cache, key)};
+  try {
+    SparseCacheStream::open(cache, key, 20);
+    out.emplace_back();
+  } catch (const InputError& e) {
+    out.emplace_back(e.what());
+  }
+  std::vector<std::string> parts(2);
+  test::ThreadGroup(2).run([&](const Comm& comm) {
+    try {
+      read_cache_part(cache, key, comm);
+    } catch (const InputError& e) {
+      parts[static_cast<std::size_t>(comm.rank())] = e.what();
+    }
+  });
+  out.push_back(parts[0]);
+  return out;
 }
 
 class Cache : public ::testing::Test {
@@ -233,6 +279,71 @@ TEST_F(Cache, ReadInPartsIsTheDataSetAndEveryChangeIsRefused) {
     EXPECT_EQ(errors[1], errors[0]);
     EXPECT_EQ(errors[2], errors[0]);
     EXPECT_EQ(errors[0].rfind("process ", 0), 0u) << errors[0];
+  }
+}
+
+// Every field of the header against the others and the data, in every reader, before anything
+// is sized by them: the forgeries keep the checksum right.
+TEST_F(Cache, AHeaderInconsistentInAnyFieldIsRefusedByEveryReader) {
+  const CacheKey key = cache_key_of(source_, "libsvm");
+  const Dataset d = load_libsvm(source_);
+  const auto expect_refused = [&](const std::string& what) {
+    for (const std::string& e : errors_of_every_reader(cache_, key)) {
+      EXPECT_NE(e.find(cache_.string() + ": not a valid softreg cache: " + what), std::string::npos)
+          << e;
+      EXPECT_EQ(e.find(source_.filename().string() + ":"), std::string::npos)
+          << "the cache is named, not the training file: " << e;
+    }
+  };
+  write_cache(cache_, d, key);
+  ASSERT_EQ(errors_of_every_reader(cache_, key), std::vector<std::string>(3)) << "the good cache";
+  // Rows without labels (a writer's data set without them): nothing to train on.
+  Dataset unlabelled = d;
+  unlabelled.labels.clear();
+  write_cache(cache_, unlabelled, key);
+  expect_refused("labels: expected true");
+  // Two classes of one name: a test file's label would be blamed later.
+  write_cache(cache_, d, key);
+  forge_header(cache_, [](nlohmann::json& h) { h["classes"] = {"a", "a", "c"}; });
+  expect_refused(R"(classes: expected distinct, non-empty UTF-8 names but found "a" twice)");
+  write_cache(cache_, d, key);
+  forge_header(cache_, [](nlohmann::json& h) { h["classes"] = {"a", "", "c"}; });
+  expect_refused("classes: expected distinct, non-empty UTF-8 names");
+  // inputs that the rows do not reach: the model would be sized by the lie (51 GB at 2^32 - 1).
+  write_cache(cache_, d, key);
+  forge_header(cache_, [](nlohmann::json& h) { h["inputs"] = 4294967295ull; });
+  expect_refused("inputs 4294967295 but the rows' largest index is 4000000000");
+}
+
+TEST_F(Cache, ATextCachesInputsAreItsHashBits) {
+  const fs::path docs = dir_.path() / "docs.txt";
+  test::write_text(docs, "__label__a x y\n__label__b y z\n");
+  TextOptions text;
+  text.hash_bits = 4;
+  const CacheKey key = cache_key_of(docs, "text", text_options_note(text));
+  write_cache(cache_, load_text(docs, text), key);
+  EXPECT_EQ(error_of(cache_, key), "");
+  forge_header(cache_, [](nlohmann::json& h) { h["inputs"] = 32; });
+  EXPECT_NE(error_of(cache_, key).find("inputs 32 but the text features' 2^hash_bits is 16"),
+            std::string::npos)
+      << error_of(cache_, key);
+}
+
+// The key says which contents a cache holds by the source's size and time: standard input, a
+// pipe or a device has none, and a later run on other input would read the old rows.
+TEST_F(Cache, OnlyARegularFileHasAKey) {
+  const fs::path fifo = dir_.path() / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const fs::path& f : {fs::path("-"), fifo, fs::path("/dev/zero"), dir_.path()}) {
+    try {
+      cache_key_of(f, "text");
+      ADD_FAILURE() << f << " has a key";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("a cache is kept for a regular file only"),
+                std::string::npos)
+          << e.what();
+      if (f == "-") EXPECT_EQ(std::string(e.what()).rfind("standard input: ", 0), 0u) << e.what();
+    }
   }
 }
 

@@ -699,5 +699,25 @@ TEST(DataFingerprintTest, PartsAddUpToTheWholeAndAChangeShows) {
   EXPECT_NE(whole(changed), whole(sparse));
 }
 
+// Valid UTF-8 by the standard's table: overlong forms, surrogates, code points past U+10FFFF,
+// stray continuation bytes and cut sequences are not.
+TEST(DataUtf8Test, ValidUtf8IsTheStandardsTable) {
+  for (const char* ok : {"", "abc", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xEF\xBB\xBF",
+                         "\xF4\x8F\xBF\xBF", "\xED\x9F\xBF"})
+    EXPECT_TRUE(valid_utf8(ok)) << ok;
+  for (const auto& [bad, at] : {std::pair<const char*, std::size_t>{"\xFF", 0},
+                                {"a\x80", 1},
+                                {"\xC0\xAF", 0},
+                                {"\xE0\x80\xAF", 0},
+                                {"\xED\xA0\x80", 0},
+                                {"\xF4\x90\x80\x80", 0},
+                                {"ab\xE2\x82", 2},
+                                {"\xC3", 0}}) {
+    std::size_t where = 99;
+    EXPECT_FALSE(valid_utf8(bad, &where)) << bad;
+    EXPECT_EQ(where, at) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace softreg

@@ -3,6 +3,7 @@
 // plain eager update, on random compressed rows of odd shapes (empty rows, one column, all
 // zeros, large indices). Results are bit-identical for every thread count.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cmath>
 #include <cstdint>
@@ -625,6 +626,47 @@ TEST(SparseFileStreamTest, BlocksAreTheFileAndErrorsNameTheirLine) {
               std::string::npos)
         << e.what();
   }
+}
+
+// A stream reads its file twice: standard input, a pipe or a device is refused by name (from
+// /dev/zero it used to grow one line without end); and no line may pass kMaxLineBytes, on any path.
+TEST(SparseFileStreamTest, OnlyARegularFileIsStreamedAndALineHasAMaximumLength) {
+  test::TempDir dir;
+  const auto fifo = dir.path() / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::filesystem::path& f :
+       {std::filesystem::path("-"), std::filesystem::path("/dev/zero"), dir.path()}) {
+    try {
+      SparseFileStream stream(f, SparseFileStream::Kind::libsvm, {}, 1000);
+      ADD_FAILURE() << f << " was streamed";
+    } catch (const InputError& e) {
+      const std::string m = e.what();
+      EXPECT_TRUE(m.find("not a regular file") != std::string::npos ||
+                  m.rfind("standard input: a stream reads its file twice", 0) == 0)
+          << m;
+    }
+  }
+  // A line of 64 MiB and one byte, in a file: the stream, the whole-file loaders, the parts.
+  const std::string long_line = "1 1:1 " + std::string(kMaxLineBytes, '2') + ":1\n";
+  const auto f = dir.path() / "long.svm";
+  test::write_text(f, "0 1:1\n" + long_line);
+  const std::string want = "line 2: longer than the 64 MiB a line may hold";
+  const auto error = [&](const std::function<void()>& read) {
+    try {
+      read();
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error([&] { SparseFileStream(f, SparseFileStream::Kind::libsvm, {}, 1 << 20); }),
+            f.string() + ": " + want);
+  EXPECT_EQ(error([&] { load_libsvm(f); }), f.string() + ": " + want);
+  EXPECT_EQ(error([&] { parse_text("__label__a x\n__label__b " + long_line, "t", {}); }),
+            "t: " + want);
+  CsvOptions csv;
+  EXPECT_EQ(error([&] { parse_csv("a,b\n1,2\n3,\"" + long_line + "\"\n", "c", csv); }),
+            "c: line 3: longer than the 64 MiB a line may hold");
 }
 
 // Trained from a stream whose buffer holds the whole file, the model is the in-memory run's bit

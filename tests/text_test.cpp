@@ -114,6 +114,11 @@ TEST(TextFile, ErrorsNameTheLine) {
   EXPECT_NE(message_of("__label__a x\n__label__a y\n").find("only one class ('a')"),
             std::string::npos);
   EXPECT_NE(message_of("\n\n").find("no documents"), std::string::npos);
+  // A class name must be text (the model keeps it in JSON): refused where it is read, the byte
+  // written as \xFF (a save after training used to fail naming no file).
+  EXPECT_EQ(message_of("__label__a x\n__label__b\xFF y\n"),
+            "docs.txt: line 2: label 'b\\xFF' is not UTF-8 text (class names are kept as text in "
+            "the model)");
   EXPECT_EQ(message_of("no label\n", /*require_label=*/false), "") << "predict reads unlabelled";
   try {
     parse_text("__label__a x\n__label__c y\n", "docs.txt", TextOptions{}, {"a", "b"});

@@ -157,6 +157,19 @@ Dataset load_fashion_mnist_test(const std::filesystem::path& dir);
 /// The most classes a data set or model may have (docs/security.md): a label column with more
 /// distinct values is refused as it is read, before it costs more memory or time.
 inline constexpr std::size_t kMaxClasses = 65536;
+/// The most bytes one line (one CSV record, one LIBSVM row, one document) may hold, on every
+/// path that reads lines: whole files, parts, streams and standard input.
+inline constexpr std::size_t kMaxLineBytes = std::size_t{1} << 26;
+/// The most bytes read from standard input (--text -): it is read whole.
+inline constexpr std::size_t kMaxStdinBytes = std::size_t{1} << 32;
+/// "line N: longer than the 64 MiB a line may hold", for the loaders' messages.
+std::string line_too_long(std::size_t line);
+/// Whether `s` is valid UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF); where
+/// it is not, `bad_at` is the offset of the first byte that is not.
+bool valid_utf8(std::string_view s, std::size_t* bad_at = nullptr);
+/// `s` with every byte that is not part of valid UTF-8 written as \xNN: text that JSON, XML and
+/// Python can hold, for paths in metadata and for untrusted text in messages.
+std::string escaped_utf8(std::string_view s);
 
 /// The most columns a CSV file may have (a wider table is better read as LIBSVM).
 inline constexpr std::size_t kMaxCsvColumns = std::size_t{1} << 20;
@@ -416,7 +429,8 @@ class SparseCacheStream : public SparseStream {
   int fd_;
   std::unique_ptr<Layout> layout_;
   std::size_t block_rows_;
-  std::size_t row_ = 0;  // the next block's first row
+  std::size_t row_ = 0;       // the next block's first row
+  std::uint64_t widest_ = 0;  // the largest column + 1 of the blocks read so far
 };
 
 /// Per-feature mean and standard deviation (population, divide by n) of a table.

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -82,13 +83,17 @@ CacheKey cache_key_of(const fs::path& source, std::string kind, std::string text
   CacheKey k;
   k.kind = std::move(kind);
   std::error_code ec;
-  k.source = fs::absolute(source, ec).string();
+  k.source = escaped_utf8(fs::absolute(source, ec).string());  // JSON holds text
+  // The key says which contents the cache holds: only a regular file's size and time can say it.
+  // Standard input, a pipe or a device would give the same key for any contents.
   struct stat st {};
-  if (::stat(source.c_str(), &st) == 0) {
-    k.source_bytes = static_cast<std::uint64_t>(st.st_size);
-    k.source_mtime_ns =
-        static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  }
+  if (source == "-" || ::stat(source.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    fail(source == "-" ? std::string("standard input") : source.string(),
+         "a cache is kept for a regular file only: the contents of standard input, a pipe or a "
+         "device cannot be checked against it");
+  k.source_bytes = static_cast<std::uint64_t>(st.st_size);
+  k.source_mtime_ns =
+      static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   k.text_features = std::move(text_features);
   return k;
 }
@@ -205,6 +210,28 @@ std::optional<Layout> parse_header(const fs::path& file, const std::uint8_t* hea
   if (l.inputs < 1 || l.inputs > kMaxSparseFeatures || l.rows >= (std::uint64_t{1} << 32) ||
       l.classes.size() > kMaxClasses || (l.labelled && l.classes.size() < 2))
     bad(file, "rows, inputs or classes out of range");
+  // Every field against the others and the key, before anything is sized by them.
+  if (!l.labelled)
+    bad(file, "labels: expected true (a cache holds a training file's labelled rows)");
+  std::set<std::string_view> names;
+  for (const std::string& c : l.classes)
+    if (c.empty() || !valid_utf8(c) || !names.insert(c).second)
+      bad(file,
+          "classes: expected distinct, non-empty UTF-8 names but found " +
+              nlohmann::json(c).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+              (c.empty() || !valid_utf8(c) ? "" : " twice"));
+  if (key.kind == "text") {
+    int bits = 0;
+    try {
+      bits = nlohmann::json::parse(key.text_features).at("hash_bits").get<int>();
+    } catch (const nlohmann::json::exception&) {
+      bad(file, "text_features without hash_bits");
+    }
+    if (bits < 1 || bits > kMaxHashBits || l.inputs != std::size_t{1} << bits)
+      bad(file, "inputs " + std::to_string(l.inputs) + " but the text features' 2^hash_bits is " +
+                    (bits >= 1 && bits <= kMaxHashBits ? std::to_string(std::size_t{1} << bits)
+                                                       : "out of range"));
+  }
   // The sizes the header implies must be the file's (the file's size bounds nnz first, so that
   // nothing below overflows).
   if (l.nnz > size / 4) bad(file, "sizes beyond the file");
@@ -218,9 +245,11 @@ std::optional<Layout> parse_header(const fs::path& file, const std::uint8_t* hea
 // What every loader guarantees of rows [0, rows) of a block: offsets (absolute, rows + 1 of
 // them, from `first`) increasing, columns increasing below the inputs, values finite, labels
 // in range. The checksum says the bytes are the writer's, not that the writer was softreg.
-void check_rows(const fs::path& file, const Layout& l, std::size_t first_row,
-                std::span<const std::uint64_t> offsets, std::span<const std::uint32_t> cols,
-                std::span<const float> vals, std::span<const std::int32_t> labels) {
+// Returns the largest column + 1 of the rows (0 for none).
+std::uint64_t check_rows(const fs::path& file, const Layout& l, std::size_t first_row,
+                         std::span<const std::uint64_t> offsets,
+                         std::span<const std::uint32_t> cols, std::span<const float> vals,
+                         std::span<const std::int32_t> labels) {
   const std::size_t rows = offsets.size() - 1;
   const std::uint64_t base = offsets[0];
   for (std::size_t i = 0; i < rows; ++i) {
@@ -235,6 +264,20 @@ void check_rows(const fs::path& file, const Layout& l, std::size_t first_row,
     if (!std::isfinite(v)) bad(file, "a value is not finite");
   for (std::int32_t y : labels)
     if (y < 0 || static_cast<std::size_t>(y) >= l.classes.size()) bad(file, "a label out of range");
+  std::uint64_t widest = 0;
+  for (std::size_t i = 0; i < offsets.size() - 1; ++i)  // a row's columns increase: its last
+    if (offsets[i + 1] > offsets[i])
+      widest = std::max<std::uint64_t>(widest, cols[offsets[i + 1] - 1 - offsets[0]] + 1ull);
+  return widest;
+}
+
+// A LIBSVM file's inputs are its largest index: the rows' largest column + 1 must be the
+// header's inputs (which sizes the model), or the header lies.
+void check_widest(const fs::path& file, const Layout& l, const CacheKey& key,
+                  std::uint64_t widest) {
+  if (key.kind == "libsvm" && widest != l.inputs)
+    bad(file, "inputs " + std::to_string(l.inputs) + " but the rows' largest index is " +
+                  std::to_string(widest));
 }
 
 // pread of all of `bytes` at `offset`; InputError when the file ends first.
@@ -405,7 +448,7 @@ std::optional<Dataset> read_cache(const fs::path& file, const CacheKey& key) {
   const SparseRows& x = d.sparse;
   if (x.offsets[0] != 0 || x.offsets[d.rows] != l.nnz)
     bad(file, "row offsets do not run from 0 to nnz");
-  check_rows(file, l, 0, x.offsets, x.cols, x.vals, d.labels);
+  check_widest(file, l, key, check_rows(file, l, 0, x.offsets, x.cols, x.vals, d.labels));
   d.shape = {d.inputs};
   d.source = key.source;
   return d;
@@ -439,7 +482,6 @@ std::unique_ptr<SparseCacheStream> SparseCacheStream::open(const fs::path& file,
       ::close(fd);
       return nullptr;
     }
-    if (!l->labelled) bad(file, "it has no labels to train on");
     std::uint64_t ends[2];
     read_at(fd, {reinterpret_cast<std::uint8_t*>(&ends[0]), 8}, l->offsets, file);
     read_at(fd, {reinterpret_cast<std::uint8_t*>(&ends[1]), 8}, l->offsets + 8 * l->rows, file);
@@ -453,6 +495,7 @@ std::unique_ptr<SparseCacheStream> SparseCacheStream::open(const fs::path& file,
   // Every block checked once before training starts.
   Dataset block;
   while (stream->next(block)) block = Dataset{};
+  check_widest(file, *stream->layout_, key, stream->widest_);
   stream->rewind();
   return stream;
 }
@@ -501,7 +544,7 @@ bool SparseCacheStream::next(Dataset& block) {
   read_array(fd_, x.cols, last - first, l.cols + 4 * first, name_);
   if (!l.binary) read_array(fd_, x.vals, last - first, l.vals + 4 * first, name_);
   read_array(fd_, block.labels, rows, l.labels + 4 * row_, name_);
-  check_rows(name_, l, row_, x.offsets, x.cols, x.vals, block.labels);
+  widest_ = std::max(widest_, check_rows(name_, l, row_, x.offsets, x.cols, x.vals, block.labels));
   for (std::uint64_t& o : x.offsets) o -= first;
   block.rows = rows;
   block.inputs = l.inputs;
@@ -591,7 +634,6 @@ std::optional<Dataset> read_cache_part(const fs::path& file, const CacheKey& key
       read_at(fd, header, 16, file);
       layout = parse_header(file, header.data(), n, size, key);
       stale = !layout;
-      if (layout && !layout->labelled) bad(file, "it has no labels to train on");
     });
     // (The same file for all: stale for one is stale for all, but they agree all the same.)
     double stale_anywhere = 0;
@@ -602,6 +644,7 @@ std::optional<Dataset> read_cache_part(const fs::path& file, const CacheKey& key
     }
     const Layout& l = *layout;
     // 4. This process's rows, checked as a loader checks them.
+    std::uint64_t widest = 0;
     together(comm, [&] {
       const RowRange part = shard_rows(l.rows, procs, me);
       const std::size_t rows = part.size();
@@ -618,10 +661,15 @@ std::optional<Dataset> read_cache_part(const fs::path& file, const CacheKey& key
       read_array(fd, d.labels, rows, l.labels + 4 * part.begin, file);
       // (A part's last offset is the next part's first: the same bytes, so the offsets of
       // all the parts increase as one.)
-      check_rows(file, l, part.begin, x.offsets, x.cols, x.vals, d.labels);
+      widest = check_rows(file, l, part.begin, x.offsets, x.cols, x.vals, d.labels);
       for (std::uint64_t& o : x.offsets) o -= first;
       d.rows = rows;
     });
+    // 5. The widest row of all the parts against the header (the same check in every process).
+    double all = 0;
+    for (const double w : allgather_values(comm, static_cast<double>(widest)))
+      all = std::max(all, w);
+    together(comm, [&] { check_widest(file, l, key, static_cast<std::uint64_t>(all)); });
   } catch (...) {
     if (fd >= 0) ::close(fd);
     throw;

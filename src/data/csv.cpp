@@ -39,6 +39,7 @@ class Fields {
   bool next_record() {
     while (i_ < text_.size() && (text_[i_] == '\n' || text_[i_] == '\r')) end_line();
     record_line_ = line_;
+    record_begin_ = i_;
     in_record_ = i_ < text_.size();
     return in_record_;
   }
@@ -59,6 +60,7 @@ class Fields {
       while (i_ < text_.size() && text_[i_] != sep_ && text_[i_] != '\n' && text_[i_] != '\r') ++i_;
       field = text_.substr(b, i_ - b);
     }
+    if (i_ - record_begin_ > kMaxLineBytes) fail(name_, line_too_long(record_line_));
     if (i_ < text_.size() && text_[i_] == sep_)
       ++i_;
     else {
@@ -111,6 +113,7 @@ class Fields {
   std::size_t i_ = 0;
   std::size_t line_ = 1;
   std::size_t record_line_ = 1;
+  std::size_t record_begin_ = 0;
   bool in_record_ = false;
   std::string buffer_;  // the unescaped text of the last quoted field
 };
@@ -176,6 +179,9 @@ Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptio
   // The weight column first: the label's default, the last column, is the last other one.
   std::size_t weight_col = header.size();  // none
   if (!options.weight_column.empty()) {
+    if (options.weight_column == options.label)
+      fail(name, "the sample weights' column '" + options.weight_column +
+                     "' is also the label column: give each its own");
     for (std::size_t c = 0; c < header.size(); ++c)
       if (header[c] == options.weight_column && header[c] != options.label) weight_col = c;
     if (weight_col == header.size() && options.require_weights)
@@ -209,7 +215,13 @@ Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptio
   Dataset d;
   d.source = name;
   for (std::size_t c = 0; c < header.size(); ++c)
-    if (c != label_col && c != weight_col) d.feature_names.push_back(header[c]);
+    if (c != label_col && c != weight_col) {
+      if (!valid_utf8(header[c]))
+        fail(name, "line 1, column " + std::to_string(c + 1) + ": the name '" +
+                       escaped_utf8(header[c]) +
+                       "' is not UTF-8 text (feature names are kept as text in the model)");
+      d.feature_names.push_back(header[c]);
+    }
   d.inputs = features;
   d.shape = {d.inputs};
   // Room for every row the text can hold, reserved untouched (so it costs no memory until used):

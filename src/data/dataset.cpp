@@ -290,3 +290,64 @@ std::uint64_t fingerprint_of_rows(std::uint64_t rows, std::uint64_t rows_sum, st
 }
 
 }  // namespace softreg
+
+namespace softreg {
+
+bool valid_utf8(std::string_view s, std::size_t* bad_at) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned c = p[i];
+    std::size_t len = 0;
+    unsigned lo = 0x80, hi = 0xBF;  // the range of the second byte
+    if (c < 0x80)
+      len = 1;
+    else if (c >= 0xC2 && c <= 0xDF)
+      len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+    }
+    bool ok = len != 0 && i + len <= n;
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      const unsigned b = p[i + k];
+      ok = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xBF);
+    }
+    if (!ok) {
+      if (bad_at != nullptr) *bad_at = i;
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+std::string escaped_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  while (!s.empty()) {
+    std::size_t bad = s.size();
+    valid_utf8(s, &bad);
+    out.append(s.substr(0, bad));
+    if (bad == s.size()) break;
+    static const char* const kHex = "0123456789ABCDEF";
+    const auto c = static_cast<unsigned char>(s[bad]);
+    out += "\\x";
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+    s.remove_prefix(bad + 1);
+  }
+  return out;
+}
+
+std::string line_too_long(std::size_t line) {
+  return "line " + std::to_string(line) + ": longer than the " +
+         std::to_string(kMaxLineBytes >> 20) + " MiB a line may hold";
+}
+
+}  // namespace softreg

@@ -64,6 +64,9 @@ void LabelReader::add(std::string_view text, std::size_t line) {
     if (given_)
       fail(file_, "line " + std::to_string(line) + ": label '" + std::string(text) +
                       "' is not one of the model's classes (" + class_list_text(classes_) + ")");
+    if (!valid_utf8(text))
+      fail(file_, "line " + std::to_string(line) + ": label '" + escaped_utf8(text) +
+                      "' is not UTF-8 text (class names are kept as text in the model)");
     if (index_.size() == kMaxClasses)
       fail(file_, "line " + std::to_string(line) + ": more than " + std::to_string(kMaxClasses) +
                       " distinct labels in column '" + column_ +

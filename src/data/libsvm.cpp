@@ -82,6 +82,7 @@ Dataset parse_libsvm(std::string_view text, const std::string& name, std::size_t
     std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
     ++line_no;
+    if (line.size() > kMaxLineBytes) fail(name, line_too_long(line_no));
     if (const auto hash = line.find('#'); hash != std::string_view::npos)
       line = line.substr(0, hash);
     std::size_t i = 0;

@@ -33,9 +33,10 @@ void together(const Comm& comm, Step step) {
   agree_on_errors(comm, error);
 }
 
-/// Throws InputError "FILE: WHAT".
+/// Throws InputError "FILE: WHAT", every byte that is not UTF-8 written as \xNN (a message may
+/// quote the file's bytes; it must reach a terminal, JSON or Python as text).
 [[noreturn]] inline void fail(const std::filesystem::path& file, const std::string& what) {
-  throw InputError(file.string() + ": " + what);
+  throw InputError(escaped_utf8(file.string() + ": " + what));
 }
 
 inline std::uint32_t read_be32(const std::uint8_t* p) {

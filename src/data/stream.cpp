@@ -1,5 +1,6 @@
 // SparseFileStream: a LIBSVM or text file in blocks of whole lines (data.hpp; --stream).
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,8 +24,20 @@ SparseFileStream::SparseFileStream(const fs::path& file, Kind kind, const TextOp
       kind_(kind),
       text_(text),
       block_bytes_(std::max<std::size_t>(block_bytes, 1)) {
+  if (file == "-")
+    fail("standard input",
+         "a stream reads its file twice (once to count, once to train), and "
+         "standard input can be read once: give a file");
   fd_ = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) fail(file, std::string("cannot open (") + std::strerror(errno) + ")");
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd_);
+    fd_ = -1;
+    fail(file,
+         "not a regular file (a device, a pipe or a folder): a stream reads its file "
+         "twice, from the start");
+  }
   unsigned char magic[2] = {};
   if (::pread(fd_, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
     fail(file, "--stream reads an uncompressed file, but this one is gzip'd (gunzip it first)");
@@ -72,6 +85,8 @@ bool SparseFileStream::read_lines(std::string& text, std::size_t& first) {
   // bytes just read are searched for the line end (a long line is not scanned again and again).
   bool line_end = chunk.find('\n') != std::string::npos;
   while (!eof_ && (chunk.size() < block_bytes_ || !line_end)) {
+    // The chunk starts at a line start: without a line end it is one line, growing.
+    if (!line_end && chunk.size() > kMaxLineBytes) fail(name_, line_too_long(line_));
     const std::size_t old = chunk.size();
     chunk.resize(old + block_bytes_);
     ssize_t got;

@@ -161,6 +161,7 @@ Dataset parse_text(std::string_view text, const std::string& name, const TextOpt
     const std::string_view raw = text.substr(pos, end - pos);
     pos = end + 1;
     ++line_no;
+    if (raw.size() > kMaxLineBytes) fail(name, line_too_long(line_no));
     split_line(raw, line);
     if (line.labels.empty() && line.words.empty() && std::all_of(raw.begin(), raw.end(), is_space))
       continue;  // a blank line
@@ -192,8 +193,15 @@ Dataset parse_text(std::string_view text, const std::string& name, const TextOpt
 Dataset load_text(const fs::path& file, const TextOptions& options,
                   const std::vector<std::string>& class_names, bool require_label) {
   if (file == "-") {
-    const std::string in((std::istreambuf_iterator<char>(std::cin)),
-                         std::istreambuf_iterator<char>());
+    // Read whole, up to kMaxStdinBytes (one byte more says there was more).
+    std::string in;
+    char buffer[1 << 16];
+    while (std::cin.read(buffer, sizeof buffer) || std::cin.gcount() > 0) {
+      in.append(buffer, static_cast<std::size_t>(std::cin.gcount()));
+      if (in.size() > kMaxStdinBytes)
+        fail("standard input", "more than the " + std::to_string(kMaxStdinBytes >> 30) +
+                                   " GiB softreg reads from standard input (give a file)");
+    }
     return parse_text(in, "standard input", options, class_names, require_label);
   }
   const std::vector<std::uint8_t> bytes = read_file_maybe_gzip(file);

@@ -27,8 +27,9 @@ using nlohmann::json;
 
 namespace {
 
+// The message as text: bytes of the file that are not UTF-8 written as \xNN.
 [[noreturn]] void fail(const std::string& name, const std::string& what) {
-  throw InputError(name + ": " + what);
+  throw InputError(escaped_utf8(name + ": " + what));
 }
 
 // ------------------------------------------------------------------------------ numbers as text

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "softreg/data.hpp"
 #include "softreg/error.hpp"
 
 namespace softreg {
@@ -15,7 +16,7 @@ namespace {
 using nlohmann::json;
 
 [[noreturn]] void fail(const std::string& name, const std::string& what) {
-  throw InputError(name + ": " + what);
+  throw InputError(escaped_utf8(name + ": " + what));  // quoted bytes as text
 }
 
 std::string in_quotes(const std::string& s) {
@@ -340,7 +341,12 @@ std::vector<std::uint8_t> safetensors_bytes(
   nlohmann::ordered_json header = nlohmann::ordered_json::object();  // "{}" when empty
   if (!metadata.empty()) {
     nlohmann::ordered_json meta = nlohmann::ordered_json::object();
-    for (const auto& [key, value] : metadata) meta[key] = value;
+    for (const auto& [key, value] : metadata) {
+      if (!valid_utf8(key) || !valid_utf8(value))
+        throw std::invalid_argument("safetensors_bytes: __metadata__ \"" + escaped_utf8(key) +
+                                    "\" is not UTF-8 text (JSON cannot hold it)");
+      meta[key] = value;
+    }
     header["__metadata__"] = meta;
   }
   std::uint64_t offset = 0;

@@ -58,6 +58,16 @@ TEST(TableCliTest, LogisticNeedsTwoClasses) {
                    "/iris.csv (train split) has 3 (use --model softmax)"});
 }
 
+// Weights that leave nothing to fit, and a weight column that is the label, are named as such
+// (they used to say "sample_weight: the weights sum to 0" and "no column 'species'").
+TEST(TableCliTest, WeightsThatCannotBeAreNamed) {
+  expect_rejected(run_softreg("train " + kIris +
+                              " --solver lbfgs --class-weight setosa=0,versicolor=0,virginica=0"),
+                  {"iris.csv", "every class weight is 0, so no row would count"});
+  expect_rejected(run_softreg("train " + kIris + " --label species --sample-weight species"),
+                  {"iris.csv", "the sample weights' column 'species' is also the label column"});
+}
+
 TEST(TableCliTest, SplitIsReproducibleWithTheSeedAndDependsOnIt) {
   TempDir dir;
   const auto csv = dir.path() / "m.csv";

@@ -256,6 +256,17 @@ TEST_F(TrainCliUsage, UnexpectedArgument) {
   expect_rejected(run("extra"), {"extra"});
 }
 
+// An empty value is not "not given": `--C ''` used to train with C = 1.
+TEST_F(TrainCliUsage, EmptyValuesAreRefused) {
+  for (const char* options : {"--solver lbfgs --C ''", "--solver lbfgs --cv 3 --C ''", "--l2 ''",
+                              "--out ''", "--metrics ''", "--class-weight ''", "--checkpoint ''"}) {
+    SCOPED_TRACE(options);
+    const std::string option = std::string(options).substr(std::string(options).rfind("--"));
+    expect_rejected(run(options), {option.substr(0, option.find(' ')),
+                                   "expected a value but found an empty one"});
+  }
+}
+
 TEST_F(TrainCliUsage, ZeroEpochs) {
   expect_rejected(run("--epochs 0"), {"--epochs", "0"});
 }
@@ -847,6 +858,28 @@ TEST(TrainCliDivergence, HugeLearningRateStopsWithStatusOne) {
     EXPECT_NE(r.err.find(part), std::string::npos) << part << "\n" << describe(r);
   // Only a run that succeeded writes its metrics: nothing is written.
   EXPECT_FALSE(fs::exists(metrics));
+}
+
+// A data file whose path is not UTF-8 trains, and its model, metrics and plot are written: the
+// path is kept in the model's metadata with the byte as \xFE (it used to fail every save).
+TEST(TrainCliPaths, APathThatIsNotUtf8IsKeptWithItsBytesEscaped) {
+  TempDir dir;
+  const fs::path data = dir.path() / "t\xFE.csv";
+  {
+    std::ofstream out(data);
+    out << "a,b,y\n";
+    for (int i = 0; i < 40; ++i)
+      out << i % 7 << "," << (i * 3) % 5 << "," << (i % 2 ? "p" : "q") << "\n";
+  }
+  const fs::path model = dir.path() / "m.safetensors";
+  const RunResult r =
+      train("--csv " + quoted(data) + " --out " + quoted(model) + " --plot " +
+            quoted(dir.path() / "c\xFE.svg") + " --metrics " + quoted(dir.path() / "m.csv"));
+  ASSERT_EQ(r.status, 0) << describe(r);
+  const SavedModel saved = load_model(model);
+  EXPECT_EQ(saved.info.notes.at("training_data").rfind(dir.path().string() + "/t\\xFE.csv", 0), 0u)
+      << saved.info.notes.at("training_data");
+  EXPECT_TRUE(fs::exists(dir.path() / "c\xFE.svg"));
 }
 
 // An earlier metrics file survives every run that does not succeed: refused after its data was

@@ -31,4 +31,19 @@ inline const CLI::Validator kOpenFraction(
     },
     "(0, 1)");
 
+// Not empty: `--C ''` must not mean "not given" (and C = 1), nor `--out ''` no file.
+inline const CLI::Validator kNotEmpty(
+    [](std::string& s) -> std::string {
+      return s.empty() ? "expected a value but found an empty one" : "";
+    },
+    "");
+
+// Every option of `app` and its subcommands that takes text (a file, a name, a list of numbers)
+// refuses an empty value. Called once, after every subcommand has added its options.
+inline void refuse_empty_text(CLI::App& app) {
+  for (CLI::Option* o : app.get_options())
+    if (o->get_expected_max() > 0 && o->get_type_name().rfind("TEXT", 0) == 0) o->check(kNotEmpty);
+  for (CLI::App* sub : app.get_subcommands({})) refuse_empty_text(*sub);
+}
+
 }  // namespace softreg::cli

@@ -16,6 +16,7 @@
 #include <iostream>
 #include <new>
 
+#include "checks.hpp"
 #include "commands.hpp"
 #include "softreg/error.hpp"
 #include "softreg/train.hpp"
@@ -80,6 +81,7 @@ int run_command(int argc, char** argv) {
   softreg::cli::add_entropy(app);
   softreg::cli::add_game(app);
   softreg::cli::add_show(app);
+  softreg::cli::refuse_empty_text(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -235,8 +235,9 @@ ModelInfo model_info(const TrainArgs& a, const Dataset& train, const Standardiza
   if (a.limit > 0) options["limit"] = a.limit;
   options["model"] = a.model;
   options["standardize"] = a.data.standardize;
-  info.notes["training_options"] = options.dump();
-  info.notes["training_data"] = train.source;
+  info.notes["training_options"] =
+      options.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  info.notes["training_data"] = escaped_utf8(train.source);
   info.notes["training_examples"] = std::to_string(train.rows);
   return info;
 }
@@ -375,7 +376,7 @@ void run(const TrainArgs& a) {
   std::map<std::string, std::string> checkpoint_notes;
   if (checkpointing) {
     checkpoint_notes["options"] = a.given_options;
-    checkpoint_notes["training_data"] = data.train.source;
+    checkpoint_notes["training_data"] = escaped_utf8(data.train.source);
     const auto hex = [](std::uint64_t v) {
       char buf[17];
       std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
@@ -630,8 +631,9 @@ void run(const TrainArgs& a) {
                                        std::to_string(history.back().epoch) + " epochs"
                                  : std::string(solver_name(solver)) + ", " +
                                        std::to_string(history.back().epoch) + " iterations";
-    write_training_plot(a.plot, history,
-                        std::filesystem::path(data.train.source).filename().string() + ", " + what);
+    write_training_plot(
+        a.plot, history,
+        escaped_utf8(std::filesystem::path(data.train.source).filename().string()) + ", " + what);
     if (!a.quiet) std::printf("wrote the training curves to %s\n", a.plot.c_str());
   }
   if (!a.report.empty()) {

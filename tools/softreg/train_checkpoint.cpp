@@ -60,7 +60,7 @@ std::string given_options(const CLI::App* cmd) {
     if (o->count() == 0 || name == "--help" || name == "--resume") continue;
     given[name] = o->results();
   }
-  return given.dump();
+  return given.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 void take_checkpoint_options(CLI::App* cmd, const Checkpoint& c, const std::string& file) {
