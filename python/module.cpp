@@ -219,22 +219,30 @@ void add_info(py::module_& m) {
   });
 }
 
+// Raises `type` with a library message: a parameter it names as `name` (error.hpp) is the
+// estimators' parameter of that name, so the backquotes go; bytes of a file it quotes that are
+// not UTF-8 are decoded with backslashreplace, never lost.
+void set_error(PyObject* type, std::string_view message) {
+  const std::string m = with_names(message, [](std::string_view n) { return std::string(n); });
+  PyObject* text =
+      PyUnicode_DecodeUTF8(m.data(), static_cast<py::ssize_t>(m.size()), "backslashreplace");
+  PyErr_SetObject(type, text);
+  Py_XDECREF(text);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, mod) {
   mod.doc() = "softreg's C++ core: fit and predict on numpy arrays and CSR triples";
-  // softreg's InputError is softreg._core.InputError, a ValueError. Its message may quote a file's
-  // bytes that are not UTF-8: decoded with backslashreplace, never lost.
+  // softreg's InputError is softreg._core.InputError, a ValueError; its Error a RuntimeError.
   static py::exception<InputError> input_error(mod, "InputError", PyExc_ValueError);
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const InputError& e) {
-      const std::string_view m = e.what();
-      PyObject* text =
-          PyUnicode_DecodeUTF8(m.data(), static_cast<py::ssize_t>(m.size()), "backslashreplace");
-      PyErr_SetObject(input_error.ptr(), text);
-      Py_XDECREF(text);
+      set_error(input_error.ptr(), e.what());
+    } catch (const Error& e) {
+      set_error(PyExc_RuntimeError, e.what());
     }
   });
 

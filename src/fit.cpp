@@ -234,15 +234,16 @@ std::vector<CvPoint> cross_validate(const Dataset& data, const ClassWeights& cla
                                     std::span<const Penalty> penalties, std::size_t folds,
                                     Output output, const FitOptions& options, Rng& rng,
                                     ThreadPool& pool, const std::function<bool()>& stop_requested) {
-  if (folds < 2) throw InputError("--cv " + std::to_string(folds) + ": expected at least 2 folds");
+  if (folds < 2)
+    throw InputError(param("cv") + " " + std::to_string(folds) + ": expected at least 2 folds");
   // Stratified folds: each class's rows shuffled, then dealt to the folds in turn.
   std::vector<std::vector<std::uint32_t>> members(data.classes());
   for (std::size_t i = 0; i < data.rows; ++i)
     members[static_cast<std::size_t>(data.labels[i])].push_back(static_cast<std::uint32_t>(i));
   for (std::size_t k = 0; k < members.size(); ++k)
     if (members[k].size() < folds)
-      throw InputError("--cv " + std::to_string(folds) + ": class '" + data.class_names[k] +
-                       "' has " + std::to_string(members[k].size()) +
+      throw InputError(param("cv") + " " + std::to_string(folds) + ": class '" +
+                       data.class_names[k] + "' has " + std::to_string(members[k].size()) +
                        " training rows, fewer than the folds (each fold needs every class)");
   std::vector<std::size_t> fold_of(data.rows);
   for (auto& m : members) {

@@ -159,14 +159,15 @@ class BestEpoch {
 void check_options(const TrainOptions& o, const std::optional<Examples>& validation,
                    const Examples& train) {
   if (o.average_from > o.epochs)
-    throw InputError("--average " + std::to_string(o.average_from) +
+    throw InputError(param("average") + " " + std::to_string(o.average_from) +
                      ": averaging would start after the last epoch (" + std::to_string(o.epochs) +
                      ")");
   if (o.sgd.adagrad && o.sgd.momentum != 0.0f)
-    throw InputError("--optimizer adagrad takes no --momentum (AdaGrad has none)");
+    throw InputError(param("optimizer") + " adagrad takes no " + param("momentum") +
+                     " (AdaGrad has none)");
   if (o.early_stopping != 0 && !validation)
-    throw InputError(
-        "--early-stopping needs a validation set (--validation-split or --validation)");
+    throw InputError(param("early_stopping") + " needs a validation set (" +
+                     param("validation_split") + " or " + param("validation") + ")");
   if (!validation) return;
   if (validation->rows == 0) throw InputError(validation->source + ": no validation examples");
   if (validation->inputs() != train.inputs() || validation->sparse() != train.sparse())
@@ -188,11 +189,11 @@ void set_validation(EpochMetrics& m, const PassStats& v) {
 void check_resume(const TrainState& s, const TrainOptions& o, const SoftmaxRegression& model) {
   if (s.stopped)
     throw InputError("the checkpoint's run stopped early after epoch " + std::to_string(s.epoch) +
-                     " (--early-stopping): nothing is left to resume");
+                     " (" + param("early_stopping") + "): nothing is left to resume");
   if (s.epoch >= o.epochs)
-    throw InputError("--epochs " + std::to_string(o.epochs) + ": the checkpoint has done " +
-                     std::to_string(s.epoch) + " epoch" + (s.epoch == 1 ? "" : "s") +
-                     " already; ask for more to resume");
+    throw InputError(param("epochs") + " " + std::to_string(o.epochs) +
+                     ": the checkpoint has done " + std::to_string(s.epoch) + " epoch" +
+                     (s.epoch == 1 ? "" : "s") + " already; ask for more to resume");
   const auto fits = [&](const SoftmaxRegression& m) {
     return m.inputs() == model.inputs() && m.classes() == model.classes() &&
            m.output() == model.output();
@@ -204,7 +205,7 @@ void check_resume(const TrainState& s, const TrainOptions& o, const SoftmaxRegre
     throw InputError("the checkpoint's history is not of its " + std::to_string(s.epoch) +
                      " epochs");
   if (s.sgd.average.has_value() != (o.average_from != 0 && s.epoch >= o.average_from))
-    throw InputError("the checkpoint's average does not fit --average " +
+    throw InputError("the checkpoint's average does not fit " + param("average") + " " +
                      std::to_string(o.average_from));
 }
 
@@ -477,7 +478,8 @@ DivergenceError::DivergenceError(int epoch_, std::size_t batch, std::size_t batc
                                  float lr)
     : Error("training diverged: the loss became " + loss_text(loss) + " in epoch " +
             std::to_string(epoch_) + " (batch " + std::to_string(batch) + " of " +
-            std::to_string(batches) + "); try a smaller learning rate, e.g. --lr " + lr_text(lr)),
+            std::to_string(batches) + "); try a smaller learning rate, e.g. " + param("lr") + " " +
+            lr_text(lr)),
       epoch(epoch_) {}
 
 Interrupted::Interrupted(int epoch_, std::size_t batch, std::size_t batches)
@@ -569,12 +571,14 @@ std::vector<EpochMetrics> Trainer::fit(SoftmaxRegression& model, const Examples&
   if (resume_) {
     const TrainState& r = *resume_;
     if (r.step != static_cast<std::uint64_t>(r.epoch) * order.batches())
-      throw InputError("the checkpoint's steps are not its epochs' (another --batch-size?)");
+      throw InputError("the checkpoint's steps are not its epochs' (another " +
+                       param("batch_size") + "?)");
     try {
       sgd.set_state(w_slot, r.sgd.slow_weight);
       sgd.set_state(b_slot, r.sgd.slow_bias);
     } catch (const std::invalid_argument&) {
-      throw InputError("the checkpoint's optimizer state is not --optimizer's / --momentum's");
+      throw InputError("the checkpoint's optimizer state is not " + param("optimizer") + "'s / " +
+                       param("momentum") + "'s");
     }
     rng = Rng::from_state(r.rng);
     average = r.sgd.average;
@@ -705,14 +709,15 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
     const std::function<void(const std::function<void(const Examples&)>&)>& buffers) const {
   using Clock = std::chrono::steady_clock;
   if (options_.average_from != 0 && options_.sgd.momentum != 0.0f)
-    throw InputError(
-        "--average and --momentum do not go together on sparse data (its averaging is lazy, "
-        "without momentum)");
+    throw InputError(param("average") + " and " + param("momentum") +
+                     " do not go together on sparse data (its averaging is lazy, without "
+                     "momentum)");
   if (options_.sgd.adagrad && (options_.sgd.momentum != 0.0f || options_.sgd.weight_decay != 0.0f))
-    throw InputError(
-        "--optimizer adagrad on sparse data takes no --momentum and no penalty (--l2, --C, "
-        "--weight-decay): AdaGrad's decay could not be applied lazily, only to every weight at "
-        "every step");
+    throw InputError(param("optimizer") + " adagrad on sparse data takes no " + param("momentum") +
+                     " and no penalty (" + param("l2") + ", " + param("C") + ", " +
+                     param("weight_decay") +
+                     "): AdaGrad's decay could not be applied lazily, only to every weight at "
+                     "every step");
   // Across processes: local epochs, each process on its part in an order of its own, then
   // every process's weights and optimizer state averaged, weighted by the processes' rows.
   const Comm* comm =
@@ -737,8 +742,8 @@ std::vector<EpochMetrics> Trainer::sparse_epochs(
     try {
       sgd.restore(r.sgd);
     } catch (const std::invalid_argument&) {
-      throw InputError(
-          "the checkpoint's optimizer state is not --optimizer's / --momentum's / --average's");
+      throw InputError("the checkpoint's optimizer state is not " + param("optimizer") + "'s / " +
+                       param("momentum") + "'s / " + param("average") + "'s");
     }
     // The order of the last buffer (the whole set in memory); the next buffer of as many rows
     // shuffles it again. (Across processes every epoch draws its orders afresh.)

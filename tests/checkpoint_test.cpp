@@ -320,7 +320,7 @@ TEST(Checkpoint, ResumingIsRefusedWhenNothingIsLeftOrTheModelDiffers) {
       Trainer(o).resume_from(state).fit(model, train, test, rng);
       ADD_FAILURE() << "resumed with --epochs " << epochs;
     } catch (const InputError& e) {
-      EXPECT_NE(std::string(e.what()).find("--epochs " + std::to_string(epochs) +
+      EXPECT_NE(std::string(e.what()).find("`epochs` " + std::to_string(epochs) +
                                            ": the checkpoint has done 5 epochs already"),
                 std::string::npos)
           << e.what();

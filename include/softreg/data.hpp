@@ -522,6 +522,6 @@ std::vector<std::uint8_t> stratified_held_out(std::span<const std::int32_t> labe
 /// part is `data` itself, compacted in place: pass it by move to split without a second copy.
 /// `option` names the fraction in errors.
 TrainTest stratified_split(Dataset data, double test_fraction, Rng& rng,
-                           const std::string& option = "--test-split");
+                           const std::string& option = "`test_split`");
 
 }  // namespace softreg

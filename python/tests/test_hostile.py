@@ -39,3 +39,13 @@ def test_a_model_file_whose_metadata_is_not_utf8_gives_a_message_that_says_so(tm
         softreg.load(bad)
     assert str(e.value).startswith(str(bad) + ": "), str(e.value)
     assert "UTF-8" in str(e.value) or "\\xff" in str(e.value), str(e.value)
+
+
+def test_library_messages_name_pythons_parameters_not_the_command_lines_options():
+    X = np.random.default_rng(0).normal(size=(300, 20)).astype(np.float32) * 100
+    y = np.arange(300) % 3
+    with pytest.raises(RuntimeError) as e:
+        softreg.SoftmaxRegression(lr=1e37, epochs=2, batch_size=50).fit(X, y)
+    message = str(e.value)
+    assert "training diverged" in message and "e.g. lr " in message, message
+    assert "--" not in message and "`" not in message, message

@@ -185,9 +185,8 @@ Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptio
     for (std::size_t c = 0; c < header.size(); ++c)
       if (header[c] == options.weight_column && header[c] != options.label) weight_col = c;
     if (weight_col == header.size() && options.require_weights)
-      fail(name, "no column '" + options.weight_column +
-                     "' in the header for --sample-weight (columns: " + class_list_text(header) +
-                     ")");
+      fail(name, "no column '" + options.weight_column + "' in the header for " +
+                     param("sample_weight") + " (columns: " + class_list_text(header) + ")");
   }
   const std::size_t columns = header.size() - (weight_col < header.size() ? 1 : 0);
   std::size_t label_col = header.size();  // none
@@ -210,7 +209,7 @@ Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptio
          "has " +
              std::to_string(header.size()) + (header.size() == 1 ? " column" : " columns") +
              (weight_col < header.size() ? ", one of them the sample weights" : "") +
-             " (separator '" + separator_text(sep) + "'; --sep chooses another)");
+             " (separator '" + separator_text(sep) + "'; " + param("sep") + " chooses another)");
 
   Dataset d;
   d.source = name;

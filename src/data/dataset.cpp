@@ -90,7 +90,7 @@ Standardization fit_standardization(const Dataset& data) {
     return s;
   }
   if (data.is_bytes())
-    throw InputError(data.source + ": --standardize applies to tables of numbers");
+    throw InputError(data.source + ": " + param("standardize") + " applies to tables of numbers");
   Standardization s;
   s.mean.assign(data.inputs, 0.0f);
   s.stddev.assign(data.inputs, 0.0f);

@@ -77,9 +77,8 @@ namespace {
 void check_fashion_mnist_dir(const fs::path& dir) {
   std::error_code ec;
   if (!fs::exists(dir, ec))
-    fail(dir,
-         "folder not found: expected the Fashion-MNIST files here (give --data DIR, set "
-         "SOFTREG_DATA, or install Debian's dataset-fashion-mnist)");
+    fail(dir, "folder not found: expected the Fashion-MNIST files here (give " + param("data") +
+                  " DIR, set SOFTREG_DATA, or install Debian's dataset-fashion-mnist)");
   if (!fs::is_directory(dir, ec))
     fail(dir, "expected a folder of Fashion-MNIST files but found a file");
 }

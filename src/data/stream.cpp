@@ -40,7 +40,8 @@ SparseFileStream::SparseFileStream(const fs::path& file, Kind kind, const TextOp
   }
   unsigned char magic[2] = {};
   if (::pread(fd_, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
-    fail(file, "--stream reads an uncompressed file, but this one is gzip'd (gunzip it first)");
+    fail(file,
+         param("stream") + " reads an uncompressed file, but this one is gzip'd (gunzip it first)");
   // The first pass: every line checked, the rows counted, the labels and the largest index.
   std::set<std::string, std::less<>> labels;
   std::string block;

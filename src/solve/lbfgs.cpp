@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "softreg/error.hpp"
 #include "softreg/solve.hpp"
 
 namespace softreg {
@@ -58,7 +59,7 @@ int progress(void* instance, const lbfgsfloatval_t* x, const lbfgsfloatval_t* g,
 const char* reason(int code) {
   switch (code) {
     case LBFGSERR_MAXIMUMITERATION:
-      return "it reached --max-iter";
+      return "it reached `max_iter`";
     case LBFGSERR_ROUNDING_ERROR:
     case LBFGSERR_MINIMUMSTEP:
     case LBFGSERR_MAXIMUMLINESEARCH:

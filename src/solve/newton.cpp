@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "softreg/error.hpp"
 #include "softreg/solve.hpp"
 
 namespace softreg {
@@ -92,7 +93,7 @@ SolveResult minimize_newton(SmoothFunction& f, std::span<double> x, const SolveO
       return result;
     }
     if (it > options.max_iter) {
-      result.stopped = "it reached --max-iter";
+      result.stopped = "it reached " + param("max_iter");
       return result;
     }
     if (options.stop_requested && options.stop_requested()) {

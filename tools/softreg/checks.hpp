@@ -7,6 +7,9 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <string_view>
+
+#include "softreg/error.hpp"
 
 namespace softreg::cli {
 
@@ -31,6 +34,20 @@ inline const CLI::Validator kOpenFraction(
     },
     "(0, 1)");
 
+// The flag of an options-model name in a library message (error.hpp, param): max_iter is
+// --max-iter, C is --C.
+inline std::string flag_of(std::string_view name) {
+  std::string flag = "--" + std::string(name);
+  for (char& c : flag)
+    if (c == '_') c = '-';
+  return flag;
+}
+
+// A library message as the CLI prints it: every `name` written as its flag.
+inline std::string cli_text(std::string_view message) {
+  return with_names(message, flag_of);
+}
+
 // Not empty: `--C ''` must not mean "not given" (and C = 1), nor `--out ''` no file.
 inline const CLI::Validator kNotEmpty(
     [](std::string& s) -> std::string {
@@ -39,10 +56,12 @@ inline const CLI::Validator kNotEmpty(
     "");
 
 // Every option of `app` and its subcommands that takes text (a file, a name, a list of numbers)
-// refuses an empty value. Called once, after every subcommand has added its options.
+// refuses an empty value (positional arguments say what they need themselves). Called once, after
+// every subcommand has added its options.
 inline void refuse_empty_text(CLI::App& app) {
   for (CLI::Option* o : app.get_options())
-    if (o->get_expected_max() > 0 && o->get_type_name().rfind("TEXT", 0) == 0) o->check(kNotEmpty);
+    if (o->nonpositional() && o->get_expected_max() > 0 && o->get_type_name().rfind("TEXT", 0) == 0)
+      o->check(kNotEmpty);
   for (CLI::App* sub : app.get_subcommands({})) refuse_empty_text(*sub);
 }
 

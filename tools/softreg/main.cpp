@@ -33,13 +33,14 @@ enum class Kind { agreed, same_everywhere, own };
 // The exit status `status` after an error `message` (empty: none to print).
 int fail(int status, const std::string& message, Kind kind = Kind::same_everywhere) {
   const softreg::Comm* p = g_processes;
+  const std::string text = softreg::cli::cli_text(message);  // the library's names as flags
   if (p == nullptr) {
-    if (!message.empty()) std::cerr << "softreg: " << message << '\n';
+    if (!text.empty()) std::cerr << "softreg: " << text << '\n';
     return status;
   }
-  if (!message.empty() && (p->rank() == 0 || kind == Kind::own))
+  if (!text.empty() && (p->rank() == 0 || kind == Kind::own))
     std::cerr << "softreg: "
-              << (kind == Kind::own ? "process " + std::to_string(p->rank()) + ": " : "") << message
+              << (kind == Kind::own ? "process " + std::to_string(p->rank()) + ": " : "") << text
               << '\n';
   std::cerr.flush();
   std::fflush(stdout);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "checks.hpp"
 #include "softreg/classifier.hpp"
 #include "softreg/error.hpp"
 #include "softreg/kernel.hpp"
@@ -220,7 +221,7 @@ SolverRun run_solver(const TrainArgs& a, const TrainTest& data, SoftmaxRegressio
     std::fprintf(stderr,
                  "softreg: warning: %s did not converge: %s after %d iterations, grad %.2e > "
                  "--tol %g (raise --max-iter, or --tol)\n",
-                 solver, r.stopped.c_str(), r.iterations, r.gradient, a.tol);
+                 solver, cli_text(r.stopped).c_str(), r.iterations, r.gradient, a.tol);
 
   run.notes["solver"] = solver;
   run.notes["lambda"] = number_text(r.lambda);
