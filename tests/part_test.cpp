@@ -275,6 +275,30 @@ TEST(ReadInParts, ABadLineInOnePartEndsEveryProcessWithItsMessage) {
                        "uncompressed");
 }
 
+// Found by fuzz_parts: blank lines before a CSV header went with it to every part, whose first
+// data row was then taken for the header; a header line ended by a lone CR held rows that every
+// part read.
+TEST(ReadInParts, ACsvHeaderAfterBlankLinesOrEndedByALoneCrIsNotReadTwice) {
+  test::TempDir dir;
+  const auto file = dir.path() / "t.csv";
+  test::write_text(file, "\n\r\na,label\n1,x\n2,y\n3,x\n4,y\n");
+  const Dataset whole = load_csv(file);
+  for (int processes = 1; processes <= 3; ++processes) {
+    std::string error;
+    const std::vector<Dataset> parts = in_parts(
+        processes, [&](const Comm& c) { return load_csv_part(file, {}, c); }, &error);
+    ASSERT_EQ(error, "") << processes;
+    expect_same(joined(parts), whole, std::to_string(processes) + " parts");
+  }
+  test::write_text(file, "a,label\r1,x\r2,y\n3,x\n");
+  std::string error;
+  in_parts(
+      2, [&](const Comm& c) { return load_csv_part(file, {}, c); }, &error);
+  EXPECT_EQ(error, "process 0: " + file.string() +
+                       ": line 1: a line ends in a lone CR: across processes, lines end in LF or "
+                       "CR LF");
+}
+
 TEST(ReadInParts, FashionMnistPartsAreTheWholeInOrder) {
   for (const bool gzip : {true, false}) {
     test::TempDir dir;

@@ -646,6 +646,19 @@ TEST(SparseFileStreamTest, OnlyARegularFileIsStreamedAndALineHasAMaximumLength) 
           << m;
     }
   }
+  // A stream refused closes its file (found by fuzz_stream: a constructor that throws runs no
+  // destructor).
+  const auto open_files = [] {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+    return n;
+  };
+  const auto empty = dir.path() / "empty.svm";
+  test::write_text(empty, "");
+  const std::size_t before = open_files();
+  for (int i = 0; i < 3; ++i)
+    EXPECT_THROW(SparseFileStream(empty, SparseFileStream::Kind::libsvm, {}, 1000), InputError);
+  EXPECT_EQ(open_files(), before);
   // A line of 64 MiB and one byte, in a file: the stream, the whole-file loaders, the parts.
   const std::string long_line = "1 1:1 " + std::string(kMaxLineBytes, '2') + ":1\n";
   const auto f = dir.path() / "long.svm";

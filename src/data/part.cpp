@@ -451,22 +451,41 @@ Dataset load_csv_part(const fs::path& file, const CsvOptions& options, const Com
     const ReadOnlyFile f(file);
     refuse_gzip(f, name);
     const std::uint64_t size = f.size();
-    std::uint64_t end = 0;
+    // The header: the first line that is not blank (blank lines before it, which the parser
+    // skips, go with it), through its \n.
+    std::uint64_t end = 0, line_start = 0;
+    bool blank = true;
     for (std::vector<char> piece(64 * 1024); end < size;) {
       const std::size_t k = f.read_at(end, piece);
       if (k == 0) break;
-      const void* nl = std::memchr(piece.data(), '\n', k);
-      if (nl != nullptr) {
-        end += static_cast<std::uint64_t>(static_cast<const char*>(nl) - piece.data()) + 1;
+      std::size_t i = 0;
+      for (; i < k; ++i) {
+        if (piece[i] == '\n') {
+          if (!blank) break;
+          line_start = end + i + 1;
+        } else if (piece[i] != '\r') {
+          blank = false;
+        }
+      }
+      end += i;
+      if (i < k) {
+        ++end;  // the header's \n
         break;
       }
-      end += k;
+      if (end - line_start > kMaxLineBytes) fail(name, line_too_long(1));
     }
     header = read_range(f, name, 0, end);
     if (std::count(header.begin(), header.end(), '"') % 2 != 0)
       fail(name,
            "line 1: a quoted name in the header holds a line end: across processes the "
            "header must be one line");
+    // A lone CR ends a record too: the header's line would hold rows, which every part would
+    // read. The parts are cut at \n, so across processes lines end in LF or CR LF.
+    const std::string_view last = std::string_view(header).substr(line_start);
+    const std::size_t cr = last.find('\r');
+    if (cr != std::string_view::npos && cr + 1 < last.size() && last[cr + 1] != '\n')
+      fail(name, "line " + std::to_string(1 + csv_line_ends(header.substr(0, line_start))) +
+                     ": a line ends in a lone CR: across processes, lines end in LF or CR LF");
     const ByteRange range = shard_lines(file, end, parts, me);
     bytes = read_range(f, name, range.begin, range.end);
   });

@@ -30,40 +30,44 @@ SparseFileStream::SparseFileStream(const fs::path& file, Kind kind, const TextOp
          "standard input can be read once: give a file");
   fd_ = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) fail(file, std::string("cannot open (") + std::strerror(errno) + ")");
-  struct stat st {};
-  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+  // A constructor that throws runs no destructor: the file is closed here on every error.
+  try {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode))
+      fail(file,
+           "not a regular file (a device, a pipe or a folder): a stream reads its file "
+           "twice, from the start");
+    unsigned char magic[2] = {};
+    if (::pread(fd_, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+      fail(file, param("stream") +
+                     " reads an uncompressed file, but this one is gzip'd (gunzip it first)");
+    // The first pass: every line checked, the rows counted, the labels and the largest index.
+    std::set<std::string, std::less<>> labels;
+    std::string block;
+    std::size_t first = 0;
+    while (read_lines(block, first)) {
+      const Dataset d = parse(block, first, /*labelled=*/false);
+      rows_ += d.rows;
+      inputs_ = std::max(inputs_, d.inputs);
+      nnz_ += d.sparse.nnz();
+      binary_ = binary_ && d.sparse.binary();
+      labels.insert(d.class_names.begin(), d.class_names.end());
+      if (labels.size() > kMaxClasses) break;  // the label reader below says so
+    }
+    if (rows_ == 0)
+      fail(file, kind_ == Kind::text ? "no documents: expected lines of '__label__NAME text ...'"
+                                     : "empty file: expected lines of 'label index:value ...'");
+    if (inputs_ == 0) fail(file, "no features: every line has only a label");
+    // The classes in the loaders' order (numeric when every label is an integer, else bytes).
+    LabelReader reader(file, {}, kind_ == Kind::text ? "__label__" : "label");
+    std::size_t n = 0;
+    for (const std::string& l : labels) reader.add(l, ++n);
+    reader.finish(classes_);
+  } catch (...) {
     ::close(fd_);
     fd_ = -1;
-    fail(file,
-         "not a regular file (a device, a pipe or a folder): a stream reads its file "
-         "twice, from the start");
+    throw;
   }
-  unsigned char magic[2] = {};
-  if (::pread(fd_, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
-    fail(file,
-         param("stream") + " reads an uncompressed file, but this one is gzip'd (gunzip it first)");
-  // The first pass: every line checked, the rows counted, the labels and the largest index.
-  std::set<std::string, std::less<>> labels;
-  std::string block;
-  std::size_t first = 0;
-  while (read_lines(block, first)) {
-    const Dataset d = parse(block, first, /*labelled=*/false);
-    rows_ += d.rows;
-    inputs_ = std::max(inputs_, d.inputs);
-    nnz_ += d.sparse.nnz();
-    binary_ = binary_ && d.sparse.binary();
-    labels.insert(d.class_names.begin(), d.class_names.end());
-    if (labels.size() > kMaxClasses) break;  // the label reader below says so
-  }
-  if (rows_ == 0)
-    fail(file, kind_ == Kind::text ? "no documents: expected lines of '__label__NAME text ...'"
-                                   : "empty file: expected lines of 'label index:value ...'");
-  if (inputs_ == 0) fail(file, "no features: every line has only a label");
-  // The classes in the loaders' order (numeric when every label is an integer, else bytes).
-  LabelReader reader(file, {}, kind_ == Kind::text ? "__label__" : "label");
-  std::size_t n = 0;
-  for (const std::string& l : labels) reader.add(l, ++n);
-  reader.finish(classes_);
   rewind();
 }
 
