@@ -361,6 +361,26 @@ TEST_F(ShowCliTest, TrainPlotIntoAMissingFolderExitsTwoBeforeTraining) {
                    out("no/such/folder").string() + " does not exist (--plot)"});
 }
 
+// A report is whole or not there: an earlier report (here with a file of its own) is replaced
+// whole by a run that succeeded and left as it was by one that did not; no staging folder stays.
+TEST_F(ShowCliTest, TrainReportReplacesAnEarlierOneWholeOrNotAtAll) {
+  const fs::path report = out("rep");
+  fs::create_directories(report);
+  write_text(report / "stale.txt", "from an earlier run");
+  const RunResult refused = run_softreg("train --data " + q(data_) +
+                                        " --epochs 1 --model logistic --report " + q(report));
+  EXPECT_EQ(refused.status, 2) << describe(refused);  // ten classes: refused after reading
+  EXPECT_EQ(slurp(report / "stale.txt"), "from an earlier run");
+  const RunResult ok =
+      run_softreg("train --data " + q(data_) + " --epochs 1 --report " + q(report));
+  ASSERT_EQ(ok.status, 0) << describe(ok);
+  EXPECT_FALSE(fs::exists(report / "stale.txt"));
+  EXPECT_TRUE(fs::exists(report / "report.html"));
+  EXPECT_TRUE(fs::exists(report / "model.safetensors"));
+  for (const auto& e : fs::directory_iterator(report.parent_path()))
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
+}
+
 TEST_F(ShowCliTest, TrainReportOnAFileExitsTwo) {
   write_text(out("taken"), "x");
   expect_rejected(

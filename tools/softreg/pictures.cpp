@@ -1,9 +1,12 @@
 #include "pictures.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "softreg/error.hpp"
@@ -124,19 +127,67 @@ Canvas weights_picture(const SavedModel& saved, const fs::path& model_name,
                           saved.info.class_names, title);
 }
 
+namespace {
+
+// The folder a report is written into before it is complete: beside the report's, hidden.
+fs::path staging_of(const fs::path& dir) {
+  const fs::path d = dir.has_filename() ? dir : dir.parent_path();
+  return d.parent_path() / ("." + d.filename().string() + ".tmp-" + std::to_string(::getpid()));
+}
+
+}  // namespace
+
 void prepare_report_folder(const fs::path& dir) {
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
     throw InputError("--report " + dir.string() + ": expected a folder but found a file");
-  fs::create_directories(dir, ec);
-  if (ec)
-    throw InputError("--report " + dir.string() + ": cannot create the folder (" + ec.message() +
-                     ")");
-  check_writable(dir / "report.html", "--report");
+  // Written beside it first and put in place when complete: its parent (made when missing) must
+  // take new entries.
+  const fs::path parent = staging_of(dir).parent_path();
+  if (!parent.empty()) fs::create_directories(parent, ec);
+  check_writable(staging_of(dir), "--report");
 }
 
+namespace {
+fs::path write_report_files(const fs::path& dir, const SavedModel& saved, const Dataset& test,
+                            std::span<const EpochMetrics> history, unsigned threads);
+}
+
+// The whole report, or nothing: its files are written into a staging folder beside `dir`, which
+// then replaces `dir` (an earlier report is moved aside first and removed after; a report with no
+// mistakes holds no mistakes.png of an earlier run). A failure leaves `dir` as it was.
 fs::path write_report(const fs::path& dir, const SavedModel& saved, const Dataset& test,
                       std::span<const EpochMetrics> history, unsigned threads) {
+  const fs::path staging = staging_of(dir);
+  const fs::path old = staging.string() + "-old";
+  std::error_code ec;
+  fs::remove_all(staging, ec);
+  try {
+    fs::create_directories(staging);
+    const fs::path page = write_report_files(staging, saved, test, history, threads);
+    const bool had = fs::exists(dir, ec);
+    if (had) fs::rename(dir, old);
+    try {
+      fs::rename(staging, dir);
+    } catch (...) {
+      if (had) fs::rename(old, dir, ec);
+      throw;
+    }
+    fs::remove_all(old, ec);
+    return dir / page.filename();
+  } catch (const fs::filesystem_error& e) {
+    fs::remove_all(staging, ec);
+    throw Error(dir.string() + ": writing the report failed (" + e.code().message() +
+                "); the folder was not changed");
+  } catch (...) {
+    fs::remove_all(staging, ec);
+    throw;
+  }
+}
+
+namespace {
+fs::path write_report_files(const fs::path& dir, const SavedModel& saved, const Dataset& test,
+                            std::span<const EpochMetrics> history, unsigned threads) {
   const ModelInfo& info = saved.info;
   save_model(dir / "model.safetensors", saved.model, info);
   const std::vector<std::int32_t> predicted = predict_all(saved, test, threads);
@@ -196,5 +247,6 @@ fs::path write_report(const fs::path& dir, const SavedModel& saved, const Datase
   write_text(html, report_html(page));
   return html;
 }
+}  // namespace
 
 }  // namespace softreg::cli
