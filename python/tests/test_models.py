@@ -55,6 +55,13 @@ def test_a_model_the_cli_trained_loads_and_predicts_as_the_cli_does(tmp_path):
     assert abs(clf.score(X, y.astype(clf.classes_.dtype)) - report["accuracy"]) < 1e-12
 
 
+def sanitizers():
+    """The sanitizers' settings of this process (the debug preset preloads ASan): a fresh
+    interpreter that imports an instrumented module needs them too."""
+    return {k: v for k, v in os.environ.items()
+            if k in ("LD_PRELOAD", "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS")}
+
+
 def test_cmake_install_puts_an_importable_package(tmp_path):
     build = os.environ.get("SOFTREG_BUILD_DIR")
     if not build:
@@ -69,7 +76,8 @@ def test_cmake_install_puts_an_importable_package(tmp_path):
             "c = softreg.LogisticRegression().fit(np.eye(4), [0, 1, 0, 1]); "
             "print(softreg.__file__, c.predict(np.eye(4)).tolist())")
     r = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True,
-                       env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+                       env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", **sanitizers()},
+                       cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(str(site / "softreg")), r.stdout
     assert r.stdout.strip().endswith("[0, 1, 0, 1]")
