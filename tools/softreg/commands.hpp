@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "softreg/comm.hpp"
 
@@ -20,6 +21,10 @@ void add_predict(CLI::App& app);
 void add_entropy(CLI::App& app);
 void add_game(CLI::App& app);
 void add_show(CLI::App& app);
+/// Whether this softreg has the LibTorch backend built in (train.cpp: the plugin it loads).
+bool torch_built();
+/// softreg --version and softreg version: what this build is.
+std::string version_text();
 
 /// The signal (SIGINT or SIGTERM) that interrupted training, or 0: softreg then exits with
 /// 128 + that signal, as a shell reports a process the signal ended.

@@ -20,6 +20,7 @@
 #include "commands.hpp"
 #include "softreg/error.hpp"
 #include "softreg/train.hpp"
+#include "softreg/version.hpp"
 
 int run_command(int argc, char** argv);
 
@@ -54,6 +55,14 @@ int fail(int status, const std::string& message, Kind kind = Kind::same_everywhe
 }  // namespace
 
 namespace softreg::cli {
+std::string version_text() {
+  const BuildInfo b = build_info();
+  return "softreg " + b.version + "\ncommit: " + b.commit + "\nbuild: " + b.build_type +
+         "\nkernels: " + simd_name(b.kernel_lanes) + " (" + std::to_string(b.kernel_lanes) +
+         " floats a vector)\nMPI: " + (b.mpi ? "yes" : "no") +
+         "\nLibTorch backend: " + (torch_built() ? "yes" : "no");
+}
+
 const Comm* processes() {
   return g_processes;
 }
@@ -75,7 +84,12 @@ int main(int argc, char** argv) {
 
 int run_command(int argc, char** argv) {
   CLI::App app{"softreg: softmax (multinomial logistic) regression, from scratch and fast"};
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
+  app.set_version_flag("--version", softreg::cli::version_text, "What this build is, and exit");
+  app.add_subcommand("version",
+                     "What this build is: version, commit, build type, SIMD, MPI, "
+                     "LibTorch")
+      ->callback([] { std::cout << softreg::cli::version_text() << '\n'; });
   softreg::cli::add_train(app);
   softreg::cli::add_eval(app);
   softreg::cli::add_predict(app);
@@ -85,6 +99,8 @@ int run_command(int argc, char** argv) {
   softreg::cli::refuse_empty_text(app);
   try {
     app.parse(argc, argv);
+    if (app.get_subcommands().empty())  // (0 or 1 of them, so that --version needs none)
+      return fail(2, "A subcommand is required (see softreg --help)");
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

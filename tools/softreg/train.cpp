@@ -644,6 +644,14 @@ void run(const TrainArgs& a) {
 
 }  // namespace
 
+bool torch_built() {
+#if defined(SOFTREG_TORCH_PLUGIN)
+  return true;
+#else
+  return false;
+#endif
+}
+
 int interrupting_signal() {
   return g_signal.load();
 }
