@@ -25,10 +25,10 @@
 
 #include "cache_source.hpp"
 #include "fuzz.hpp"
+#include "in_threads.hpp"
 #include "rows.hpp"
 #include "softreg/comm.hpp"
 #include "softreg/data.hpp"
-#include "thread_comm.hpp"
 
 using namespace softreg;
 namespace fs = std::filesystem;
@@ -54,8 +54,7 @@ PartsRead read_parts(const fs::path& file, const CacheKey& key, int procs) {
     }
     return out;
   }
-  fuzz::ThreadGroup group(procs);
-  const fuzz::ThreadGroup::Outcome o = group.run([&](const Comm& comm) {
+  const fuzz::Outcome o = fuzz::in_threads(procs, [&](const Comm& comm) {
     out.parts[static_cast<std::size_t>(comm.rank())] = read_cache_part(file, key, comm);
   });
   out.refused = o.refused;

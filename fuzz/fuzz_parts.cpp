@@ -23,10 +23,10 @@
 #include <vector>
 
 #include "fuzz.hpp"
+#include "in_threads.hpp"
 #include "rows.hpp"
 #include "softreg/comm.hpp"
 #include "softreg/data.hpp"
-#include "thread_comm.hpp"
 
 using namespace softreg;
 namespace fs = std::filesystem;
@@ -113,8 +113,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         error = e.what();
       }
     } else {
-      fuzz::ThreadGroup group(procs);
-      const fuzz::ThreadGroup::Outcome out = group.run([&](const Comm& comm) {
+      const fuzz::Outcome out = fuzz::in_threads(procs, [&](const Comm& comm) {
         parts[static_cast<std::size_t>(comm.rank())] = load_part(file, o, comm);
       });
       refused = out.refused;

@@ -24,6 +24,8 @@ class ThreadGroup::Member final : public Comm {
     group_.gather<std::uint8_t>(rank_, mine, all);
   }
   void send(int to, std::span<const double> data) const override {
+    if (to < 0 || to >= group_.size_ || to == rank_)
+      throw std::logic_error("send: to no other member");
     {
       std::lock_guard lock(group_.mutex_);
       group_.messages_[{rank_, to}].emplace_back(data.begin(), data.end());
@@ -31,6 +33,8 @@ class ThreadGroup::Member final : public Comm {
     group_.arrived_.notify_all();
   }
   void receive(int from, std::span<double> data) const override {
+    if (from < 0 || from >= group_.size_ || from == rank_)
+      throw std::logic_error("receive: from no other member");
     std::unique_lock lock(group_.mutex_);
     auto& queue = group_.messages_[{from, rank_}];
     group_.arrived_.wait(lock, [&] { return !queue.empty(); });
@@ -59,6 +63,11 @@ template <typename T>
 void ThreadGroup::gather(int rank, std::span<const T> mine, std::span<T> all) {
   slots_[static_cast<std::size_t>(rank)] = {mine.data(), mine.size_bytes()};
   barrier_.arrive_and_wait();
+  // The members' counts must agree (each checked its own against `counts`): the same check on
+  // every member, before anything is copied, so all throw together or none does.
+  std::size_t total = 0;
+  for (const auto& slot : slots_) total += slot.second;
+  if (total != all.size_bytes()) throw std::logic_error("allgather: the members' counts disagree");
   std::size_t at = 0;
   for (const auto& [data, bytes] : slots_) {
     if (bytes != 0) std::memcpy(reinterpret_cast<std::uint8_t*>(all.data()) + at, data, bytes);
